@@ -1,0 +1,39 @@
+// Builds the four bundles: extension host, backend process, CLI (all Node, CommonJS) and the
+// results webview (browser). `--production` minifies, `--watch` rebuilds on change.
+import * as esbuild from 'esbuild';
+import { readFileSync } from 'node:fs';
+
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
+
+const common = {
+  bundle: true,
+  minify: production,
+  sourcemap: !production,
+  sourcesContent: false,
+  logLevel: 'info',
+  define: { SELFDEV_VERSION: JSON.stringify(version) },
+};
+// Native and host-provided modules stay outside the bundles.
+const node = { ...common, platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', 'onnxruntime-node'] };
+
+const builds = [
+  { ...node, entryPoints: { extension: 'src/extension.ts' }, outdir: 'out' },
+  { ...node, entryPoints: { backend: 'src/backend/main.ts' }, outdir: 'out' },
+  { ...node, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'out' },
+  {
+    ...common,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    entryPoints: ['webview/src/main.ts', 'webview/src/main.css'],
+    outdir: 'out/webview',
+  },
+];
+
+if (watch) {
+  for (const b of builds) await (await esbuild.context(b)).watch();
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+}

@@ -1,0 +1,39 @@
+// Lint rules, including the architecture's import boundaries (docs/ARCHITECTURE.md):
+// src/core and src/engine never import vscode; the webview imports only the shared protocol.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const noVscode = { name: 'vscode', message: 'Only src/vscode and src/extension.ts may import vscode.' };
+
+export default tseslint.config(
+  { ignores: ['out/**', 'dist/**', 'node_modules/**', '.cache/**', 'test-output/**', 'resources/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { console: 'readonly', process: 'readonly', URL: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-explicit-any': 'error',
+      eqeqeq: ['error', 'smart'],
+    },
+  },
+  {
+    files: ['src/core/**', 'src/engine/**', 'src/backend/**', 'src/cli/**', 'src/protocol/**'],
+    rules: { 'no-restricted-imports': ['error', { paths: [noVscode] }] },
+  },
+  {
+    files: ['webview/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [noVscode],
+          patterns: [
+            { regex: '^(\\.\\./)+src/(?!protocol/webviewMessages$)', message: 'The webview imports only src/protocol/webviewMessages.' },
+            { regex: '^node:', message: 'The webview runs in a browser.' },
+          ],
+        },
+      ],
+    },
+  },
+);

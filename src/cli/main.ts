@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// The `selfdev` command: the same loop as the extension, for terminals, servers and CI.
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { readCapabilities } from '../backend/capabilities';
+import { probePython, pythonProblems } from '../engine/pythonProbe';
+
+declare const SELFDEV_VERSION: string; // injected by esbuild
+
+export const EXIT = { ok: 0, failure: 1, usage: 2, unavailable: 3 } as const;
+
+const USAGE = `usage: selfdev <command> [options]
+
+commands:
+  doctor [--python PATH] [--json]   check this machine: onnxruntime, Python, numpy, torch, demo world
+  demo                              create a run on the demo world and run 3 iterations
+  new <config>                      create a run from a *.selfdev.json config
+  iterate <run> [-n N]              run the next N iterations of a run
+  status <run>                      show a run's progress and scores
+  finalize <run>                    score the finalists on the sealed test split, once
+  transfer <run> <algorithm...> --to <set>
+  eval --model <folder> --benchmark <file>
+  apply <algorithm.py> --config <run config>
+  --version                         print the version`;
+
+/** Commands whose feature has not landed yet, with the issue that brings it. */
+const PLANNED: Record<string, number> = { demo: 6, new: 6, iterate: 6, status: 6, finalize: 6, transfer: 6, eval: 4, apply: 5 };
+
+interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+async function doctor(args: string[], io: Io): Promise<number> {
+  const python = option(args, '--python') ?? process.env.SELFDEV_PYTHON ?? 'python3';
+  const caps = readCapabilities(SELFDEV_VERSION);
+  const demoConfig = path.resolve(__dirname, '..', 'resources', 'demo', 'demo.run.json');
+  const problems: string[] = [];
+  if ('error' in caps.onnxruntime) problems.push(caps.onnxruntime.error);
+  let pythonReport;
+  try {
+    pythonReport = await probePython(python);
+    problems.push(...pythonProblems(pythonReport));
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  const demoWorld = existsSync(demoConfig);
+  if (args.includes('--json')) {
+    io.out(JSON.stringify({ backend: caps, python: pythonReport ?? null, demoWorld, problems }, null, 2));
+  } else {
+    const ort = 'error' in caps.onnxruntime ? 'not loadable' : `${caps.onnxruntime.version} (${caps.onnxruntime.executionProviders.join(', ')})`;
+    io.out(`selfdev ${SELFDEV_VERSION} on Node ${caps.node}, ${caps.platform}-${caps.arch}, ${caps.cpus} CPUs, ${caps.memoryGiB} GiB`);
+    io.out(`onnxruntime: ${ort}`);
+    io.out(
+      pythonReport
+        ? `python: ${pythonReport.version} at ${pythonReport.executable}; numpy ${pythonReport.numpy ?? 'missing'}; torch ${pythonReport.torch ?? 'missing (optional)'}${pythonReport.cuda ? ' with CUDA' : ''}`
+        : `python: not usable (${python})`,
+    );
+    io.out(`demo world: ${demoWorld ? demoConfig : 'not built yet'}`);
+    for (const p of problems) io.err(`problem: ${p}`);
+    io.out(problems.length ? `${problems.length} problem(s) found.` : 'Ready.');
+  }
+  return problems.length ? EXIT.failure : EXIT.ok;
+}
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [command, ...args] = argv;
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    (command ? io.out : io.err)(USAGE);
+    return command ? EXIT.ok : EXIT.usage;
+  }
+  if (command === '--version') {
+    io.out(SELFDEV_VERSION);
+    return EXIT.ok;
+  }
+  if (command === 'doctor') return doctor(args, io);
+  if (command in PLANNED) {
+    io.err(`selfdev ${command}: not available in this version yet (planned in issue #${PLANNED[command]}).`);
+    return EXIT.unavailable;
+  }
+  io.err(`selfdev: unknown command "${command}"\n\n${USAGE}`);
+  return EXIT.usage;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2), { out: (s) => console.log(s), err: (s) => console.error(s) }).then(
+    (code) => (process.exitCode = code),
+    (err: unknown) => {
+      console.error(`selfdev: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = EXIT.failure;
+    },
+  );
+}

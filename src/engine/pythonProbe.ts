@@ -1,0 +1,67 @@
+import { execFile } from 'node:child_process';
+
+/** What a Python interpreter offers for running merge algorithms. */
+export interface PythonReport {
+  interpreter: string;
+  executable: string;
+  version: string;
+  numpy: string | null;
+  torch: string | null;
+  cuda: boolean;
+}
+
+// Imports are tried one by one so a broken torch does not hide a working numpy.
+const PROBE = `
+import json, sys, importlib
+def version(name):
+    try:
+        return importlib.import_module(name).__version__
+    except Exception:
+        return None
+torch = version("torch")
+cuda = False
+if torch:
+    try:
+        import torch as t
+        cuda = bool(t.cuda.is_available())
+    except Exception:
+        pass
+print(json.dumps({"executable": sys.executable, "version": sys.version.split()[0],
+                  "numpy": version("numpy"), "torch": torch, "cuda": cuda}))
+`;
+
+const MIN_PYTHON: [number, number] = [3, 9];
+
+/** Runs the interpreter once and reports its version and the tensor libraries it has. */
+export function probePython(interpreter: string, timeoutMs = 30_000): Promise<PythonReport> {
+  return new Promise((resolve, reject) => {
+    execFile(interpreter, ['-c', PROBE], { timeout: timeoutMs, windowsHide: true }, (err, stdout, stderr) => {
+      if (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        const why = code === 'ENOENT' ? 'no such program' : (stderr.trim().split('\n').pop() ?? err.message);
+        reject(new Error(`Python interpreter "${interpreter}" cannot be run: ${why}`));
+        return;
+      }
+      try {
+        const parsed = JSON.parse(stdout.trim().split('\n').pop() ?? '') as Omit<PythonReport, 'interpreter'>;
+        resolve({ interpreter, ...parsed });
+      } catch {
+        reject(new Error(`Python interpreter "${interpreter}" gave an unexpected answer: ${stdout.slice(0, 200)}`));
+      }
+    });
+  });
+}
+
+/** Problems that stop the interpreter from running algorithms; empty when it is usable. */
+export function pythonProblems(report: PythonReport, tensorLibrary: 'numpy' | 'torch' = 'numpy'): string[] {
+  const problems: string[] = [];
+  const [major, minor] = report.version.split('.').map(Number);
+  if (major < MIN_PYTHON[0] || (major === MIN_PYTHON[0] && minor < MIN_PYTHON[1])) {
+    problems.push(`Python ${report.version} is too old: ${MIN_PYTHON.join('.')} or newer is needed.`);
+  }
+  if (!report.numpy) problems.push(`numpy is missing: install it with "${report.interpreter} -m pip install numpy".`);
+  if (tensorLibrary === 'torch' && !report.torch) {
+    problems.push(`torch is missing but the run asks for torch tensors: install it with "${report.interpreter} -m pip install torch".`);
+  }
+  return problems;
+}

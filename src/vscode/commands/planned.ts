@@ -1,0 +1,33 @@
+import * as vscode from 'vscode';
+import type { CommandId } from '../commandIds';
+
+/** Commands whose feature has not landed yet, with the issue that brings it. */
+const PLANNED: Partial<Record<CommandId, { feature: string; issue: number }>> = {
+  'selfdev.startDemo': { feature: 'Running the demo loop', issue: 6 },
+  'selfdev.newRun': { feature: 'Creating a run from a config', issue: 6 },
+  'selfdev.runNextIteration': { feature: 'Running an iteration', issue: 6 },
+  'selfdev.runIterations': { feature: 'Running several iterations', issue: 6 },
+  'selfdev.stop': { feature: 'Stopping an iteration', issue: 6 },
+  'selfdev.openAlgorithm': { feature: 'Opening an algorithm', issue: 7 },
+  'selfdev.vetoAlgorithm': { feature: 'Vetoing an algorithm', issue: 7 },
+  'selfdev.unvetoAlgorithm': { feature: 'Undoing a veto', issue: 7 },
+  'selfdev.reevaluateAlgorithm': { feature: 'Re-evaluating an algorithm', issue: 7 },
+  'selfdev.compareAlgorithms': { feature: 'Comparing algorithms', issue: 7 },
+  'selfdev.finalize': { feature: 'Evaluating finalists on the sealed test split', issue: 6 },
+  'selfdev.transferAlgorithm': { feature: 'Transferring an algorithm', issue: 6 },
+  'selfdev.revealBranch': { feature: "Revealing a run's branch", issue: 7 },
+};
+
+export function plannedMessage(id: CommandId): string | undefined {
+  const plan = PLANNED[id];
+  return plan && `${plan.feature} is not available in this version yet (planned in issue #${plan.issue}).`;
+}
+
+/** A handler that says clearly that the command's feature has not landed. */
+export function planned(id: CommandId): () => Promise<string> {
+  return async () => {
+    const message = plannedMessage(id) ?? `${id} is not available yet.`;
+    void vscode.window.showInformationMessage(`Self-Developing: ${message}`);
+    return message;
+  };
+}

@@ -1,0 +1,68 @@
+import * as vscode from 'vscode';
+import { probePython, pythonProblems, type PythonReport } from '../engine/pythonProbe';
+import { settings } from './settings';
+
+const DEFAULT_INTERPRETER = process.platform === 'win32' ? 'python' : 'python3';
+
+interface PythonExtensionApi {
+  environments?: { getActiveEnvironmentPath(): { path: string } };
+}
+
+/** The Python extension's active interpreter, when that extension is installed and active. */
+async function activeInterpreterOfPythonExtension(): Promise<string | undefined> {
+  const ext = vscode.extensions.getExtension<PythonExtensionApi>('ms-python.python');
+  if (!ext) return undefined;
+  try {
+    const api = ext.isActive ? ext.exports : await ext.activate();
+    return api.environments?.getActiveEnvironmentPath().path || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The interpreter runs use: the setting, else the Python extension's choice, else python3. */
+export async function resolveInterpreter(): Promise<string> {
+  return settings.pythonInterpreter() || (await activeInterpreterOfPythonExtension()) || DEFAULT_INTERPRETER;
+}
+
+/**
+ * Lets the user pick an interpreter, checks it, and saves it in the settings.
+ * Called with a path (from tests or other commands) it skips the picker.
+ */
+export async function selectPythonInterpreter(given?: unknown): Promise<PythonReport | undefined> {
+  const chosen = typeof given === 'string' && given ? given : await pickInterpreter();
+  if (!chosen) return undefined;
+  const report = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Checking ${chosen}…` },
+    () => probePython(chosen),
+  );
+  await settings.update('python.interpreter', chosen);
+  const problems = pythonProblems(report);
+  const summary = `Python ${report.version} (${report.executable}): numpy ${report.numpy ?? 'missing'}, torch ${
+    report.torch ? `${report.torch}${report.cuda ? ' with CUDA' : ', CPU only'}` : 'missing (optional)'
+  }.`;
+  if (problems.length) void vscode.window.showWarningMessage(`Self-Developing: ${summary} ${problems.join(' ')}`);
+  else void vscode.window.showInformationMessage(`Self-Developing: using ${summary}`);
+  return report;
+}
+
+async function pickInterpreter(): Promise<string | undefined> {
+  const current = await resolveInterpreter();
+  const fromExtension = await activeInterpreterOfPythonExtension();
+  const items: (vscode.QuickPickItem & { value?: string })[] = [
+    { label: current, description: 'current', value: current },
+  ];
+  if (fromExtension && fromExtension !== current) {
+    items.push({ label: fromExtension, description: "Python extension's active interpreter", value: fromExtension });
+  }
+  if (DEFAULT_INTERPRETER !== current) items.push({ label: DEFAULT_INTERPRETER, description: 'from PATH', value: DEFAULT_INTERPRETER });
+  items.push({ label: '$(folder) Enter interpreter path…', alwaysShow: true });
+  const picked = await vscode.window.showQuickPick(items, { title: 'Python interpreter for merge algorithms' });
+  if (!picked) return undefined;
+  if (picked.value) return picked.value;
+  return vscode.window.showInputBox({
+    title: 'Python interpreter',
+    prompt: 'Path to a python executable (3.9 or newer, with numpy)',
+    validateInput: (v) => (v.trim() ? undefined : 'Enter a path'),
+  });
+}

@@ -1,0 +1,40 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+
+export type BackendKind = 'local' | 'ssh' | 'websocket';
+export type ExecutionProvider = 'cpu' | 'cuda' | 'dml' | 'coreml';
+
+const SECTION = 'selfdev';
+
+function config(): vscode.WorkspaceConfiguration {
+  return vscode.workspace.getConfiguration(SECTION);
+}
+
+/** Typed access to the extension's settings; package.json declares each of them. */
+export const settings = {
+  pythonInterpreter: (): string => config().get<string>('python.interpreter', '').trim(),
+  backendKind: (): BackendKind => config().get<BackendKind>('backend.kind', 'local'),
+  executionProvider: (): ExecutionProvider => config().get<ExecutionProvider>('backend.executionProvider', 'cpu'),
+  threads: (): number => config().get<number>('backend.threads', 0),
+  sshHost: (): string => config().get<string>('backend.sshHost', '').trim(),
+  websocketUrl: (): string => config().get<string>('backend.websocketUrl', '').trim(),
+  runsLocationSetting: (): string => config().get<string>('runs.location', '').trim(),
+
+  async update(key: string, value: unknown, target = vscode.ConfigurationTarget.Global): Promise<void> {
+    await config().update(key, value, target);
+  },
+};
+
+/** Where run worktrees live: the setting (with ~ and ${workspaceFolder}), else extension storage. */
+export function runsLocation(context: vscode.ExtensionContext): string {
+  const configured = settings.runsLocationSetting();
+  const workspace = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  if (configured) {
+    let p = configured.replace(/^~(?=$|[\\/])/, os.homedir());
+    if (workspace) p = p.replace(/\$\{workspaceFolder\}/g, workspace);
+    return path.resolve(workspace ?? os.homedir(), p);
+  }
+  const storage = context.storageUri ?? context.globalStorageUri;
+  return path.join(storage.fsPath, 'runs');
+}

@@ -1,0 +1,82 @@
+// Runs the mocha suite of test/integration inside a real VS Code extension host.
+// Here: code-server driven by Debian Chromium. Elsewhere (a machine that can download VS Code):
+// @vscode/test-electron. SELFDEV_VSCODE=code-server|electron forces one; if neither can run, this
+// exits non-zero: the tier never passes by skipping.
+import * as path from 'node:path';
+import { codeServerBin, launchBrowser, makeSandbox, startCodeServer } from './codeServer';
+import { repoRoot } from './paths';
+import { readResult, writeResult, type TierResult } from './results';
+
+const SUITE = path.join(repoRoot, 'out', 'test', 'integration', 'index');
+const TIMEOUT_MS = 10 * 60_000;
+// Workbench chatter that says nothing about the suite (offline gallery, connection set-up).
+const WORKBENCH_NOISE = /open-vsx|connection token|Creating a socket|Service Worker|additional builtin extensions|ChatSessionStore/;
+
+async function inCodeServer(resultsFile: string): Promise<number> {
+  const sandbox = makeSandbox('integration');
+  const server = await startCodeServer(sandbox, { SELFDEV_TEST_RESULTS: resultsFile, SELFDEV_TEST_WORKSPACE: sandbox.workspace });
+  const browser = await launchBrowser(sandbox);
+  try {
+    const page = browser.pages()[0] ?? (await browser.newPage());
+    const exited = new Promise<number>((resolve) => {
+      void page.exposeFunction('codeAutomationExit', (code: number) => resolve(code));
+    });
+    await page.exposeFunction('codeAutomationLog', (_level: string, msgs: unknown[]) => {
+      const text = msgs.map(String).join(' ');
+      if (!WORKBENCH_NOISE.test(text)) process.stdout.write(`${text}\n`);
+    });
+    const host = new URL(server.origin).host;
+    const remote = (p: string) => `vscode-remote://${host}${p}`;
+    const payload = [
+      ['extensionDevelopmentPath', remote(repoRoot)],
+      ['extensionTestsPath', remote(SUITE)],
+      ['skipWelcome', 'true'],
+    ];
+    const url = `${server.origin}/?folder=${encodeURIComponent(sandbox.workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+    await page.goto(url);
+    const timeout = new Promise<number>((resolve) => setTimeout(() => resolve(124), TIMEOUT_MS).unref());
+    const code = await Promise.race([exited, timeout]);
+    if (code === 124) console.error(`integration: the suite did not finish in ${TIMEOUT_MS / 60_000} minutes (log: ${server.logFile})`);
+    return code;
+  } finally {
+    await browser.close().catch(() => undefined);
+    await server.stop();
+  }
+}
+
+async function inElectron(resultsFile: string): Promise<number> {
+  const { runTests } = await import('@vscode/test-electron');
+  const sandbox = makeSandbox('integration-electron');
+  try {
+    return await runTests({
+      extensionDevelopmentPath: repoRoot,
+      extensionTestsPath: SUITE,
+      launchArgs: [sandbox.workspace, '--disable-extensions', '--user-data-dir', sandbox.userDataDir],
+      extensionTestsEnv: { SELFDEV_TEST_RESULTS: resultsFile, SELFDEV_TEST_WORKSPACE: sandbox.workspace },
+    });
+  } catch (err) {
+    console.error(`integration: VS Code (electron) could not run: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+async function main(): Promise<void> {
+  const resultsFile = process.env.SELFDEV_TIER_RESULTS ?? path.join(repoRoot, 'test-output', 'integration.json');
+  const forced = process.env.SELFDEV_VSCODE;
+  const harness = forced ?? (codeServerBin() ? 'code-server' : 'electron');
+  console.log(`integration: running the suite in ${harness}`);
+  const code = harness === 'code-server' ? await inCodeServer(resultsFile) : await inElectron(resultsFile);
+  const result: TierResult | undefined = readResult(resultsFile);
+  if (!result) {
+    console.error('integration: the suite reported no results (it did not run)');
+    writeResult(resultsFile, { passed: 0, failed: 1, skipped: 0 });
+    process.exitCode = 1;
+    return;
+  }
+  process.exitCode = code === 0 && result.failed === 0 ? 0 : 1;
+}
+
+void main().catch((err: unknown) => {
+  console.error(`integration: ${(err as Error).stack ?? err}`);
+  process.exitCode = 1;
+});
