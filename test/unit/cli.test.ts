@@ -1,0 +1,48 @@
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { packageJson, repoRoot } from '../harness/paths';
+
+// The built CLI (out/cli.js), run as users run it.
+function selfdev(...args: string[]) {
+  const r = spawnSync(process.execPath, [path.join(repoRoot, 'out', 'cli.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('selfdev CLI', () => {
+  it('prints its version', () => {
+    const { version } = packageJson();
+    assert.deepEqual(selfdev('--version'), { code: 0, out: `${version}\n`, err: '' });
+  });
+
+  it('exits 2 with usage for no or unknown commands', () => {
+    assert.equal(selfdev().code, 2);
+    const r = selfdev('frobnicate');
+    assert.equal(r.code, 2);
+    assert.match(r.err, /unknown command "frobnicate"/);
+    assert.match(r.err, /usage: selfdev/);
+  });
+
+  it('exits 3 and names the issue for commands that have not landed', () => {
+    const r = selfdev('iterate', 'some-run');
+    assert.equal(r.code, 3);
+    assert.match(r.err, /not available in this version yet \(planned in issue #6\)/);
+  });
+
+  it('doctor loads onnxruntime and checks Python', () => {
+    const r = selfdev('doctor', '--json', '--python', process.env.SELFDEV_PYTHON ?? 'python3');
+    assert.equal(r.code, 0, r.err);
+    const report = JSON.parse(r.out);
+    assert.equal(report.backend.onnxruntime.version, '1.30.0');
+    assert.ok(report.backend.onnxruntime.executionProviders.includes('cpu'));
+    assert.ok(report.python.numpy);
+    assert.deepEqual(report.problems, []);
+  });
+
+  it('doctor fails, naming the problem, for a Python that cannot run', () => {
+    const r = selfdev('doctor', '--python', '/nonexistent/python3');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /problem: Python interpreter "\/nonexistent\/python3" cannot be run/);
+  });
+});
