@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine (root, or sudo for the Debian packages) to build, run and
+# test the extension: Debian packages, npm packages, Python packages, code-server, a build.
+# Safe to re-run: each step skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBIAN_PACKAGES=(build-essential pkg-config libkrb5-dev libxkbfile-dev libsecret-1-dev ripgrep chromium git)
+PYTHON="${SELFDEV_PYTHON:-python3}"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "Debian packages"
+missing=()
+for p in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "all present"
+fi
+
+step "npm packages"
+# onnxruntime-node's install script would download CUDA libraries from NuGet; its CPU
+# execution provider ships inside the npm package, so skip that download.
+ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
+
+step "Python packages ($PYTHON)"
+for req in resources/python/requirements.txt test/python/requirements.txt; do
+  [ -f "$req" ] || continue
+  "$PYTHON" -m pip install --disable-pip-version-check -q -r "$req"
+done
+
+step "code-server (a real VS Code for the integration and e2e tests)"
+bash scripts/install-code-server.sh
+
+step "build"
+node esbuild.mjs >/dev/null
+echo "built out/"
