@@ -31,7 +31,7 @@ step "npm packages"
 ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
 
 step "Python packages ($PYTHON)"
-for req in resources/python/requirements.txt test/python/requirements.txt; do
+for req in resources/python/requirements.txt test/python/requirements*.txt; do
   [ -f "$req" ] || continue
   "$PYTHON" -m pip install --disable-pip-version-check -q -r "$req"
 done
