@@ -1,0 +1,114 @@
+// One batch's pass through a decoder session: a left-padded prompt step, then one token per
+// step with the KV cache carried between steps as onnxruntime tensors (no copies in JS).
+import * as ort from 'onnxruntime-node';
+import { pastName, presentName } from '../model/decoderGraph';
+import type { DecoderSession } from './session';
+
+export interface StepOutput {
+  /** [batch, vocab] logits of each row's last position. */
+  lastLogits: Float32Array;
+  /** [batch, seq, vocab] logits of every position, when asked for. */
+  logits?: Float32Array;
+}
+
+export class DecoderState {
+  private mask: BigInt64Array;
+  private positions: number[];
+  private past: Record<string, ort.Tensor>;
+  readonly batch: number;
+  private total = 0;
+
+  private constructor(
+    private readonly ds: DecoderSession,
+    batch: number,
+  ) {
+    this.batch = batch;
+    this.mask = new BigInt64Array(0);
+    this.positions = new Array<number>(batch).fill(-1);
+    const { numLayers, numKvHeads, headDim } = ds.model.config;
+    this.past = {};
+    for (let l = 0; l < numLayers; l++) {
+      for (const kind of ['key', 'value'] as const) {
+        this.past[pastName(l, kind)] = new ort.Tensor('float32', new Float32Array(0), [batch, numKvHeads, 0, headDim]);
+      }
+    }
+  }
+
+  /** Starts a batch with its prompts, left-padded to the longest. */
+  static async prefill(ds: DecoderSession, prompts: number[][], padId: number, allLogits = false): Promise<{ state: DecoderState; out: StepOutput }> {
+    const state = new DecoderState(ds, prompts.length);
+    const len = Math.max(...prompts.map((p) => p.length));
+    if (len === 0) throw new Error('empty prompt');
+    const ids = new BigInt64Array(prompts.length * len).fill(BigInt(padId));
+    const mask = new BigInt64Array(prompts.length * len);
+    const pos = new BigInt64Array(prompts.length * len);
+    prompts.forEach((p, b) => {
+      const pad = len - p.length;
+      for (let i = 0; i < p.length; i++) {
+        ids[b * len + pad + i] = BigInt(p[i]);
+        mask[b * len + pad + i] = 1n;
+        pos[b * len + pad + i] = BigInt(i);
+      }
+      state.positions[b] = p.length - 1;
+    });
+    state.mask = mask;
+    const out = await state.run(ids, pos, len, allLogits);
+    return { state, out };
+  }
+
+  /** Feeds one token per row (rows that are done may get any token; their output is ignored). */
+  async step(tokens: number[], allLogits = false): Promise<StepOutput> {
+    const b = this.batch;
+    const oldT = this.total;
+    const mask = new BigInt64Array(b * (oldT + 1));
+    for (let r = 0; r < b; r++) {
+      mask.set(this.mask.subarray(r * oldT, (r + 1) * oldT), r * (oldT + 1));
+      mask[r * (oldT + 1) + oldT] = 1n;
+    }
+    this.mask = mask;
+    const pos = BigInt64Array.from(this.positions.map((p) => BigInt(p + 1)));
+    this.positions = this.positions.map((p) => p + 1);
+    return this.run(BigInt64Array.from(tokens.map(BigInt)), pos, 1, allLogits);
+  }
+
+  get length(): number {
+    return this.total;
+  }
+
+  private async run(ids: BigInt64Array, pos: BigInt64Array, seq: number, allLogits: boolean): Promise<StepOutput> {
+    const b = this.batch;
+    const total = this.total + seq;
+    if (Math.max(...this.positions) >= this.ds.maxContext) {
+      throw new Error(`sequence longer than the session's context of ${this.ds.maxContext} tokens`);
+    }
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', ids, [b, seq]),
+      attention_mask: new ort.Tensor('int64', this.mask, [b, total]),
+      position_ids: new ort.Tensor('int64', pos, [b, seq]),
+      ...this.past,
+    };
+    const { numLayers } = this.ds.model.config;
+    const fetches = [allLogits ? 'logits' : 'last_logits'];
+    for (let l = 0; l < numLayers; l++) fetches.push(presentName(l, 'key'), presentName(l, 'value'));
+    const result = await this.ds.session.run(feeds, fetches);
+    for (let l = 0; l < numLayers; l++) {
+      for (const kind of ['key', 'value'] as const) {
+        this.past[pastName(l, kind)].dispose();
+        this.past[pastName(l, kind)] = result[presentName(l, kind)];
+      }
+    }
+    this.total = total;
+    if (allLogits) {
+      const logits = result.logits.data as Float32Array;
+      const V = this.ds.model.config.vocabSize;
+      const last = new Float32Array(b * V);
+      for (let r = 0; r < b; r++) last.set(logits.subarray((r * seq + seq - 1) * V, (r * seq + seq) * V), r * V);
+      return { lastLogits: last, logits };
+    }
+    return { lastLogits: result.last_logits.data as Float32Array };
+  }
+
+  dispose(): void {
+    for (const t of Object.values(this.past)) t.dispose();
+  }
+}
