@@ -1,6 +1,4 @@
-import { existsSync } from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 
 /** What a backend machine can do; reported by `selfdev doctor` and at the protocol handshake. */
 export interface BackendCapabilities {
@@ -31,24 +29,11 @@ function loadOnnxRuntime(): BackendCapabilities['onnxruntime'] {
     // Required lazily: a missing or broken native binary must become a report, not a crash.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const ort = require('onnxruntime-node') as typeof import('onnxruntime-node');
-    const providers = ort
-      .listSupportedBackends()
-      .filter((b) => b.bundled || providerLibraryPresent(b.name))
-      .map((b) => b.name);
-    return { version: ort.env.versions.node ?? 'unknown', executionProviders: providers };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { usableExecutionProviders } = require('../engine/inference/providers') as typeof import('../engine/inference/providers');
+    return { version: ort.env.versions.node ?? 'unknown', executionProviders: usableExecutionProviders() };
   } catch (err) {
     return { error: `onnxruntime-node could not be loaded: ${(err as Error).message}` };
   }
 }
 
-/** Non-bundled providers (CUDA, TensorRT) work only when their shared library was installed. */
-function providerLibraryPresent(name: string): boolean {
-  try {
-    const pkg = path.dirname(require.resolve('onnxruntime-node/package.json'));
-    const dir = path.join(pkg, 'bin', 'napi-v6', process.platform, process.arch);
-    const ext = process.platform === 'win32' ? 'dll' : 'so';
-    return existsSync(path.join(dir, `libonnxruntime_providers_${name}.${ext}`));
-  } catch {
-    return false;
-  }
-}

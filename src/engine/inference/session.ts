@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { buildDecoderGraph } from '../model/decoderGraph';
 import type { HfModel } from '../model/hfModel';
 import type { TensorInfo } from '../model/safetensors';
+import { usableExecutionProviders } from './providers';
 
 export type ExecutionProvider = 'cpu' | 'cuda' | 'dml' | 'coreml' | 'webgpu';
 
@@ -47,9 +48,6 @@ async function withCwd<T>(root: string, fn: () => Promise<T>): Promise<T> {
   return run;
 }
 
-function availableProviders(): Set<string> {
-  return new Set(ort.listSupportedBackends().map((b) => b.name));
-}
 
 /**
  * Creates a session for `model`, with the tensors of `overlay` (a merged model's scope) taking
@@ -75,8 +73,8 @@ export async function createDecoderSession(model: HfModel, config: SessionConfig
   const wanted = config.executionProvider ?? 'cpu';
   let provider: ExecutionProvider = wanted;
   let fallback: string | undefined;
-  if (wanted !== 'cpu' && !availableProviders().has(wanted)) {
-    fallback = `the ${wanted} execution provider is not available in this onnxruntime build; using the CPU`;
+  if (wanted !== 'cpu' && !usableExecutionProviders().includes(wanted)) {
+    fallback = `the ${wanted} execution provider is not available in this onnxruntime installation; using the CPU`;
     provider = 'cpu';
   }
   const options = (p: ExecutionProvider): ort.InferenceSession.SessionOptions => ({
