@@ -15,7 +15,7 @@ export class DecoderState {
   private mask: BigInt64Array;
   private positions: number[];
   private past: Record<string, ort.Tensor>;
-  readonly batch: number;
+  batch: number;
   private total = 0;
 
   private constructor(
@@ -69,6 +69,28 @@ export class DecoderState {
     const pos = BigInt64Array.from(this.positions.map((p) => BigInt(p + 1)));
     this.positions = this.positions.map((p) => p + 1);
     return this.run(BigInt64Array.from(tokens.map(BigInt)), pos, 1, allLogits);
+  }
+
+  /**
+   * Keeps only the given rows (in that order): finished sequences stop costing compute.
+   * Copies the cache once, which costs about what one step reads anyway.
+   */
+  keepRows(rows: number[]): void {
+    const T = this.total;
+    const mask = new BigInt64Array(rows.length * T);
+    rows.forEach((r, i) => mask.set(this.mask.subarray(r * T, (r + 1) * T), i * T));
+    for (const [name, t] of Object.entries(this.past)) {
+      const [, kv, len, hd] = t.dims;
+      const rowSize = kv * len * hd;
+      const src = t.data as Float32Array;
+      const data = new Float32Array(rows.length * rowSize);
+      rows.forEach((r, i) => data.set(src.subarray(r * rowSize, (r + 1) * rowSize), i * rowSize));
+      t.dispose();
+      this.past[name] = new ort.Tensor('float32', data, [rows.length, kv, len, hd]);
+    }
+    this.mask = mask;
+    this.positions = rows.map((r) => this.positions[r]);
+    this.batch = rows.length;
   }
 
   get length(): number {

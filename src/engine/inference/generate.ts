@@ -33,6 +33,9 @@ export interface GenerationStats {
   seconds: number;
 }
 
+/** Drop finished rows from the batch once at most this share of it is still generating. */
+const COMPACT_WHEN = 0.75;
+
 export class GenerationCancelled extends Error {
   constructor() {
     super('generation cancelled');
@@ -103,20 +106,23 @@ export async function generateGreedy(
     }
     const gen: number[][] = rows.map(() => []);
     const active = rows.map(() => true);
+    // live[k] = which row of `rows` the k-th row of the decoder state holds.
+    let live = rows.map((_, r) => r);
     const { state, out } = await DecoderState.prefill(ds, rows.map((i) => prompts[i]), pad);
     stats.forwardPasses++;
     let logits = out.lastLogits;
     try {
-      for (let step = 0; ; step++) {
-        const next = rows.map((_, r) => argmax(logits, r, vocab));
-        rows.forEach((i, r) => {
-          if (!active[r]) return;
-          if (eos.has(next[r])) {
+      for (;;) {
+        const next = live.map((_, k) => argmax(logits, k, vocab));
+        live.forEach((r, k) => {
+          if (!active[r]) return; // finished, but not yet dropped from the batch
+          const i = rows[r];
+          if (eos.has(next[k])) {
             active[r] = false;
             finish(i, gen[r], 'eos');
             return;
           }
-          gen[r].push(next[r]);
+          gen[r].push(next[k]);
           if (hitsStop(gen[r])) {
             active[r] = false;
             finish(i, gen[r], 'stop');
@@ -125,9 +131,17 @@ export async function generateGreedy(
             finish(i, gen[r], 'length');
           }
         });
-        if (!active.some(Boolean)) break;
+        const still = live.map((r, k) => [r, k] as const).filter(([r]) => active[r]);
+        if (still.length === 0) break;
         if (opts.signal?.aborted) throw new GenerationCancelled();
-        logits = (await state.step(next.map((t, r) => (active[r] ? t : pad)))).lastLogits;
+        let feed = still.map(([, k]) => next[k]);
+        if (still.length <= live.length * COMPACT_WHEN) {
+          state.keepRows(still.map(([, k]) => k));
+          live = still.map(([r]) => r);
+        } else {
+          feed = live.map((r, k) => (active[r] ? next[k] : pad));
+        }
+        logits = (await state.step(feed)).lastLogits;
         stats.forwardPasses++;
       }
     } finally {
