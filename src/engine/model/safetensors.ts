@@ -130,3 +130,18 @@ function halfToFloat(h: number): number {
   if (exp === 31) return frac ? NaN : sign * Infinity;
   return sign * 2 ** (exp - 15) * (1 + frac / 1024);
 }
+
+/** Writes tensors (raw little-endian bytes) as a safetensors file. */
+export async function writeSafetensors(file: string, tensors: { name: string; dtype: SafetensorsDtype; shape: number[]; data: Uint8Array }[]): Promise<void> {
+  const header: Record<string, unknown> = {};
+  let offset = 0;
+  for (const t of tensors) {
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    offset += t.data.byteLength;
+  }
+  let json = JSON.stringify(header);
+  json = json.padEnd(Math.ceil(json.length / 8) * 8, ' '); // keeps the data 8-byte aligned
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  await fs.writeFile(file, Buffer.concat([len, Buffer.from(json), ...tensors.map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength))]));
+}

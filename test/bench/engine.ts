@@ -1,0 +1,101 @@
+// Engine benchmarks, each a ratio measured side by side in one run (npm run bench):
+// 1. generation throughput on the demo dev set: batched with the KV cache vs one prompt at a time
+//    without it; 2. scoring a merged model after the first: session set-up vs generation;
+// 3. peak memory when opening a sharded checkpoint vs the sum of its shards.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { generateGreedy } from '../../src/engine/inference/generate';
+import { createDecoderSession } from '../../src/engine/inference/session';
+import { openHfModel } from '../../src/engine/model/hfModel';
+import { readSafetensorsHeader, readTensorBytes, writeSafetensors } from '../../src/engine/model/safetensors';
+import { loadTokenizer } from '../../src/engine/model/tokenizer';
+import { repoRoot } from '../harness/paths';
+import { PYTHON, runFixtureScript } from '../unit/support/python';
+
+const demo = path.join(repoRoot, 'resources', 'demo');
+const STOP = ['</s>', '\n\n'];
+const MB = 2 ** 20;
+
+function devQuestions(): string[] {
+  const read = (f: string, key: string) =>
+    readFileSync(path.join(demo, 'data', f), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as Record<string, string>)[key]);
+  return [...read('gsm_dev.jsonl', 'question'), ...read('math_dev.jsonl', 'problem')].map((q) => `Question: ${q}\nAnswer:`);
+}
+
+async function throughput(): Promise<void> {
+  const model = await openHfModel(path.join(demo, 'models', 'seed'));
+  const tok = await loadTokenizer(model.folder, model.config.vocabSize);
+  const ds = await createDecoderSession(model, { maxContext: 256 });
+  const prompts = devQuestions().map((q) => tok.encode(q));
+  const subset = prompts.filter((_, i) => i % 8 === 0);
+  const fast = await generateGreedy(ds, tok, prompts, { maxNewTokens: 64, stop: STOP, batchSize: 32 });
+  const slow = await generateGreedy(ds, tok, subset, { maxNewTokens: 64, stop: STOP, useCache: false });
+  const rate = (s: typeof fast.stats) => s.generatedTokens / s.seconds;
+  console.log('\n1. generation on the demo dev set (%d prompts; baseline on every 8th)', prompts.length);
+  console.log('   batched (32) with KV cache: %s tokens/s (%d tokens in %ss)', rate(fast.stats).toFixed(0), fast.stats.generatedTokens, fast.stats.seconds.toFixed(2));
+  console.log('   one at a time, no cache:    %s tokens/s (%d tokens in %ss)', rate(slow.stats).toFixed(0), slow.stats.generatedTokens, slow.stats.seconds.toFixed(2));
+  console.log('   ratio: %sx (target at least 5x)', (rate(fast.stats) / rate(slow.stats)).toFixed(1));
+  await ds.release();
+}
+
+async function mergedSetup(): Promise<void> {
+  const model = await openHfModel(path.join(demo, 'models', 'seed'));
+  const tok = await loadTokenizer(model.folder, model.config.vocabSize);
+  const scope = /^model\.layers\.\d+\.mlp\.(gate|up|down)_proj\.weight$/;
+  const overlayFile = path.join(os.tmpdir(), `selfdev-bench-overlay-${process.pid}.safetensors`);
+  const scoped = [...model.tensors.values()].filter((t) => scope.test(t.name));
+  await writeSafetensors(overlayFile, await Promise.all(scoped.map(async (t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, data: await readTensorBytes(t) }))));
+  const overlay = await readSafetensorsHeader(overlayFile);
+  const prompts = devQuestions().map((q) => tok.encode(q));
+
+  const first = await createDecoderSession(model, { maxContext: 256 });
+  const rssBefore = process.memoryUsage().rss;
+  const merged = await createDecoderSession(model, { maxContext: 256 }, overlay);
+  const rssAfter = process.memoryUsage().rss;
+  const gen = await generateGreedy(merged, tok, prompts, { maxNewTokens: 64, stop: STOP, batchSize: 32 });
+  const setup = merged.setupSeconds;
+  console.log('\n2. scoring a merged model after the first (seed session %ss to create)', first.setupSeconds.toFixed(3));
+  console.log('   merged-model session: %sms, +%s MB resident (%s MB of weights, %s MB in the merge scope)',
+    (setup * 1000).toFixed(0), ((rssAfter - rssBefore) / MB).toFixed(1),
+    ([...model.tensors.values()].reduce((n, t) => n + t.length, 0) / MB).toFixed(1), (scoped.reduce((n, t) => n + t.length, 0) / MB).toFixed(1));
+  console.log('   generation on the dev set: %ss; set-up is %s%% of the candidate\'s evaluation', gen.stats.seconds.toFixed(2), ((100 * setup) / (setup + gen.stats.seconds)).toFixed(1));
+  await first.release();
+  await merged.release();
+}
+
+function shardedMemory(): void {
+  const dir = path.join(runFixtureScript(path.join('engine', 'make_sharded.py')), 'sharded');
+  const shards = readdirSync(dir).filter((f) => f.endsWith('.safetensors'));
+  const total = shards.reduce((n, f) => n + statSync(path.join(dir, f)).size, 0);
+  // A fresh process, so its peak resident size is this measurement's alone.
+  const probe = `
+    const { openHfModel } = require(${JSON.stringify(path.join(repoRoot, 'out', 'src', 'engine', 'model', 'hfModel.js'))});
+    const { createDecoderSession } = require(${JSON.stringify(path.join(repoRoot, 'out', 'src', 'engine', 'inference', 'session.js'))});
+    (async () => {
+      const base = process.resourceUsage().maxRSS * 1024;
+      const m = await openHfModel(${JSON.stringify(dir)});
+      const opened = process.resourceUsage().maxRSS * 1024;
+      const s = await createDecoderSession(m, { maxContext: 512 });
+      const session = process.resourceUsage().maxRSS * 1024;
+      console.log(JSON.stringify({ base, opened, session }));
+      await s.release();
+    })();`;
+  const r = JSON.parse(execFileSync(process.execPath, ['-e', probe], { cwd: repoRoot, encoding: 'utf8' })) as Record<string, number>;
+  console.log('\n3. opening a sharded checkpoint (%d shards, %s MB)', shards.length, (total / MB).toFixed(0));
+  console.log('   reading config and shard headers: peak +%s MB (%s of the shards)', ((r.opened - r.base) / MB).toFixed(1), ((r.opened - r.base) / total).toFixed(3));
+  console.log('   creating its inference session: peak +%s MB (%s of the shards)', ((r.session - r.base) / MB).toFixed(1), ((r.session - r.base) / total).toFixed(2));
+}
+
+async function main(): Promise<void> {
+  console.log(`engine benchmarks on ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), Python ${PYTHON}`);
+  await throughput();
+  await mergedSetup();
+  shardedMemory();
+}
+
+void main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
