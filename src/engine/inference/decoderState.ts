@@ -108,6 +108,7 @@ export class DecoderState {
       attention_mask: new ort.Tensor('int64', this.mask, [b, total]),
       position_ids: new ort.Tensor('int64', pos, [b, seq]),
       ...this.past,
+      ...this.ds.weightFeeds,
     };
     const { numLayers } = this.ds.model.config;
     const fetches = [allLogits ? 'logits' : 'last_logits'];

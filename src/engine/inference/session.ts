@@ -17,6 +17,8 @@ export interface SessionConfig {
   threads?: number;
   /** Longest prompt + generation the session supports (rotary table size). */
   maxContext?: number;
+  /** Weights fed as inputs on every run instead of being initializers (see decoderGraph.ts). */
+  weightInputs?: RegExp;
 }
 
 export interface DecoderSession {
@@ -28,6 +30,8 @@ export interface DecoderSession {
   maxContext: number;
   /** Seconds spent building the graph and creating the session. */
   setupSeconds: number;
+  /** Values of the weight inputs, fed on every run; set them before generating. */
+  weightFeeds: Record<string, ort.Tensor>;
   release(): Promise<void>;
 }
 
@@ -68,7 +72,7 @@ export async function createDecoderSession(model: HfModel, config: SessionConfig
     if (!base) throw new Error(`${t.file}: merged tensor ${name} is not a tensor of ${model.folder}`);
     if (base.shape.join(',') !== t.shape.join(',')) throw new Error(`${t.file}: merged tensor ${name} has shape [${t.shape}], the seed's is [${base.shape}]`);
   }
-  const graph = buildDecoderGraph(model.config, weight, { maxContext, root });
+  const graph = buildDecoderGraph(model.config, weight, { maxContext, root, weightInputs: config.weightInputs });
 
   const wanted = config.executionProvider ?? 'cpu';
   let provider: ExecutionProvider = wanted;
@@ -99,6 +103,7 @@ export async function createDecoderSession(model: HfModel, config: SessionConfig
     fallback,
     maxContext,
     setupSeconds: (performance.now() - started) / 1000,
+    weightFeeds: {},
     release: () => session.release(),
   };
 }

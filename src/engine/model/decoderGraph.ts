@@ -8,7 +8,7 @@
 //          present.{l}.key / present.{l}.value [B,kvH,P+S,hd]
 import * as path from 'node:path';
 import { GraphBuilder } from '../onnx/graphBuilder';
-import { DataType, encodeModel, floatAttr, type Model } from '../onnx/onnxModel';
+import { DataType, encodeModel, floatAttr, type Model, type ValueInfo } from '../onnx/onnxModel';
 import type { DecoderConfig } from './hfConfig';
 import { rotaryTables } from './rotary';
 import type { TensorInfo } from './safetensors';
@@ -18,6 +18,11 @@ export interface GraphOptions {
   maxContext: number;
   /** Files' external-data locations are written relative to this folder (see session.ts). */
   root: string;
+  /**
+   * Weights that become graph inputs instead of initializers, so one session can score many
+   * merged models by feeding them (at the cost of onnxruntime's weight pre-packing).
+   */
+  weightInputs?: RegExp;
 }
 
 const ONNX_DTYPE = { F32: DataType.FLOAT, F16: DataType.FLOAT16, BF16: DataType.BFLOAT16 } as const;
@@ -36,10 +41,17 @@ export function buildDecoderGraph(c: DecoderConfig, weight: (name: string) => Te
   const hd = c.headDim;
 
   const weights = new Map<string, string>();
+  const weightInputs: ValueInfo[] = [];
   const w = (name: string): string => {
     const known = weights.get(name);
     if (known) return known;
     const t = weight(name);
+    if (opts.weightInputs?.test(name)) {
+      if (t.dtype !== 'F32') throw new Error(`${t.file}: weight inputs must be float32, ${name} is ${t.dtype}`);
+      weightInputs.push({ name, dataType: DataType.FLOAT, shape: t.shape });
+      weights.set(name, name);
+      return name;
+    }
     const location = path.relative(opts.root, t.file);
     const dtype = ONNX_DTYPE[t.dtype as keyof typeof ONNX_DTYPE];
     if (dtype === undefined) throw new Error(`${t.file}: tensor ${name} has dtype ${t.dtype}`);
@@ -133,6 +145,7 @@ export function buildDecoderGraph(c: DecoderConfig, weight: (name: string) => Te
           { name: pastName(l, 'key'), dataType: DataType.FLOAT, shape: kvDims('past') },
           { name: pastName(l, 'value'), dataType: DataType.FLOAT, shape: kvDims('past') },
         ]).flat(),
+        ...weightInputs,
       ],
       outputs: [
         { name: 'logits', dataType: DataType.FLOAT, shape: ['batch', 'seq', c.vocabSize] },
