@@ -4,10 +4,10 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { readCapabilities } from '../backend/capabilities';
 import { probePython, pythonProblems } from '../engine/pythonProbe';
+import { evalCommand } from './evalCommand';
+import { EXIT, type Io } from './io';
 
 declare const SELFDEV_VERSION: string; // injected by esbuild
-
-export const EXIT = { ok: 0, failure: 1, usage: 2, unavailable: 3 } as const;
 
 const USAGE = `usage: selfdev <command> [options]
 
@@ -19,17 +19,13 @@ commands:
   status <run>                      show a run's progress and scores
   finalize <run>                    score the finalists on the sealed test split, once
   transfer <run> <algorithm...> --to <set>
-  eval --model <folder> --benchmark <file>
+  eval --benchmark <file|config> [--model <folder>] [--split dev|test] [--limit N] [--shots K] [--json]
+                                    score a model on a benchmark
   apply <algorithm.py> --config <run config>
   --version                         print the version`;
 
 /** Commands whose feature has not landed yet, with the issue that brings it. */
-const PLANNED: Record<string, number> = { demo: 6, new: 6, iterate: 6, status: 6, finalize: 6, transfer: 6, eval: 4, apply: 5 };
-
-interface Io {
-  out: (s: string) => void;
-  err: (s: string) => void;
-}
+const PLANNED: Record<string, number> = { demo: 6, new: 6, iterate: 6, status: 6, finalize: 6, transfer: 6, apply: 5 };
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -68,7 +64,7 @@ async function doctor(args: string[], io: Io): Promise<number> {
   return problems.length ? EXIT.failure : EXIT.ok;
 }
 
-export async function main(argv: string[], io: Io): Promise<number> {
+export async function main(argv: string[], io: Io, signal?: AbortSignal): Promise<number> {
   const [command, ...args] = argv;
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     (command ? io.out : io.err)(USAGE);
@@ -79,6 +75,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return EXIT.ok;
   }
   if (command === 'doctor') return doctor(args, io);
+  if (command === 'eval') return evalCommand(args, io, signal);
   if (command in PLANNED) {
     io.err(`selfdev ${command}: not available in this version yet (planned in issue #${PLANNED[command]}).`);
     return EXIT.unavailable;
@@ -87,8 +84,23 @@ export async function main(argv: string[], io: Io): Promise<number> {
   return EXIT.usage;
 }
 
+function terminalIo(): Io {
+  const tty = process.stderr.isTTY;
+  return {
+    out: (s) => console.log(s),
+    err: (s) => console.error(s),
+    progress: tty ? (s) => process.stderr.write(`\r\x1b[K${s}`) : undefined,
+  };
+}
+
 if (require.main === module) {
-  main(process.argv.slice(2), { out: (s) => console.log(s), err: (s) => console.error(s) }).then(
+  // Ctrl-C cancels the running work cleanly; a second one exits at once.
+  const controller = new AbortController();
+  process.once('SIGINT', () => {
+    controller.abort();
+    process.once('SIGINT', () => process.exit(EXIT.cancelled));
+  });
+  main(process.argv.slice(2), terminalIo(), controller.signal).then(
     (code) => (process.exitCode = code),
     (err: unknown) => {
       console.error(`selfdev: ${err instanceof Error ? err.message : String(err)}`);
