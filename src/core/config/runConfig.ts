@@ -1,0 +1,233 @@
+// The run configuration (*.selfdev.json): types, defaults and validation. Errors name the file
+// and the field and say what is expected. resources/schema/run.schema.json describes the same
+// format for the editor; a unit test keeps the two in step.
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { DEFAULT_PAIR_POLICY, type PairPolicy } from '../pairs';
+import { DEFAULT_SCHEDULE, type TemperatureSchedule } from '../schedule';
+
+export interface BenchmarkConfig {
+  dev: string;
+  test?: string;
+  fewshot?: string;
+  answer: 'gsm8k' | 'boxed';
+  /** Use only the first N dev items. */
+  devSize?: number;
+}
+
+export interface EvalConfig {
+  shots: number;
+  prompt: string;
+  exemplar: string;
+  bos: boolean;
+  decoding: 'greedy';
+  maxNewTokens: number;
+  stop: string[];
+}
+
+export interface FactoryConfig {
+  kind: 'grammar';
+}
+
+export interface RefinementConfig {
+  beta: number;
+  learningRate: number;
+  steps: number;
+}
+
+export interface RunConfig {
+  name: string;
+  /** Absolute paths (resolved against the config file's folder). */
+  seed: string;
+  candidates: string[];
+  transfer: Record<string, string[]>;
+  mergeScope: string;
+  tensorLibrary: 'numpy' | 'torch';
+  benchmarks: Record<string, BenchmarkConfig>;
+  eval: EvalConfig;
+  factory: FactoryConfig;
+  algorithmsPerIteration: number;
+  iterations: number;
+  temperature: TemperatureSchedule;
+  pairs: PairPolicy;
+  refinement: RefinementConfig;
+  /** randomSeed: seeds the factory, the runner and the bootstrap. */
+  randomSeed: number;
+  concurrency: number;
+  finalists: number;
+  limits: { timeoutSeconds: number; memoryMB: number };
+  baselines: boolean;
+  randomControl: boolean;
+}
+
+export class RunConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly field: string,
+    problem: string,
+  ) {
+    super(`${file}: ${field ? `${field}: ` : ''}${problem}`);
+    this.name = 'RunConfigError';
+  }
+}
+
+export const DEFAULT_MERGE_SCOPE = '^model\\.layers\\.\\d+\\.mlp\\.(gate|up|down)_proj\\.weight$';
+
+/** Every top-level field of a run config (resources/schema/run.schema.json lists the same). */
+export const RUN_CONFIG_FIELDS: readonly string[] = [
+  '$schema', 'name', 'description', 'seed', 'candidates', 'transfer', 'mergeScope', 'tensorLibrary', 'benchmarks', 'eval', 'factory',
+  'algorithmsPerIteration', 'iterations', 'temperature', 'pairs', 'refinement', 'randomSeed', 'concurrency', 'finalists', 'limits',
+  'baselines', 'randomControl', 'measured',
+];
+const KNOWN = new Set(RUN_CONFIG_FIELDS);
+
+type Obj = Record<string, unknown>;
+
+/** Reads and validates a run config; relative paths are resolved against its folder. */
+export async function readRunConfig(file: string): Promise<RunConfig> {
+  const abs = path.resolve(file);
+  let text: string;
+  try {
+    text = await fs.readFile(abs, 'utf8');
+  } catch (err) {
+    throw new RunConfigError(abs, '', (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new RunConfigError(abs, '', `not valid JSON: ${(err as Error).message}`);
+  }
+  return parseRunConfig(json, abs);
+}
+
+export function parseRunConfig(json: unknown, file: string): RunConfig {
+  const fail = (field: string, problem: string): never => {
+    throw new RunConfigError(file, field, problem);
+  };
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('', 'expected a JSON object');
+  const c = json as Obj;
+  for (const key of Object.keys(c)) if (!KNOWN.has(key)) fail(key, `unknown field (known: ${[...KNOWN].filter((k) => k !== '$schema').join(', ')})`);
+  const dir = path.dirname(file);
+  const resolve = (p: string) => path.resolve(dir, p);
+
+  const obj = (v: unknown, field: string): Obj => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(field, 'expected an object');
+    return v as Obj;
+  };
+  const str = (v: unknown, field: string): string => {
+    if (typeof v !== 'string' || v.length === 0) fail(field, 'expected a non-empty string');
+    return v as string;
+  };
+  const int = (v: unknown, field: string, min: number, fallback?: number): number => {
+    const x = v ?? fallback;
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < min) fail(field, `expected a whole number >= ${min}`);
+    return x as number;
+  };
+  const num = (v: unknown, field: string, lo: number, hi: number, fallback?: number): number => {
+    const x = v ?? fallback;
+    if (typeof x !== 'number' || !Number.isFinite(x) || x < lo || x > hi) fail(field, `expected a number from ${lo} to ${hi}`);
+    return x as number;
+  };
+  const bool = (v: unknown, field: string, fallback: boolean): boolean => {
+    if (v === undefined) return fallback;
+    if (typeof v !== 'boolean') fail(field, 'expected true or false');
+    return v as boolean;
+  };
+  const paths = (v: unknown, field: string, min: number): string[] => {
+    if (!Array.isArray(v) || v.length < min) fail(field, `expected a list of at least ${min} model folder(s)`);
+    return (v as unknown[]).map((p, i) => resolve(str(p, `${field}[${i}]`)));
+  };
+  const oneOf = <T extends string>(v: unknown, field: string, options: readonly T[], fallback: T): T => {
+    const x = v ?? fallback;
+    if (!options.includes(x as T)) fail(field, `expected one of ${options.map((o) => JSON.stringify(o)).join(', ')}`);
+    return x as T;
+  };
+
+  const mergeScope = c.mergeScope === undefined ? DEFAULT_MERGE_SCOPE : str(c.mergeScope, 'mergeScope');
+  try {
+    new RegExp(mergeScope);
+  } catch (err) {
+    fail('mergeScope', `not a valid regular expression: ${(err as Error).message}`);
+  }
+
+  let transfer: Record<string, string[]> = {};
+  if (Array.isArray(c.transfer)) transfer = { transfer: paths(c.transfer, 'transfer', 1) };
+  else if (c.transfer !== undefined) transfer = Object.fromEntries(Object.entries(obj(c.transfer, 'transfer')).map(([k, v]) => [k, paths(v, `transfer.${k}`, 1)]));
+
+  const benchmarks = Object.fromEntries(
+    Object.entries(obj(c.benchmarks, 'benchmarks')).map(([name, raw]) => {
+      const b = obj(raw, `benchmarks.${name}`);
+      const f = `benchmarks.${name}`;
+      return [
+        name,
+        {
+          dev: resolve(str(b.dev, `${f}.dev`)),
+          test: b.test === undefined ? undefined : resolve(str(b.test, `${f}.test`)),
+          fewshot: b.fewshot === undefined ? undefined : resolve(str(b.fewshot, `${f}.fewshot`)),
+          answer: oneOf(b.answer, `${f}.answer`, ['gsm8k', 'boxed'] as const, 'gsm8k'),
+          devSize: b.devSize === undefined ? undefined : int(b.devSize, `${f}.devSize`, 1),
+        } satisfies BenchmarkConfig,
+      ];
+    }),
+  );
+  if (Object.keys(benchmarks).length === 0) fail('benchmarks', 'expected at least one benchmark');
+
+  const e = c.eval === undefined ? {} : obj(c.eval, 'eval');
+  const stop = e.stop ?? ['\n\n'];
+  if (!Array.isArray(stop) || !stop.every((s) => typeof s === 'string' && s)) fail('eval.stop', 'expected a list of non-empty strings');
+  const evalConfig: EvalConfig = {
+    shots: int(e.shots, 'eval.shots', 0, 0),
+    prompt: e.prompt === undefined ? 'Question: {question}\nAnswer:' : str(e.prompt, 'eval.prompt'),
+    exemplar: e.exemplar === undefined ? 'Question: {question}\nAnswer: {solution}\n\n' : str(e.exemplar, 'eval.exemplar'),
+    bos: bool(e.bos, 'eval.bos', true),
+    decoding: oneOf(e.decoding, 'eval.decoding', ['greedy'] as const, 'greedy'),
+    maxNewTokens: int(e.maxNewTokens, 'eval.maxNewTokens', 1, 256),
+    stop: stop as string[],
+  };
+  if (!evalConfig.prompt.includes('{question}')) fail('eval.prompt', 'must contain {question}');
+
+  const t = c.temperature === undefined ? {} : obj(c.temperature, 'temperature');
+  const p = c.pairs === undefined ? {} : obj(c.pairs, 'pairs');
+  const r = c.refinement === undefined ? {} : obj(c.refinement, 'refinement');
+  const l = c.limits === undefined ? {} : obj(c.limits, 'limits');
+  const fct = c.factory === undefined ? {} : obj(c.factory, 'factory');
+
+  return {
+    name: c.name === undefined ? path.basename(file).replace(/(\.selfdev|\.run)?\.json$/, '') : str(c.name, 'name'),
+    seed: resolve(str(c.seed, 'seed')),
+    candidates: paths(c.candidates, 'candidates', 1),
+    transfer,
+    mergeScope,
+    tensorLibrary: oneOf(c.tensorLibrary, 'tensorLibrary', ['numpy', 'torch'] as const, 'numpy'),
+    benchmarks,
+    eval: evalConfig,
+    factory: { kind: oneOf(fct.kind, 'factory.kind', ['grammar'] as const, 'grammar') },
+    algorithmsPerIteration: int(c.algorithmsPerIteration, 'algorithmsPerIteration', 2, 3000),
+    iterations: int(c.iterations, 'iterations', 1, 3),
+    temperature: {
+      kind: oneOf(t.kind, 'temperature.kind', ['inverse', 'linear'] as const, DEFAULT_SCHEDULE.kind),
+      start: num(t.start, 'temperature.start', 0.01, 10, DEFAULT_SCHEDULE.start),
+      decay: num(t.decay, 'temperature.decay', 0, 10, DEFAULT_SCHEDULE.decay),
+      floor: t.floor === undefined ? undefined : num(t.floor, 'temperature.floor', 0.01, 10),
+    },
+    pairs: {
+      chosenTop: num(p.chosenTop, 'pairs.chosenTop', 0, 1, DEFAULT_PAIR_POLICY.chosenTop),
+      rejectedBottom: num(p.rejectedBottom, 'pairs.rejectedBottom', 0, 1, DEFAULT_PAIR_POLICY.rejectedBottom),
+      elitism: int(p.elitism, 'pairs.elitism', 0, DEFAULT_PAIR_POLICY.elitism),
+      failedAsRejected: bool(p.failedAsRejected, 'pairs.failedAsRejected', DEFAULT_PAIR_POLICY.failedAsRejected),
+      minEach: int(p.minEach, 'pairs.minEach', 0, DEFAULT_PAIR_POLICY.minEach),
+    },
+    refinement: {
+      beta: num(r.beta, 'refinement.beta', 1e-6, 100, 0.1),
+      learningRate: num(r.learningRate, 'refinement.learningRate', 1e-9, 100, 0.5),
+      steps: int(r.steps, 'refinement.steps', 0, 50),
+    },
+    randomSeed: int(c.randomSeed, 'randomSeed', 0, 0),
+    concurrency: int(c.concurrency, 'concurrency', 1, 1),
+    finalists: int(c.finalists, 'finalists', 1, 15),
+    limits: { timeoutSeconds: num(l.timeoutSeconds, 'limits.timeoutSeconds', 1, 86400, 60), memoryMB: int(l.memoryMB, 'limits.memoryMB', 64, 4096) },
+    baselines: bool(c.baselines, 'baselines', true),
+    randomControl: bool(c.randomControl, 'randomControl', true),
+  };
+}

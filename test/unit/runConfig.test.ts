@@ -1,0 +1,64 @@
+import * as assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import Ajv from 'ajv';
+import { DEFAULT_MERGE_SCOPE, parseRunConfig, readRunConfig, RUN_CONFIG_FIELDS, RunConfigError } from '../../src/core/config/runConfig';
+import { repoRoot } from '../harness/paths';
+
+const schema = JSON.parse(readFileSync(path.join(repoRoot, 'resources', 'schema', 'run.schema.json'), 'utf8')) as { properties: Record<string, unknown> };
+const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+const demoFile = path.join(repoRoot, 'resources', 'demo', 'demo.run.json');
+const FILE = '/runs/x.selfdev.json';
+
+const minimal = { seed: 'm/seed', candidates: ['m/a', 'm/b'], benchmarks: { gsm: { dev: 'd.jsonl' } } };
+
+describe('run config', () => {
+  it('reads the demo config, resolving paths against its folder', async () => {
+    const c = await readRunConfig(demoFile);
+    assert.equal(c.seed, path.join(repoRoot, 'resources', 'demo', 'models', 'seed'));
+    assert.ok(c.candidates.length >= 3);
+    assert.deepEqual(Object.keys(c.benchmarks).sort(), ['gsm', 'math']);
+    assert.ok(validate(JSON.parse(readFileSync(demoFile, 'utf8'))), JSON.stringify(validate.errors));
+  });
+
+  it("fills the paper's defaults", () => {
+    const c = parseRunConfig(minimal, FILE);
+    assert.equal(c.name, 'x');
+    assert.equal(c.mergeScope, DEFAULT_MERGE_SCOPE);
+    assert.deepEqual(c.temperature, { kind: 'inverse', start: 1.2, decay: 0.2, floor: undefined });
+    assert.equal(c.pairs.chosenTop, 0.03);
+    assert.equal(c.pairs.rejectedBottom, 0.1);
+    assert.equal(c.pairs.elitism, 3);
+    assert.equal(c.iterations, 3);
+    assert.equal(c.finalists, 15);
+    assert.equal(c.algorithmsPerIteration, 3000);
+    assert.equal(c.seed, '/runs/m/seed');
+    assert.ok(validate(minimal));
+  });
+
+  // The last element: whether the JSON schema can see the problem too (it cannot compile regexes).
+  const bad: [string, unknown, RegExp, boolean?][] = [
+    ['not an object', [], /expected a JSON object/],
+    ['no seed', { ...minimal, seed: undefined }, /: seed: expected a non-empty string/],
+    ['no candidates', { ...minimal, candidates: [] }, /candidates: expected a list of at least 1 model folder/],
+    ['a bad regex', { ...minimal, mergeScope: '(' }, /mergeScope: not a valid regular expression/, false],
+    ['an unknown field', { ...minimal, iteratons: 3 }, /iteratons: unknown field/],
+    ['a bad answer kind', { ...minimal, benchmarks: { gsm: { dev: 'd', answer: 'exact' } } }, /benchmarks\.gsm\.answer: expected one of "gsm8k", "boxed"/],
+    ['a bad share', { ...minimal, pairs: { chosenTop: 2 } }, /pairs\.chosenTop: expected a number from 0 to 1/],
+    ['a fractional count', { ...minimal, iterations: 1.5 }, /iterations: expected a whole number >= 1/],
+    ['a prompt without the question', { ...minimal, eval: { prompt: 'Q:' } }, /eval\.prompt: must contain \{question\}/],
+    ['an unknown tensor library', { ...minimal, tensorLibrary: 'jax' }, /tensorLibrary: expected one of "numpy", "torch"/],
+  ];
+  for (const [what, json, message, schemaSees = true] of bad) {
+    it(`names the field for ${what}`, () => {
+      assert.throws(() => parseRunConfig(json, FILE), (err: unknown) => err instanceof RunConfigError && message.test(err.message) && err.message.startsWith(FILE));
+      if (schemaSees) assert.equal(validate(json), false, `the schema should reject ${what} too`);
+    });
+  }
+
+  it('knows the same fields as the JSON schema', () => {
+    assert.deepEqual(Object.keys(schema.properties).sort(), [...RUN_CONFIG_FIELDS].sort());
+    assert.throws(() => parseRunConfig({ ...minimal, notInSchema: 1 }, FILE), /notInSchema: unknown field/);
+  });
+});
