@@ -34,7 +34,7 @@ FAILURE_CLASSES: Tuple[str, ...] = tuple(MESSAGES)
 
 #: Top-level modules an algorithm may import.
 ALLOWED_MODULES = frozenset({
-    "numpy", "torch", "math", "functools", "itertools", "random",
+    "numpy", "torch", "math", "functools", "itertools", "random", "time",
     # pure computation, no I/O:
     "typing", "collections", "heapq", "bisect", "statistics", "cmath", "numbers", "dataclasses",
 })

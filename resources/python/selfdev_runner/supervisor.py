@@ -346,6 +346,7 @@ def _run_worker(j: dict, source: str, params: list, delta_path: str) -> dict:
     sandbox_info["limits"] = (parsed or {}).pop("limits", {}) if parsed else {}
     if parsed and "device" in parsed:
         sandbox_info["device"] = parsed.pop("device")
+        sandbox_info["torchLoaded"] = bool(parsed.pop("torchLoaded", False))
     base = {"wallMs": wall_ms, "peakMemoryMB": round(peak_mb, 1), "sandbox": sandbox_info}
     stderr_tail = err.text()[-4000:]
     captured = (parsed or {}).get("output", "")

@@ -234,7 +234,8 @@ def run(job: dict) -> dict:
     timings["taskVectorsMs"] = tau_s * 1000
     timings["workerMs"] = (time.perf_counter() - t0) * 1000
     status.update({"paramsDone": done, "timings": timings, "violations": violations[:20],
-                   "output": out.text(), "limits": applied, "device": device})
+                   "output": out.text(), "limits": applied, "device": device,
+                   "torchLoaded": "torch" in sys.modules})
     return status, report_fd
 
 
