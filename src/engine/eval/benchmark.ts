@@ -11,14 +11,13 @@ import type { AnswerKind, BenchmarkItem } from './types';
 
 /** The two field layouts: GSM8k's and MATH's (Hugging Face column names). */
 interface Schema {
-  name: 'GSM8k' | 'MATH';
   question: string;
   solution: string;
   kind: AnswerKind;
 }
 
-const GSM: Schema = { name: 'GSM8k', question: 'question', solution: 'answer', kind: 'gsm8k' };
-const MATH: Schema = { name: 'MATH', question: 'problem', solution: 'solution', kind: 'boxed' };
+const GSM: Schema = { question: 'question', solution: 'answer', kind: 'gsm8k' };
+const MATH: Schema = { question: 'problem', solution: 'solution', kind: 'boxed' };
 // Read when present: MATH's level and type (MATH-500 says subject), and a stated answer.
 const OPTIONAL = ['level', 'type', 'subject', 'answer'];
 
@@ -37,16 +36,21 @@ function text(file: string, r: RawRecord, field: string, numberOk = false): stri
   if (value === undefined) throw new BenchmarkError(file, `missing field "${field}"`, r.at);
   if (value === null) throw new BenchmarkError(file, `field "${field}" is null`, r.at);
   if (typeof value === 'number' && numberOk) return String(value);
-  if (typeof value !== 'string') throw new BenchmarkError(file, `field "${field}" is ${typeof value === 'object' ? 'an object' : `a ${typeof value}`}, not a string`, r.at);
+  if (typeof value !== 'string') {
+    const found = typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+    throw new BenchmarkError(file, `field "${field}" is ${found}, not a string`, r.at);
+  }
   if (!value.trim()) throw new BenchmarkError(file, `field "${field}" is empty`, r.at);
   return value;
 }
 
 /** The reference answer of a solution, or a BenchmarkError saying why there is none. */
 function goldOf(file: string, r: RawRecord, schema: Schema, kind: AnswerKind, solution: string): string {
+  // MATH-500 states the answer in a column of its own; used when the solution has no box.
   const stated = typeof r.fields.answer === 'string' && schema === MATH ? r.fields.answer.trim() : undefined;
   if (kind === 'gsm8k') {
-    const gold = extractGsmAnswer(solution, { extraction: 'strict' }) ?? canonicalDecimal(solution) ?? (stated && canonicalDecimal(stated));
+    // A bare number is a whole answer too (GSM-style sets without worked solutions).
+    const gold = extractGsmAnswer(solution, { extraction: 'strict' }) ?? canonicalDecimal(solution) ?? canonicalDecimal(stated ?? '');
     if (gold) return gold;
     throw new BenchmarkError(file, `field "${schema.solution}" has no final answer "#### <number>"`, r.at);
   }
@@ -77,7 +81,7 @@ async function readBytes(file: string): Promise<Buffer> {
   }
 }
 
-async function parquetItems(file: string, bytes: Buffer, kind: AnswerKind | undefined, limit: number | undefined): Promise<BenchmarkItem[]> {
+async function parquetItems(file: string, bytes: Buffer, kind?: AnswerKind, limit?: number): Promise<BenchmarkItem[]> {
   const table = openParquet(file, bytes);
   const schema = schemaFor(table.columns, kind);
   if (!schema) throw new BenchmarkError(file, noSchema(table.columns, 'columns'));
@@ -87,7 +91,7 @@ async function parquetItems(file: string, bytes: Buffer, kind: AnswerKind | unde
   return records.map((r) => toItem(file, r, schema, kind ?? schema.kind));
 }
 
-function jsonlItems(file: string, bytes: Buffer, kind: AnswerKind | undefined, limit: number | undefined): BenchmarkItem[] {
+function jsonlItems(file: string, bytes: Buffer, kind?: AnswerKind, limit?: number): BenchmarkItem[] {
   const records = parseJsonl(file, bytes.toString('utf8'), limit);
   if (records.length === 0) throw new BenchmarkError(file, 'is empty: no benchmark items');
   const schema = schemaFor(Object.keys(records[0].fields), kind);
@@ -104,7 +108,9 @@ function jsonlItems(file: string, bytes: Buffer, kind: AnswerKind | undefined, l
  */
 export async function loadBenchmark(file: string, kind?: AnswerKind, opts: { limit?: number } = {}): Promise<BenchmarkItem[]> {
   const { limit } = opts;
-  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new RangeError(`limit must be a whole number > 0, not ${limit}`);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
+    throw new RangeError(`limit must be a whole number > 0, not ${limit}`);
+  }
   const bytes = await readBytes(file);
   if (bytes.length === 0) throw new BenchmarkError(file, 'is empty: no benchmark items');
   return file.toLowerCase().endsWith('.parquet') || looksLikeParquet(bytes)

@@ -15,7 +15,7 @@ function closeOf(text: string, open: number): number {
 /**
  * The trimmed content of the last `\boxed` or `\fbox` in `text`, or undefined when there is
  * none or the last one never closes (a completion cut off inside its answer has no answer,
- * as in the demo's evaluate.py). `\boxed 5` (TeX's one-argument form without braces) gives
+ * as in the demo's evaluate.py); so is an empty box. `\boxed 5` (TeX's one-argument form without braces) gives
  * the text up to the next space or `$`.
  */
 export function extractBoxed(text: string): string | undefined {
@@ -25,7 +25,7 @@ export function extractBoxed(text: string): string | undefined {
   const start = last.index + last[0].length;
   if (text[start] === '{') {
     const end = closeOf(text, start);
-    return end < 0 ? undefined : text.slice(start + 1, end - 1).trim();
+    return end < 0 ? undefined : text.slice(start + 1, end - 1).trim() || undefined;
   }
   // Sentence punctuation after a bare answer ("is \boxed 5.") is not part of it.
   const bare = /^[^\s$]+/.exec(text.slice(start))?.[0].replace(/[.,;:!?]+$/, '');

@@ -37,6 +37,7 @@ function dropNotation(t: string): string {
     .replace(/\\[dtc]frac(?![A-Za-z])/g, '\\frac')
     .replace(/\\(?:left|right)(?:\.|(?![A-Za-z]))/g, '') // \left. is an invisible delimiter
     .replace(/\\!/g, '')
+    .replace(/\{,\}/g, ',') // 10{,}000
     .replace(/\\[,:; ]|\\q?quad(?![A-Za-z])|~/g, ' ')
     .replace(/\^\s*\{\s*\\circ\s*\}|\^\s*\\circ(?![A-Za-z])|\\circ(?![A-Za-z])|\\degree(?![A-Za-z])/g, '')
     .replace(/\\\$|\$/g, '')
