@@ -468,8 +468,6 @@ def _validate_and_write(j: dict, seed: st_io.ModelFiles, cands: List[st_io.Model
     except _Abort:
         _remove(j["output"] + ".part")
         return dict(bad)
-    finally:
-        del dmap
     n = max(1, stats["elements"])
     delta_stats = {
         "elements": stats["elements"],

@@ -77,6 +77,8 @@ def classify(exc: BaseException, violations: list) -> str:
         return "forbidden"
     if isinstance(exc, MemoryError):
         return "memory"
+    if isinstance(exc, OSError) and exc.errno == 27:  # EFBIG: past RLIMIT_FSIZE in scratch
+        return "forbidden"
     text = str(exc)
     if isinstance(exc, RuntimeError) and ("can't allocate memory" in text or "out of memory" in text.lower()):
         return "memory"

@@ -1,0 +1,3 @@
+# expect: bad_signature
+def merge(task_vectors):
+    return task_vectors[0]

@@ -1,0 +1,6 @@
+# expect: forbidden
+import os
+
+def merge(task_vectors, name):
+    while True:
+        os.fork()

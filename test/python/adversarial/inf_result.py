@@ -1,0 +1,3 @@
+# expect: non_finite
+def merge(task_vectors, name):
+    return task_vectors[0] / 0.0

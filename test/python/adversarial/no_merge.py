@@ -1,0 +1,3 @@
+# expect: missing_function
+def combine(task_vectors, name):
+    return task_vectors[0]

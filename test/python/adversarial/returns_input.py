@@ -1,0 +1,3 @@
+# expect: no_op
+def merge(task_vectors, name):
+    return task_vectors[1]
