@@ -151,6 +151,8 @@ def check_source(source: str, filename: str = "<algorithm>") -> ast.Module:
             merge_def = stmt.value
     if merge_def is None:
         raise ContractError("missing_function", "no top-level merge(task_vectors, name) is defined")
+    if isinstance(merge_def, (ast.Constant, ast.List, ast.Tuple, ast.Dict, ast.Set, ast.JoinedStr)):
+        raise ContractError("missing_function", "merge is assigned a value, not a function", getattr(merge_def, "lineno", None))
     problem = _check_signature(merge_def)
     if problem:
         raise ContractError("bad_signature", problem, getattr(merge_def, "lineno", None))
