@@ -1,0 +1,35 @@
+// The built-in algorithm factory (issue #6): a probabilistic program model over the building
+// blocks of merge algorithms, refined by exact DPO. docs/FACTORY.md describes it.
+import { traceOfCode } from './codegen';
+import { CHOICE_POINT_BY_ID } from './grammar';
+import type { Trace } from './program';
+import type { FactoryState } from './state';
+
+export { CHOICE_POINTS, GRAMMAR_ID, type ChoicePoint } from './grammar';
+export { type Program, type Trace, type Decision, traceDecisions, programFromTrace } from './program';
+export { canonicalKey, canonicalProgram, summariseProgram, baselineFamily } from './canonical';
+export { renderTrace, TRACE_MARKER } from './codegen';
+export {
+  type FactoryState,
+  type LogitTables,
+  type RefineOptions,
+  type RefinementRecord,
+  DEFAULT_REFINE_OPTIONS,
+  initialFactory,
+  parseFactoryState,
+} from './state';
+export { type FactorySample, sampleAlgorithms, logProbability, softmax } from './sample';
+export { type PreferencePair, type RefineReport, refineWithDpo, dpoObjective } from './dpo';
+export { describeFactory, entropyBits } from './describe';
+export { normaliseCode } from './normaliseCode';
+
+/**
+ * The trace of code this factory wrote (unchanged since), or undefined for code written or
+ * edited by anyone else. Pairs whose code gives undefined cannot be used for DPO.
+ */
+export function traceFromCode(state: FactoryState, code: string): Trace | undefined {
+  const trace = traceOfCode(code);
+  if (!trace) return undefined;
+  // Every decision must have logits in this state (always true within one grammar).
+  return Object.keys(state.logits).length >= CHOICE_POINT_BY_ID.size ? trace : undefined;
+}

@@ -1,0 +1,140 @@
+// Generated programs run: one Python process executes hundreds of them on random task vectors
+// and compares their results with task arithmetic, TIES and averaging computed here.
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { type FactorySample, initialFactory, sampleAlgorithms } from '../../src/core/factory';
+
+const PYTHON = process.env.SELFDEV_PYTHON ?? 'python3';
+
+// Reads {"programs": [code, ...]} on stdin; prints one JSON result per program.
+const HARNESS = String.raw`
+import json, sys
+import numpy as np
+
+rng = np.random.default_rng(0)
+CASES = [
+    ("model.layers.3.mlp.up_proj.weight", [rng.normal(0, 0.02, (6, 4)).astype(np.float32) for _ in range(3)]),
+    ("model.layers.0.mlp.down_proj.bias", [rng.normal(0, 0.02, (5,)).astype(np.float32) for _ in range(3)]),
+]
+
+def ties(taus, density, lam):
+    trimmed = []
+    for t in taus:
+        flat = t.reshape(-1)
+        k = max(1, int(density * flat.size))
+        out = np.zeros_like(flat)
+        if k >= flat.size:
+            out = flat.copy()
+        else:
+            keep = np.argpartition(-np.abs(flat), k - 1)[:k]
+            out[keep] = flat[keep]
+        trimmed.append(out.reshape(t.shape))
+    s = np.stack(trimmed)
+    elected = np.where(s.sum(axis=0) >= 0, 1.0, -1.0)
+    agree = np.sign(s) == elected
+    count = agree.sum(axis=0)
+    total = np.where(agree, s, 0.0).sum(axis=0)
+    return np.where(count > 0, total / np.maximum(count, 1), 0.0) * lam
+
+LAMBDAS = [0.1 * i for i in range(1, 31)]
+def baselines(taus):
+    out = {"average": np.mean(np.stack(taus), axis=0)}
+    for lam in LAMBDAS:
+        out["task arithmetic %.1f" % lam] = lam * np.sum(np.stack(taus), axis=0)
+    for d in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.9):
+        for lam in LAMBDAS:
+            out["ties %.1f %.1f" % (d, lam)] = ties(taus, d, lam)
+    return out
+
+BASE = [baselines(taus) for _, taus in CASES]
+try:
+    import torch
+except Exception:
+    torch = None
+
+results = []
+for i, code in enumerate(json.load(sys.stdin)["programs"]):
+    r = {"ok": True, "problems": [], "equals": None, "digest": ""}
+    try:
+        ns = {"__name__": "algorithm"}
+        exec(compile(code, "<program %d>" % i, "exec"), ns)
+        outs = []
+        for (name, taus), base in zip(CASES, BASE):
+            before = [t.copy() for t in taus]
+            np.random.seed(1)
+            out = ns["merge"](taus, name)
+            outs.append(out)
+            if not isinstance(out, np.ndarray): r["problems"].append("not an ndarray")
+            elif out.shape != taus[0].shape: r["problems"].append("shape %s" % (out.shape,))
+            elif out.dtype != np.float32: r["problems"].append("dtype %s" % out.dtype)
+            elif not np.all(np.isfinite(out)): r["problems"].append("not finite")
+            if any(not np.array_equal(a, b) for a, b in zip(before, taus)): r["problems"].append("changed its input")
+        if not r["problems"]:
+            same = [k for k in BASE[0] if all(np.allclose(o, b[k], rtol=1e-4, atol=1e-7) for o, b in zip(outs, BASE))]
+            r["equals"] = same[0] if same else None
+            r["digest"] = ";".join(",".join("%.5g" % v for v in o.reshape(-1)) for o in outs)
+            if torch is not None and i % 10 == 0:
+                np.random.seed(1)
+                t_out = ns["merge"]([torch.from_numpy(t) for t in CASES[0][1]], CASES[0][0])
+                if not (isinstance(t_out, torch.Tensor) and np.allclose(t_out.numpy(), outs[0])): r["problems"].append("torch path differs")
+    except Exception as e:
+        r["problems"].append("%s: %s" % (type(e).__name__, e))
+    r["ok"] = not r["problems"]
+    results.append(r)
+print(json.dumps(results))
+`;
+
+interface PyResult {
+  ok: boolean;
+  problems: string[];
+  equals: string | null;
+  digest: string;
+}
+
+function runPrograms(samples: FactorySample[]): PyResult[] {
+  const stdout = execFileSync(PYTHON, ['-c', HARNESS], {
+    input: JSON.stringify({ programs: samples.map((s) => s.code) }),
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 60_000,
+  });
+  return JSON.parse(stdout) as PyResult[];
+}
+
+describe('generated Python', () => {
+  // Sampled hot (T = 2) so that rare operators and constants turn up too.
+  const samples = [...sampleAlgorithms(initialFactory(), 200, 1.0, 11), ...sampleAlgorithms(initialFactory(), 200, 2.0, 12)];
+  const results = runPrograms(samples);
+
+  it('runs: right shape, float32, finite, inputs untouched (400 programs, 1-D and 2-D)', () => {
+    const failures = results
+      .map((r, i) => ({ r, s: samples[i] }))
+      .filter(({ r }) => !r.ok)
+      .map(({ r, s }) => `${s.summary}: ${r.problems.join('; ')}`);
+    assert.deepEqual(failures, []);
+  });
+
+  it('writes programs that none of the baselines equals, and they compute different things', () => {
+    const novel = results.filter((r) => r.ok && r.equals === null);
+    assert.ok(novel.length > samples.length / 2, `${novel.length} of ${samples.length} differ from every baseline`);
+    const distinctOutputs = new Set(novel.map((r) => r.digest));
+    assert.ok(distinctOutputs.size > 150, `${distinctOutputs.size} distinct results`);
+  });
+
+  it('also reaches the baselines themselves (the space contains them)', () => {
+    const hits = results.filter((r) => r.equals !== null).map((r) => r.equals as string);
+    assert.ok(hits.some((h) => h.startsWith('task arithmetic')), hits.join(', '));
+  });
+
+  it('gives one canonical key to programs with the same result', () => {
+    const digestOf = new Map<string, string>();
+    for (const [i, s] of samples.entries()) {
+      const r = results[i];
+      if (!r.ok || s.code.includes('drop_and_rescale(')) continue;
+      const seen = digestOf.get(s.canonical);
+      if (seen !== undefined) assert.equal(r.digest, seen, s.canonical);
+      digestOf.set(s.canonical, r.digest);
+    }
+  });
+});
