@@ -1,0 +1,174 @@
+// Drives the sandboxed Python runner (resources/python/apply_algorithm.py) for one algorithm.
+// The Python side does the isolation; this side adds an outer wall-clock limit, cancellation,
+// bounded capture and a typed result. The child leads its own process group (detached), which is
+// killed as a whole, and only while the child has not exited, so a reused PID is never signalled.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { FAILURE_CLASSES, FAILURE_MESSAGES, type ApplyJob, type FailureClass, type RunnerResult } from './types';
+
+export interface ApplyOptions {
+  /** Python interpreter (path or name on PATH). */
+  python: string;
+  signal?: AbortSignal;
+  /** resources/python/apply_algorithm.py; found next to the extension when omitted. */
+  runnerScript?: string;
+  /** Outer limit; default: the job's wall-clock limit plus 60 s for start-up, validation and writing. */
+  outerTimeoutMs?: number;
+  /** Grace between SIGTERM and SIGKILL when stopping the runner (default 2000 ms). */
+  killGraceMs?: number;
+}
+
+const STDOUT_CAP = 4 * 1024 * 1024;
+const STDERR_CAP = 64 * 1024;
+const DEFAULT_WALL_SECONDS = 300;
+// Variables the runner (trusted) may see; the worker gets an even smaller, explicit set.
+const PASS_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'SYSTEMROOT', 'PYENV_ROOT', 'PYENV_VERSION', 'VIRTUAL_ENV', 'CONDA_PREFIX', 'CUDA_VISIBLE_DEVICES', 'LD_LIBRARY_PATH'];
+
+/** The runner script, looked up from this module's folder upwards (source tree, out/, bundle). */
+export function findRunnerScript(start: string = __dirname): string {
+  let dir = start;
+  for (let i = 0; i < 6; i++) {
+    const candidate = path.join(dir, 'resources', 'python', 'apply_algorithm.py');
+    if (existsSync(candidate)) return candidate;
+    dir = path.dirname(dir);
+  }
+  throw new Error(`resources/python/apply_algorithm.py not found above ${start}`);
+}
+
+export function runnerEnvironment(source: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PYTHONHASHSEED: '0', PYTHONNOUSERSITE: '1', PYTHONDONTWRITEBYTECODE: '1' };
+  for (const key of PASS_ENV) if (source[key] !== undefined) env[key] = source[key];
+  return env;
+}
+
+function isFailureClass(x: unknown): x is FailureClass {
+  return typeof x === 'string' && (FAILURE_CLASSES as readonly string[]).includes(x);
+}
+
+function failed(errorClass: FailureClass, detail: string, extra: Partial<RunnerResult> = {}): RunnerResult {
+  return { status: 'failed', errorClass, message: FAILURE_MESSAGES[errorClass], detail, timings: {}, peakMemoryMB: 0, ...extra };
+}
+
+/** Parses the runner's last stdout line; anything malformed becomes a `setup` failure. */
+export function parseResult(stdout: string, stderr: string): RunnerResult {
+  const lines = stdout.trim().split('\n');
+  const last = lines[lines.length - 1] ?? '';
+  let raw: unknown;
+  try {
+    raw = JSON.parse(last);
+  } catch {
+    return failed('setup', `the runner gave no result record${stderr ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`, { stderr });
+  }
+  if (typeof raw !== 'object' || raw === null) return failed('setup', 'the runner result is not an object', { stderr });
+  const r = raw as Record<string, unknown>;
+  if (r.status !== 'ok' && r.status !== 'failed') return failed('setup', 'the runner result has no status', { stderr });
+  if (r.status === 'failed' && !isFailureClass(r.errorClass)) return failed('setup', `unknown failure class ${String(r.errorClass)}`, { stderr });
+  const result = r as unknown as RunnerResult;
+  result.timings = typeof r.timings === 'object' && r.timings !== null ? (r.timings as Record<string, number>) : {};
+  result.peakMemoryMB = typeof r.peakMemoryMB === 'number' ? r.peakMemoryMB : 0;
+  if (stderr) result.stderr = stderr;
+  return result;
+}
+
+function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error) return reason;
+  const err = new Error('the algorithm run was cancelled');
+  err.name = 'AbortError';
+  return err;
+}
+
+/** Applies one algorithm in the sandbox. Resolves with the result record (failures included);
+ * rejects only when `signal` aborts (with an AbortError). */
+export function applyAlgorithm(job: ApplyJob, opts: ApplyOptions): Promise<RunnerResult> {
+  if (opts.signal?.aborted) return Promise.reject(abortError(opts.signal));
+  const script = opts.runnerScript ?? findRunnerScript();
+  const wallSeconds = job.limits?.wallSeconds ?? DEFAULT_WALL_SECONDS;
+  const outerMs = opts.outerTimeoutMs ?? wallSeconds * 1000 + 60_000;
+  const grace = opts.killGraceMs ?? 2000;
+  const started = Date.now();
+
+  return new Promise<RunnerResult>((resolve, reject) => {
+    const child = spawn(opts.python, ['-s', '-B', script], {
+      detached: true, // its own process group, killed as a whole
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: runnerEnvironment(),
+      windowsHide: true,
+    });
+    let exited = false;
+    let settled = false;
+    let outerTimedOut = false;
+    let stdout = '';
+    let stderr = '';
+    let stdoutDropped = 0;
+    let killTimer: NodeJS.Timeout | undefined;
+
+    const killGroup = (sig: NodeJS.Signals) => {
+      if (exited || child.pid === undefined) return; // never signal a PID that may have been reused
+      try {
+        process.kill(-child.pid, sig);
+      } catch {
+        try {
+          child.kill(sig);
+        } catch {
+          /* already gone */
+        }
+      }
+    };
+    const stop = () => {
+      killGroup('SIGTERM'); // the runner kills its worker's group, then exits
+      killTimer = setTimeout(() => killGroup('SIGKILL'), grace);
+    };
+    const outer = setTimeout(() => {
+      outerTimedOut = true;
+      stop();
+    }, outerMs);
+    const onAbort = () => stop();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(outer);
+      if (killTimer) clearTimeout(killTimer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      fn();
+    };
+
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (s: string) => {
+      if (stdout.length < STDOUT_CAP) stdout += s.slice(0, STDOUT_CAP - stdout.length);
+      else stdoutDropped += s.length;
+    });
+    child.stderr.on('data', (s: string) => {
+      if (stderr.length < STDERR_CAP) stderr += s.slice(0, STDERR_CAP - stderr.length);
+    });
+    child.stdin.on('error', () => undefined); // a runner that died early closes its stdin
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      exited = true;
+      const why = err.code === 'ENOENT' ? `Python interpreter "${opts.python}" not found` : err.message;
+      finish(() => resolve(failed('setup', why)));
+    });
+    child.on('exit', () => {
+      exited = true;
+    });
+    child.on('close', (code, sig) => {
+      exited = true;
+      finish(() => {
+        if (opts.signal?.aborted) return reject(abortError(opts.signal));
+        if (outerTimedOut) {
+          return resolve(failed('timeout', `the runner did not finish within ${Math.round(outerMs / 1000)} s and was stopped`, { timings: { totalMs: Date.now() - started } }));
+        }
+        const result = parseResult(stdout, stderr.trim());
+        if (result.status === 'failed' && result.errorClass === 'setup' && !stdout.trim()) {
+          result.detail = `the runner exited (${sig ?? `code ${code}`}) without a result: ${stderr.trim().split('\n').slice(-3).join(' | ')}`;
+        }
+        if (stdoutDropped) result.detail = `${result.detail ?? ''} [runner stdout truncated]`.trim();
+        resolve(result);
+      });
+    });
+    child.stdin.end(JSON.stringify(job));
+  });
+}

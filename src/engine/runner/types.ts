@@ -1,0 +1,122 @@
+// Types of the sandboxed Python runner's job and result record (resources/python/, docs/SANDBOX.md).
+// The field names are the JSON the Python side reads and writes.
+
+export const FAILURE_CLASSES = [
+  'syntax',
+  'missing_function',
+  'bad_signature',
+  'exception',
+  'timeout',
+  'memory',
+  'non_finite',
+  'shape_mismatch',
+  'dtype',
+  'forbidden',
+  'no_op',
+  'setup',
+] as const;
+/** Why an algorithm failed. `setup` is the only class that is not the algorithm's fault. */
+export type FailureClass = (typeof FAILURE_CLASSES)[number];
+
+/** One line per class, for the UI (the same text as resources/python/selfdev_runner/checks.py). */
+export const FAILURE_MESSAGES: Record<FailureClass, string> = {
+  syntax: 'The algorithm is not valid Python.',
+  missing_function: 'The algorithm does not define merge(task_vectors, name).',
+  bad_signature: 'merge must accept exactly two arguments: (task_vectors, name).',
+  exception: 'merge raised an exception.',
+  timeout: 'The algorithm ran past its time limit and was stopped.',
+  memory: 'The algorithm used more memory than allowed and was stopped.',
+  non_finite: 'merge returned NaN or infinite values.',
+  shape_mismatch: "merge returned a tensor whose shape differs from the task vectors'.",
+  dtype: "merge returned something other than a floating-point tensor of the run's library.",
+  forbidden: 'The algorithm tried a forbidden operation (import, file, network or process access).',
+  no_op: 'The algorithm does nothing useful: it returns zeros, or one task vector unchanged.',
+  setup: "The runner could not prepare the job (models, scope, interpreter); not the algorithm's fault.",
+};
+
+export type TensorLibrary = 'numpy' | 'torch';
+
+export interface RunnerLimits {
+  /** Wall-clock limit of the worker (default 300). */
+  wallSeconds?: number;
+  /** CPU-time limit of the worker (default 300). */
+  cpuSeconds?: number;
+  /** Address space the algorithm may add on top of the libraries and model maps (default 4096; not applied with CUDA). */
+  memoryMB?: number;
+  /** Share of the GPU's memory torch may use on CUDA (default 0.5). */
+  gpuMemoryFraction?: number;
+  /** Characters of the algorithm's printed output kept (default 16384). */
+  outputChars?: number;
+  /** Largest file the algorithm may write inside scratch (default 64). */
+  fileMB?: number;
+}
+
+/** One algorithm applied to a seed model. Paths are absolute or relative to the caller's cwd. */
+export interface ApplyJob {
+  seedModel: string;
+  candidates: string[];
+  /** The algorithm, as a file or as source text (one of the two). */
+  algorithmFile?: string;
+  source?: string;
+  /** Module constants replaced before the run (coefficient grids): e.g. { LAMBDA: 0.4 }. */
+  constants?: Record<string, number | string | boolean | null>;
+  /** Regex (re.search) over parameter names; default: MLP weights. */
+  mergeScope?: string;
+  tensorLibrary?: TensorLibrary;
+  device?: 'auto' | 'cpu' | 'cuda';
+  /** Folder for the worker's files; the merged file goes here unless `output` is set. */
+  scratch: string;
+  output?: string;
+  randomSeed?: number;
+  /** 'auto': a network namespace when unshare permits it; 'namespace': require it; 'hook-only': do not try. */
+  network?: 'auto' | 'namespace' | 'hook-only';
+  threads?: number;
+  limits?: RunnerLimits;
+}
+
+export interface DeltaStats {
+  elements: number;
+  meanAbs: number;
+  rms: number;
+  maxAbs: number;
+  zeroFraction: number;
+  /** ||delta|| / ||seed|| over the merge scope. */
+  relativeNorm: number | null;
+}
+
+export interface SandboxReport {
+  networkNamespace: boolean;
+  auditHook: boolean;
+  processGroup: boolean;
+  scrubbedEnvironment: boolean;
+  tensorLibrary: TensorLibrary;
+  device?: 'cpu' | 'cuda';
+  torchLoaded?: boolean;
+  limits?: Record<string, number>;
+}
+
+export interface RunnerResult {
+  status: 'ok' | 'failed';
+  errorClass?: FailureClass;
+  /** The class's one-line message. */
+  message?: string;
+  /** What exactly happened (one line or a few). */
+  detail?: string;
+  /** The traceback restricted to the algorithm's own lines. */
+  traceback?: string;
+  /** safetensors file with the merge scope's merged tensors (the seed's dtype); present when ok. */
+  mergedFile?: string;
+  timings: Record<string, number>;
+  peakMemoryMB: number;
+  deltaStats?: DeltaStats;
+  /** The algorithm's printed output, capped. */
+  output?: string;
+  sandbox?: SandboxReport;
+  parameters?: number;
+  taskVectorMB?: number;
+  throughputMBs?: number;
+  algorithmSha256?: string;
+  line?: number;
+  /** The runner's stderr (capped), for diagnosing `setup` failures. */
+  stderr?: string;
+}

@@ -1,0 +1,177 @@
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { applyCommand, formatResult, modelsFromConfig, parseApplyArgs } from '../../src/cli/applyCommand';
+import { applyAlgorithm, findRunnerScript, parseResult, runnerEnvironment } from '../../src/engine/runner';
+import { FAILURE_CLASSES, FAILURE_MESSAGES, type ApplyJob } from '../../src/engine/runner/types';
+import { repoRoot } from '../harness/paths';
+
+const python = process.env.SELFDEV_PYTHON ?? 'python3';
+const TA = path.join(repoRoot, 'resources', 'algorithms', 'task_arithmetic.py');
+const LOOP = 'def merge(task_vectors, name):\n    while True:\n        pass\n';
+let root: string;
+let config: string;
+
+/** Processes whose working directory is under `dir` (the worker runs in its scratch folder). */
+function processesIn(dir: string): number[] {
+  const found: number[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (readlinkSync(`/proc/${pid}/cwd`).startsWith(dir)) found.push(Number(pid));
+    } catch {
+      /* gone or not ours */
+    }
+  }
+  return found;
+}
+
+function job(name: string, extra: Partial<ApplyJob> = {}): ApplyJob {
+  return {
+    seedModel: path.join(root, 'w', 'seed'),
+    candidates: [0, 1, 2].map((j) => path.join(root, 'w', `cand${j}`)),
+    scratch: path.join(root, name),
+    limits: { wallSeconds: 20, cpuSeconds: 20, memoryMB: 1024 },
+    ...extra,
+  };
+}
+
+before(() => {
+  root = mkdtempSync(path.join(os.tmpdir(), 'selfdev-runner-test-'));
+  const make = `import sys; from pathlib import Path; sys.path.insert(0, ${JSON.stringify(path.join(repoRoot, 'test', 'python'))}); import runner_fixtures as rf; rf.make_world(Path(${JSON.stringify(path.join(root, 'w'))}))`;
+  const r = spawnSync(python, ['-c', make], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  config = path.join(root, 'run.json');
+  writeFileSync(config, JSON.stringify({ seed: 'w/seed', candidates: ['w/cand0', 'w/cand1', 'w/cand2'], mergeScope: '\\.mlp\\.' }));
+});
+after(() => rmSync(root, { recursive: true, force: true }));
+
+describe('sandboxed runner driver', () => {
+
+  it('finds the runner script from the compiled module', () => {
+    assert.ok(findRunnerScript().endsWith(path.join('resources', 'python', 'apply_algorithm.py')));
+  });
+
+  it('has the same failure classes and messages as the Python side', () => {
+    const r = spawnSync(python, ['-c', `import sys, json; sys.path.insert(0, ${JSON.stringify(path.join(repoRoot, 'resources', 'python'))}); from selfdev_runner import checks; print(json.dumps(checks.MESSAGES))`], { encoding: 'utf8' });
+    assert.deepEqual(JSON.parse(r.stdout), FAILURE_MESSAGES);
+    assert.deepEqual(Object.keys(FAILURE_MESSAGES), [...FAILURE_CLASSES]);
+  });
+
+  it('applies a baseline and returns the typed record', async () => {
+    const r = await applyAlgorithm(job('ok', { algorithmFile: TA }), { python });
+    assert.equal(r.status, 'ok', JSON.stringify(r));
+    assert.ok(r.mergedFile && existsSync(r.mergedFile));
+    assert.equal(r.parameters, 6);
+    assert.ok(r.deltaStats && r.deltaStats.rms > 0);
+    assert.ok(r.timings.totalMs > 0 && r.peakMemoryMB > 0);
+    assert.equal(r.sandbox?.auditHook, true);
+  });
+
+  it('reports the failure class of a broken algorithm', async () => {
+    const r = await applyAlgorithm(job('syntax', { source: 'def merge(a, b)\n  return a\n' }), { python });
+    assert.equal(r.status, 'failed');
+    assert.equal(r.errorClass, 'syntax');
+    assert.equal(r.message, FAILURE_MESSAGES.syntax);
+  });
+
+  it('kills the whole process group at its own outer limit', async () => {
+    const scratch = path.join(root, 'outer');
+    const r = await applyAlgorithm(job('outer', { source: LOOP, limits: { wallSeconds: 60, cpuSeconds: 60 } }), { python, outerTimeoutMs: 1500, killGraceMs: 500 });
+    assert.equal(r.errorClass, 'timeout');
+    await new Promise((res) => setTimeout(res, 300));
+    assert.deepEqual(processesIn(scratch), []);
+  });
+
+  it('cancels through an AbortSignal and leaves no process behind', async () => {
+    const scratch = path.join(root, 'abort');
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 800);
+    await assert.rejects(applyAlgorithm(job('abort', { source: LOOP, limits: { wallSeconds: 60, cpuSeconds: 60 } }), { python, signal: ac.signal }), (e: Error) => e.name === 'AbortError');
+    await new Promise((res) => setTimeout(res, 300));
+    assert.deepEqual(processesIn(scratch), []);
+  });
+
+  it('reports a missing interpreter as a setup failure', async () => {
+    const r = await applyAlgorithm(job('nopython', { algorithmFile: TA }), { python: '/nonexistent/python3' });
+    assert.equal(r.errorClass, 'setup');
+    assert.match(r.detail ?? '', /not found/);
+  });
+
+  it('turns garbage output into a setup failure', () => {
+    assert.equal(parseResult('Traceback...', 'boom').errorClass, 'setup');
+    assert.equal(parseResult('{"status":"failed","errorClass":"weird"}', '').errorClass, 'setup');
+    assert.equal(parseResult('noise\n{"status":"ok","timings":{"totalMs":1},"peakMemoryMB":2}', '').status, 'ok');
+  });
+
+  it('passes no tokens to the runner', () => {
+    const env = runnerEnvironment({ PATH: '/usr/bin', HOME: '/home/x', GITHUB_TOKEN: 't', OPENAI_API_KEY: 'k', AWS_SECRET_ACCESS_KEY: 's' });
+    assert.deepEqual(Object.keys(env).sort(), ['HOME', 'PATH', 'PYTHONDONTWRITEBYTECODE', 'PYTHONHASHSEED', 'PYTHONNOUSERSITE']);
+  });
+});
+
+describe('selfdev apply', () => {
+  const io = () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    return { out, err, io: { out: (s: string) => void out.push(s), err: (s: string) => void err.push(s) } };
+  };
+
+  it('parses its arguments and rejects bad ones', () => {
+    const p = parseApplyArgs(['a.py', '--config', 'c.json', '--set', 'LAMBDA=0.4', '--set', 'COMBINE=ties', '--benchmark', 'gsm', '--json', '--seed', '3'], {});
+    assert.deepEqual(p.constants, { LAMBDA: 0.4, COMBINE: 'ties' });
+    assert.deepEqual(p.benchmarks, ['gsm']);
+    assert.equal(p.seed, 3);
+    assert.equal(p.python, 'python3');
+    assert.throws(() => parseApplyArgs(['a.py'], {}), /--config is required/);
+    assert.throws(() => parseApplyArgs(['--config', 'c'], {}), /exactly one algorithm/);
+    assert.throws(() => parseApplyArgs(['a.py', '--config', 'c', '--frob'], {}), /unknown option/);
+  });
+
+  it('resolves model folders relative to the config', () => {
+    const m = modelsFromConfig('/x/y/run.json', { seed: 'models/seed', candidates: ['models/a'], mergeScope: 'mlp' });
+    assert.deepEqual(m, { seed: '/x/y/models/seed', candidates: ['/x/y/models/a'], scope: 'mlp', tensorLibrary: undefined });
+  });
+
+  it('exits 2 on usage errors', async () => {
+    const t = io();
+    assert.equal(await applyCommand(['--json'], t.io), 2);
+    assert.match(t.err.join('\n'), /usage: selfdev apply/);
+    assert.equal(await applyCommand(['missing.py', '--config', config], t.io), 2);
+  });
+
+  it('applies, prints status and statistics, and hands the merged file to the evaluation seam', async () => {
+    const t = io();
+    let seen: string | undefined;
+    const code = await applyCommand([TA, '--config', config, '--set', 'LAMBDA=0.3', '--scratch', path.join(root, 'cli-ok')], t.io, {
+      evaluate: async (req) => {
+        seen = req.mergedFile;
+        return { scores: { gsm: 0.42 } };
+      },
+    });
+    assert.equal(code, 0, t.err.join('\n'));
+    const text = t.out.join('\n');
+    assert.match(text, /^status: ok/);
+    assert.match(text, /delta: mean\|d\|/);
+    assert.match(text, /score gsm: 42\.0%/);
+    assert.ok(seen && existsSync(seen));
+  });
+
+  it('prints JSON and exits 1 for a failing algorithm', async () => {
+    const bad = path.join(root, 'bad.py');
+    writeFileSync(bad, 'import os\ndef merge(task_vectors, name):\n    return task_vectors[0]\n');
+    const t = io();
+    assert.equal(await applyCommand([bad, '--config', config, '--json', '--scratch', path.join(root, 'cli-bad')], t.io), 1);
+    const r = JSON.parse(t.out.join('\n'));
+    assert.equal(r.errorClass, 'forbidden');
+    assert.equal(r.evaluation, null);
+  });
+
+  it('formats a failure with its message, detail and trimmed traceback', () => {
+    const lines = formatResult({ status: 'failed', errorClass: 'exception', message: FAILURE_MESSAGES.exception, detail: 'w: KeyError', traceback: '  line 3, in merge: x[1]\nKeyError: 1', timings: {}, peakMemoryMB: 0 }, 'a.py');
+    assert.equal(lines[0], 'status: failed (exception)');
+    assert.ok(lines.includes('  KeyError: 1'));
+  });
+});
