@@ -1,6 +1,7 @@
-// Entry of the backend process. It will serve the JSON-RPC backend protocol over stdio (loop
-// issue); today it answers --capabilities and --version.
+// Entry of the backend process: serves the JSON-RPC backend protocol over stdio (--stdio), or
+// answers --capabilities and --version.
 import { readCapabilities } from './capabilities';
+import { serve } from './server';
 
 declare const SELFDEV_VERSION: string; // injected by esbuild
 
@@ -13,7 +14,15 @@ function main(argv: string[]): number {
     process.stdout.write(JSON.stringify(readCapabilities(SELFDEV_VERSION)));
     return 0;
   }
-  process.stderr.write('usage: backend.js --capabilities | --version\n');
+  if (argv.includes('--stdio')) {
+    // The working directory may change while sessions load (see engine/inference/session.ts);
+    // everything the backend receives is an absolute path.
+    // stdout carries the protocol: anything else printed goes to stderr.
+    console.log = console.info = (...args: unknown[]) => console.error(...args);
+    serve(process.stdin, process.stdout, SELFDEV_VERSION);
+    return 0;
+  }
+  process.stderr.write('usage: backend.js --stdio | --capabilities | --version\n');
   return 2;
 }
 

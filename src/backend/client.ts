@@ -1,0 +1,96 @@
+// The orchestrator's side of the backend protocol, for a backend started as a local child
+// process (stdio). Remote transports will implement the same Backend interface.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { CancellationTokenSource, createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import {
+  InitializeRequest,
+  PROTOCOL_VERSION,
+  ProgressNotification,
+  ScoreRequest,
+  ShutdownRequest,
+  type InitializeResult,
+  type ProgressParams,
+  type ScoreParams,
+  type ScoreResult,
+} from '../protocol/backend';
+
+export interface Backend {
+  readonly info: InitializeResult;
+  score(params: ScoreParams, opts?: { signal?: AbortSignal; onProgress?: (p: ProgressParams) => void }): Promise<ScoreResult>;
+  dispose(): Promise<void>;
+}
+
+export class BackendExited extends Error {
+  constructor(detail: string) {
+    super(`the backend process stopped: ${detail}`);
+    this.name = 'BackendExited';
+  }
+}
+
+export interface LocalBackendOptions {
+  /** out/backend.js of this installation. */
+  script: string;
+  clientVersion: string;
+  journalDir?: string;
+  /** Defaults to this process's executable (Electron inside VS Code, run as Node). */
+  nodePath?: string;
+  env?: NodeJS.ProcessEnv;
+  onStderr?: (text: string) => void;
+}
+
+export async function startLocalBackend(opts: LocalBackendOptions): Promise<Backend> {
+  const child = spawn(opts.nodePath ?? process.execPath, [opts.script, '--stdio'], {
+    env: { ...(opts.env ?? process.env), ELECTRON_RUN_AS_NODE: '1' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+    windowsHide: true,
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    const text = d.toString();
+    stderr = (stderr + text).slice(-4000);
+    opts.onStderr?.(text);
+  });
+  const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+  const exited = new Promise<never>((_, reject) => {
+    child.once('exit', (code, sig) => reject(new BackendExited(`${sig ? `signal ${sig}` : `exit code ${code}`}${stderr ? `; it said: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`)));
+    child.once('error', (err) => reject(new BackendExited(err.message)));
+  });
+  exited.catch(() => undefined);
+  connection.listen();
+  const info = await Promise.race([connection.sendRequest(InitializeRequest, { protocolVersion: PROTOCOL_VERSION, clientVersion: opts.clientVersion, journalDir: opts.journalDir }), exited]);
+  return new LocalBackend(child, connection, info, exited);
+}
+
+class LocalBackend implements Backend {
+  private readonly listeners = new Map<string, (p: ProgressParams) => void>();
+
+  constructor(
+    private readonly child: ChildProcess,
+    private readonly connection: MessageConnection,
+    readonly info: InitializeResult,
+    private readonly exited: Promise<never>,
+  ) {
+    connection.onNotification(ProgressNotification, (p) => this.listeners.get(p.jobId)?.(p));
+  }
+
+  async score(params: ScoreParams, opts: { signal?: AbortSignal; onProgress?: (p: ProgressParams) => void } = {}): Promise<ScoreResult> {
+    const cancel = new CancellationTokenSource();
+    const onAbort = () => cancel.cancel();
+    opts.signal?.addEventListener('abort', onAbort);
+    if (opts.onProgress) this.listeners.set(params.jobId, opts.onProgress);
+    try {
+      return await Promise.race([this.connection.sendRequest(ScoreRequest, params, cancel.token), this.exited]);
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+      this.listeners.delete(params.jobId);
+      cancel.dispose();
+    }
+  }
+
+  async dispose(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    await Promise.race([this.connection.sendRequest(ShutdownRequest).catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
+    this.connection.dispose();
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill();
+  }
+}

@@ -1,0 +1,86 @@
+// One scoring job: apply the algorithm with the sandboxed runner (unless it scores the seed),
+// open the merged model as the seed plus an overlay, and score it on the benchmarks.
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { evaluateBenchmarks, loadModelForEval, type LoadedModel } from '../engine/evaluate';
+import { createDecoderSession, type ExecutionProvider } from '../engine/inference/session';
+import { readSafetensorsHeader } from '../engine/model/safetensors';
+import { applyAlgorithm } from '../engine/runner';
+import type { ProgressParams, ScoreParams, ScoreResult } from '../protocol/backend';
+
+/** Seed models stay open between jobs: most jobs of a run share one seed. */
+const seeds = new Map<string, Promise<LoadedModel>>();
+
+function seedModel(p: ScoreParams): Promise<LoadedModel> {
+  const key = JSON.stringify([p.models.seed, p.executionProvider, p.threads]);
+  let loaded = seeds.get(key);
+  if (!loaded) {
+    loaded = loadModelForEval(p.models.seed, { executionProvider: p.executionProvider as ExecutionProvider, threads: p.threads, maxContext: 4096 });
+    loaded.catch(() => seeds.delete(key));
+    seeds.set(key, loaded);
+  }
+  return loaded;
+}
+
+export async function runScoreJob(p: ScoreParams, signal: AbortSignal, progress: (p: ProgressParams) => void): Promise<ScoreResult> {
+  const started = performance.now();
+  const timings: Record<string, number> = {};
+  const seed = await seedModel(p);
+  let model = seed;
+  let scratch: string | undefined;
+  let deltaStats: ScoreResult['deltaStats'];
+  try {
+    if (p.algorithm) {
+      progress({ jobId: p.jobId, phase: 'apply', done: 0, total: 1 });
+      scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'selfdev-job-'));
+      const applied = await applyAlgorithm(
+        {
+          seedModel: p.models.seed,
+          candidates: p.models.candidates,
+          source: p.algorithm.source,
+          constants: p.algorithm.constants,
+          mergeScope: p.models.mergeScope,
+          tensorLibrary: p.models.tensorLibrary,
+          scratch,
+          randomSeed: p.randomSeed,
+          limits: { wallSeconds: p.limits.timeoutSeconds, cpuSeconds: p.limits.timeoutSeconds, memoryMB: p.limits.memoryMB },
+        },
+        { python: p.python, signal },
+      );
+      timings.apply = (performance.now() - started) / 1000;
+      if (applied.status !== 'ok' || !applied.mergedFile) {
+        return {
+          jobId: p.jobId,
+          status: 'failed',
+          errorClass: applied.errorClass,
+          message: applied.message,
+          detail: applied.detail,
+          traceback: applied.traceback,
+          timings: { ...timings, total: (performance.now() - started) / 1000 },
+        };
+      }
+      deltaStats = applied.deltaStats as unknown as ScoreResult['deltaStats'];
+      const overlay = await readSafetensorsHeader(applied.mergedFile);
+      const session = await createDecoderSession(seed.session.model, { executionProvider: p.executionProvider as ExecutionProvider, threads: p.threads, maxContext: 4096 }, overlay);
+      model = { session, tokenizer: seed.tokenizer };
+    }
+    const evalStart = performance.now();
+    const results = await evaluateBenchmarks(model, p.benchmarks, { ...p.settings, batchSize: p.settings.batchSize ?? 32 }, {
+      signal,
+      onProgress: (benchmark, done, total) => progress({ jobId: p.jobId, phase: 'evaluate', benchmark, done, total }),
+    });
+    timings.evaluate = (performance.now() - evalStart) / 1000;
+    timings.total = (performance.now() - started) / 1000;
+    return {
+      jobId: p.jobId,
+      status: 'ok',
+      scores: results.map((r) => ({ name: r.name, n: r.n, correct: r.correct, accuracy: r.accuracy, items: r.records.map((x) => x.correct) })),
+      timings,
+      deltaStats,
+    };
+  } finally {
+    if (model !== seed) await model.session.release();
+    if (scratch) await fs.rm(scratch, { recursive: true, force: true });
+  }
+}

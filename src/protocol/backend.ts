@@ -1,0 +1,97 @@
+// The backend protocol: JSON-RPC 2.0 (vscode-jsonrpc) between the orchestrator (extension or
+// CLI) and the backend process that merges and scores (a local child over stdio today; ssh and
+// WebSocket transports later). Both sides import only this file for the contract.
+import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
+
+export const PROTOCOL_VERSION = 1;
+
+export interface InitializeParams {
+  protocolVersion: number;
+  clientVersion: string;
+  /** Where the backend journals finished jobs, so a dropped connection loses nothing. */
+  journalDir?: string;
+}
+
+export interface InitializeResult {
+  protocolVersion: number;
+  backendVersion: string;
+  node: string;
+  platform: string;
+  cpus: number;
+  executionProviders: string[];
+}
+
+export interface ModelSet {
+  seed: string;
+  candidates: string[];
+  mergeScope: string;
+  tensorLibrary: 'numpy' | 'torch';
+}
+
+export interface BenchmarkJob {
+  name: string;
+  file: string;
+  kind?: 'gsm8k' | 'boxed';
+  fewshot?: string;
+  limit?: number;
+}
+
+export interface ScoreSettings {
+  format: { prompt: string; exemplar: string; shots: number };
+  maxNewTokens: number;
+  stop: string[];
+  bos: boolean;
+  batchSize?: number;
+}
+
+export interface ScoreParams {
+  /** Stable id of the job; a job already journaled under this id is answered from the journal. */
+  jobId: string;
+  models: ModelSet;
+  /** The algorithm to apply; absent: score the seed model itself. */
+  algorithm?: { source: string; constants?: Record<string, number | string | boolean | null> };
+  benchmarks: BenchmarkJob[];
+  settings: ScoreSettings;
+  limits: { timeoutSeconds: number; memoryMB: number };
+  randomSeed: number;
+  /** Python interpreter for the runner. */
+  python: string;
+  executionProvider?: string;
+  threads?: number;
+}
+
+export interface BenchmarkScore {
+  name: string;
+  n: number;
+  correct: number;
+  accuracy: number;
+  /** Per item, in benchmark order: for intervals over several benchmarks. */
+  items: boolean[];
+}
+
+export interface ScoreResult {
+  jobId: string;
+  status: 'ok' | 'failed';
+  errorClass?: string;
+  message?: string;
+  detail?: string;
+  traceback?: string;
+  scores?: BenchmarkScore[];
+  timings: Record<string, number>;
+  deltaStats?: Record<string, number | null>;
+  /** True when the answer came from the journal (the job had finished before). */
+  fromJournal?: boolean;
+}
+
+export interface ProgressParams {
+  jobId: string;
+  phase: 'apply' | 'evaluate';
+  benchmark?: string;
+  done: number;
+  total: number;
+}
+
+export const InitializeRequest = new RequestType<InitializeParams, InitializeResult, void>('selfdev/initialize');
+export const ScoreRequest = new RequestType<ScoreParams, ScoreResult, void>('selfdev/score');
+export const ShutdownRequest = new RequestType0<void, void>('selfdev/shutdown');
+export const ProgressNotification = new NotificationType<ProgressParams>('selfdev/progress');
