@@ -194,6 +194,12 @@ def test_environment_is_scrubbed(monkeypatch, tmp_path):
     assert not any("secret" in v for v in env.values())
 
 
+def test_readable_folders_are_pythons_own_not_the_callers():
+    roots = supervisor._read_roots()
+    assert str(REPO) not in roots and os.getcwd() not in roots
+    assert str(PY_DIR) in roots
+
+
 def _hooked(code: str, scratch: Path) -> subprocess.CompletedProcess:
     prog = (f"import sys; sys.path.insert(0, {str(PY_DIR)!r})\n"
             "from selfdev_runner import sandbox\nv = []\n"

@@ -161,11 +161,20 @@ def _failed(error_class: str, detail: str, **extra) -> dict:
 
 
 def _read_roots() -> List[str]:
+    """Folders the worker may read after the sandbox closes: Python's own installation (lazy
+    imports of numpy/torch submodules) and the runner's code. Never the caller's sys.path, which
+    can hold the current directory or a test folder."""
+    import site
+    import sysconfig
+
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(HERE)}
-    for p in sys.path:
-        if p and os.path.isdir(p):
-            roots.add(os.path.abspath(p))
-    return sorted(roots)
+    paths = sysconfig.get_paths()
+    roots.update(paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths)
+    try:
+        roots.update(site.getsitepackages())
+    except AttributeError:  # old virtualenv
+        pass
+    return sorted(os.path.abspath(r) for r in roots if r and os.path.isdir(r))
 
 
 def run_job(job: dict) -> dict:
