@@ -18,6 +18,8 @@ export interface RefineReport {
   /** Share of pairs whose chosen trace the factory finds more likely than the rejected (ties count 1/2). */
   pairAccuracyBefore: number;
   pairAccuracyAfter: number;
+  /** Share of pairs whose implicit DPO reward margin is positive after refinement (0.5 before, by definition). */
+  rewardAccuracyAfter: number;
 }
 
 interface CompiledPair {
@@ -97,11 +99,11 @@ export function dpoObjective(
   return objective(policy.logits, compile(reference, pairs), beta);
 }
 
-function pairAccuracy(logits: LogitTables, pairs: readonly CompiledPair[]): number {
+function pairAccuracy(logits: LogitTables, pairs: readonly CompiledPair[], againstReference = false): number {
   if (!pairs.length) return 0;
   let score = 0;
   for (const pair of pairs) {
-    const d = sumLogProb(logits, pair.chosen) - sumLogProb(logits, pair.rejected);
+    const d = sumLogProb(logits, pair.chosen) - sumLogProb(logits, pair.rejected) - (againstReference ? pair.referenceMargin : 0);
     score += Math.abs(d) < 1e-12 ? 0.5 : d > 0 ? 1 : 0;
   }
   return score / pairs.length;
@@ -110,7 +112,7 @@ function pairAccuracy(logits: LogitTables, pairs: readonly CompiledPair[]): numb
 /**
  * Refines the factory with DPO against itself as the frozen reference: full-batch gradient
  * descent on the logits for `steps` steps. Deterministic; the input state is not changed.
- * With no pairs the logits stay as they are, losses is empty and both accuracies are 0.
+ * With no pairs the logits stay as they are, losses is empty and the accuracies are 0.
  */
 export function refineWithDpo(state: FactoryState, pairs: readonly PreferencePair[], opts: RefineOptions): RefineReport {
   if (!(opts.beta > 0)) throw new Error(`beta must be positive, got ${opts.beta}`);
@@ -133,6 +135,7 @@ export function refineWithDpo(state: FactoryState, pairs: readonly PreferencePai
     }
   }
   const accuracyAfter = pairAccuracy(logits, compiled);
+  const rewardAccuracy = pairAccuracy(logits, compiled, true);
   const refined: FactoryState = {
     ...cloneState(state),
     version: state.version + 1,
@@ -146,7 +149,8 @@ export function refineWithDpo(state: FactoryState, pairs: readonly PreferencePai
       lossAfter: losses[losses.length - 1] ?? 0,
       pairAccuracyBefore: accuracyBefore,
       pairAccuracyAfter: accuracyAfter,
+      rewardAccuracyAfter: rewardAccuracy,
     },
   };
-  return { state: refined, losses, pairAccuracyBefore: accuracyBefore, pairAccuracyAfter: accuracyAfter };
+  return { state: refined, losses, pairAccuracyBefore: accuracyBefore, pairAccuracyAfter: accuracyAfter, rewardAccuracyAfter: rewardAccuracy };
 }

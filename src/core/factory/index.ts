@@ -5,8 +5,8 @@ import { CHOICE_POINT_BY_ID } from './grammar';
 import type { Trace } from './program';
 import type { FactoryState } from './state';
 
-export { CHOICE_POINTS, GRAMMAR_ID, type ChoicePoint } from './grammar';
-export { type Program, type Trace, type Decision, traceDecisions, programFromTrace } from './program';
+export { CHOICE_POINTS, GRAMMAR_ID, type ChoicePoint, type OptionValue } from './grammar';
+export { type Program, type Trace, type Decision, traceDecisions, programFromTrace, buildTrace } from './program';
 export { canonicalKey, canonicalProgram, summariseProgram, baselineFamily } from './canonical';
 export { renderTrace, TRACE_MARKER } from './codegen';
 export {

@@ -1,7 +1,7 @@
 // A program of the grammar factory: preprocessing of each task vector, one combination, then
 // postprocessing and a global scale. `walkProgram` is the grammar itself: it asks for each
 // decision in order, so sampling, replaying a trace and scoring a trace share one definition.
-import { choicePoint, COMBINE_OPS, MAX_POST_STEPS, MAX_PRE_STEPS, POST_OPS, PRE_OPS } from './grammar';
+import { choicePoint, COMBINE_OPS, MAX_POST_STEPS, MAX_PRE_STEPS, type OptionValue, POST_OPS, PRE_OPS } from './grammar';
 
 export type PreOp =
   | { op: 'trim_top_k'; density: number }
@@ -154,4 +154,28 @@ export function traceDecisions(trace: readonly number[]): Decision[] {
 /** The program a trace stands for (throws on an invalid trace). */
 export function programFromTrace(trace: readonly number[]): Program {
   return replayTrace(trace).program;
+}
+
+/**
+ * The trace that makes the given choices, by option value: `{ 'combine.op': 'ties',
+ * 'pre.op': ['trim_top_k', 'drop_rescale'] }` (a list is used in order for a decision that comes
+ * up more than once). Decisions not named take their first option. Throws on an unknown value.
+ */
+export function buildTrace(choices: Readonly<Record<string, OptionValue | readonly OptionValue[]>>): Trace {
+  const used = new Map<string, number>();
+  const trace: number[] = [];
+  walkProgram((point) => {
+    const wanted = choices[point];
+    let index = 0;
+    if (wanted !== undefined) {
+      const n = used.get(point) ?? 0;
+      used.set(point, n + 1);
+      const value = Array.isArray(wanted) ? wanted[Math.min(n, wanted.length - 1)] : (wanted as OptionValue);
+      index = choicePoint(point).options.indexOf(value);
+      if (index < 0) throw new Error(`${String(value)} is not an option of ${point}`);
+    }
+    trace.push(index);
+    return index;
+  });
+  return trace;
 }

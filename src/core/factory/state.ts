@@ -21,6 +21,7 @@ export interface RefinementRecord {
   lossAfter: number;
   pairAccuracyBefore: number;
   pairAccuracyAfter: number;
+  rewardAccuracyAfter: number;
 }
 
 export interface FactoryState {
