@@ -75,14 +75,12 @@ def job(world: Dict[str, object], source: str, **extra) -> dict:
 
 
 def read_output(path: str) -> Dict[str, np.ndarray]:
-    m = st_io.ModelFiles(os.path.dirname(path)) if False else None
     tensors, _, _ = st_io.read_header(path)
     out = {}
     data = Path(path).read_bytes()
     for name, info in tensors.items():
         arr = np.frombuffer(data, dtype=st_io.DTYPES[info.dtype], count=info.numel, offset=info.start).reshape(info.shape)
         out[name] = st_io.to_float32(arr, info.dtype)
-    del m
     return out
 
 
