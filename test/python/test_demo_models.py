@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors import safe_open
 from tokenizers import Tokenizer
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 
 from conftest import DEMO
 
@@ -114,7 +114,7 @@ def test_candidates_differ_from_the_seed_only_inside_the_merge_scope():
 def _greedy(model, tok, prompt, max_new, eos):
     ids = tok(prompt, return_tensors="pt").input_ids
     out = []
-    past = None
+    past = DynamicCache()
     cur = ids
     with torch.no_grad():
         for _ in range(max_new):

@@ -53,20 +53,22 @@ FEWSHOT = {"gsm": 8, "math": 2}  # math: per type
 GSM_MIX = [((), 0.25), (("sub",), 0.1), (("mul",), 0.1), (("div",), 0.1), (("sub", "mul"), 0.1),
            (("sub", "div"), 0.1), (("mul", "div"), 0.1), (("sub", "mul", "div"), 0.15)]
 
+SKILLS = world.SKILLS
+
 # The fine-tunes. `skills`: the non-addition skills its data may use; `p_skill`: share of
 # examples that use at least one of them (the rest are addition-only, against forgetting).
 RUNS = {
-    "seed": dict(init="base", skills=(), p_skill=0.0, steps=1500, lr=2e-3, mlp_only=False,
-                 p_gsm=0.5, seed=11),
-    "cand-sub": dict(init="seed", skills=("sub",), p_skill=0.75, steps=500, lr=1e-3,
+    "seed": dict(init="base", skills=SKILLS, easy=True, steps=1200, lr=2e-3, mlp_only=False,
+                 p_gsm=0.5, seed=11, p_skill=None),
+    "cand-sub": dict(init="seed", skills=("sub",), p_skill=0.75, steps=500, lr=7e-4,
                      mlp_only=True, p_gsm=0.5, seed=21),
-    "cand-mul": dict(init="seed", skills=("mul",), p_skill=0.75, steps=500, lr=1e-3,
+    "cand-mul": dict(init="seed", skills=("mul",), p_skill=0.75, steps=500, lr=7e-4,
                      mlp_only=True, p_gsm=0.5, seed=22),
-    "cand-div": dict(init="seed", skills=("div",), p_skill=0.75, steps=500, lr=1e-3,
+    "cand-div": dict(init="seed", skills=("div",), p_skill=0.75, steps=500, lr=7e-4,
                      mlp_only=True, p_gsm=0.5, seed=23),
-    "transfer-muldiv": dict(init="seed", skills=("mul", "div"), p_skill=0.8, steps=600, lr=8e-4,
+    "transfer-muldiv": dict(init="seed", skills=("mul", "div"), p_skill=0.8, steps=400, lr=5e-4,
                             mlp_only=True, p_gsm=0.6, seed=31),
-    "transfer-sub": dict(init="seed", skills=("sub",), p_skill=0.7, steps=400, lr=1.5e-3,
+    "transfer-sub": dict(init="seed", skills=("sub",), p_skill=0.7, steps=300, lr=7e-4,
                          mlp_only=True, p_gsm=0.7, seed=32),
 }
 BASE = dict(steps=800, lr=2e-3, seed=5)
@@ -192,25 +194,35 @@ def eval_questions(paths) -> set:
 class Stream:
     """An endless, seeded stream of training examples that avoids the benchmark questions."""
 
-    def __init__(self, tok, excluded, seed, skills=(), p_skill=0.0, p_gsm=0.5, lm_only=False):
+    def __init__(self, tok, excluded, seed, skills=(), p_skill=0.0, p_gsm=0.5, lm_only=False,
+                 easy=False):
         self.tok, self.excluded, self.rng = tok, excluded, random.Random(seed)
+        self.check = world.easy_facts_only if easy else None
         self.skills, self.p_skill, self.p_gsm, self.lm_only = frozenset(skills), p_skill, p_gsm, lm_only
+        self.impossible = set()
 
     def accept(self):
-        if self.lm_only:
-            return lambda s: True
+        if self.lm_only or self.check is not None:
+            return "any", lambda s: True
         if self.rng.random() < self.p_skill:
-            return lambda s: bool(s) and s <= self.skills
-        return lambda s: not s
+            return "skill", lambda s: bool(s) and s <= self.skills
+        return "add", lambda s: not s
 
     def example(self):
         rng = self.rng
         while True:
-            acc = self.accept()
+            key, acc = self.accept()
             if rng.random() < self.p_gsm:
-                p = world.gsm_problem(rng, acc)
+                p = world.gsm_problem(rng, acc, self.check)
             else:
-                p = world.math_problem(rng, rng.choice(world.MATH_TYPES), acc)
+                # MATH types that have no form for this constraint (e.g. Number Theory has no
+                # subtraction-only form) are dropped the first time they fail.
+                types = [t for t in world.MATH_TYPES if (t, key) not in self.impossible]
+                t = rng.choice(types)
+                p = world.math_problem(rng, t, acc, tries=5000, check=self.check)
+                if p is None:
+                    self.impossible.add((t, key))
+                    continue
             if p.text not in self.excluded:
                 break
         r = p.record()
@@ -307,7 +319,8 @@ def stage_finetune(paths, names):
         r = RUNS[name]
         init = paths["work"] / "base" if r["init"] == "base" else paths["models"] / r["init"]
         model = load_model(init)
-        stream = Stream(tok, excluded, r["seed"], r["skills"], r["p_skill"], r["p_gsm"])
+        stream = Stream(tok, excluded, r["seed"], r["skills"], r["p_skill"], r["p_gsm"],
+                        easy=r.get("easy", False))
         train(model, stream, r["steps"], r["lr"], r["seed"], r["mlp_only"], label=name)
         save_model(model, paths["models"] / name, paths)
         acc = {}

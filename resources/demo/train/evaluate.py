@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 import torch
+from transformers import DynamicCache
 
 EVAL = {
     "shots": 0,
@@ -106,7 +107,7 @@ def generate(model, tok, prompts, max_new_tokens=None, batch_size=128):
         pos = (mask.cumsum(-1) - 1).clamp(min=0)
         gen = [[] for _ in idx]
         done = [False] * len(idx)
-        past = None
+        past = DynamicCache()
         cur_ids, cur_pos = ids, pos
         for _ in range(max_new_tokens):
             out = model(input_ids=cur_ids, attention_mask=mask, position_ids=cur_pos,

@@ -163,11 +163,11 @@ def gsm_random(rng: random.Random) -> Problem | None:
     return Problem(" ".join(sents), steps, v, "gsm")
 
 
-def gsm_problem(rng: random.Random, accept) -> Problem:
-    """A GSM-style problem whose skill set satisfies ``accept(skills)``."""
+def gsm_problem(rng: random.Random, accept, check=None) -> Problem:
+    """A GSM-style problem whose skill set satisfies ``accept(skills)`` (and ``check(problem)``)."""
     for _ in range(100000):
         p = gsm_random(rng)
-        if p is not None and accept(p.skills):
+        if p is not None and accept(p.skills) and (check is None or check(p)):
             return p
     raise RuntimeError("no GSM-style problem found for the constraint")
 
@@ -372,13 +372,30 @@ MATH_GENERATORS = {
 }
 
 
-def math_problem(rng: random.Random, mtype: str, accept) -> Problem:
+def math_problem(rng: random.Random, mtype: str, accept, tries: int = 100000,
+                 check=None) -> Problem | None:
+    """A MATH-style problem of type `mtype` whose skill set satisfies ``accept(skills)`` (and
+    ``check(problem)``); None when `tries` attempts found none."""
     gen = MATH_GENERATORS[mtype]
-    for _ in range(100000):
+    for _ in range(tries):
         p = gen(rng)
-        if p is not None and accept(p.skills):
+        if p is not None and accept(p.skills) and (check is None or check(p)):
             return p
-    raise RuntimeError(f"no {mtype} problem found for the constraint")
+    return None
+
+
+def easy_facts_only(p: Problem) -> bool:
+    """True when every non-addition step is an *easy fact*: subtraction of a one-digit number
+    without borrowing, multiplication by 2, division by 2. The seed learns the problem forms and
+    the answer format with these; the candidates learn the full facts of their operation."""
+    for a, op, b, c in p.steps:
+        if op == "-" and not (b <= 9 and a % 10 >= b):
+            return False
+        if op == "*" and 2 not in (a, b):
+            return False
+        if op == "/" and b != 2:
+            return False
+    return True
 
 
 # ---------------------------------------------------------------------------------------------
