@@ -36,6 +36,11 @@ for req in resources/python/requirements.txt test/python/requirements*.txt; do
   "$PYTHON" -m pip install --disable-pip-version-check -q -r "$req"
 done
 
+# mergekit is a test oracle only; every release pins transformers/numpy versions that conflict
+# with the pinned ones, and the functions the tests call need none of them (see
+# test/python/requirements-runner.txt).
+"$PYTHON" -m pip install --disable-pip-version-check -q --no-deps mergekit==0.1.5
+
 step "code-server (a real VS Code for the integration and e2e tests)"
 bash scripts/install-code-server.sh
 

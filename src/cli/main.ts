@@ -4,6 +4,8 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { readCapabilities } from '../backend/capabilities';
 import { probePython, pythonProblems } from '../engine/pythonProbe';
+import { applyCommand } from './applyCommand';
+import { evaluateMerged } from './applyEvaluation';
 import { evalCommand } from './evalCommand';
 import { EXIT, type Io } from './io';
 
@@ -21,11 +23,12 @@ commands:
   transfer <run> <algorithm...> --to <set>
   eval --benchmark <file|config> [--model <folder>] [--split dev|test] [--limit N] [--shots K] [--json]
                                     score a model on a benchmark
-  apply <algorithm.py> --config <run config>
+  apply <algorithm.py> --config <run config> [--benchmark FILE] [--set NAME=VALUE] [--json]
+                                    apply one algorithm in the sandbox and score the merged model
   --version                         print the version`;
 
 /** Commands whose feature has not landed yet, with the issue that brings it. */
-const PLANNED: Record<string, number> = { demo: 6, new: 6, iterate: 6, status: 6, finalize: 6, transfer: 6, apply: 5 };
+const PLANNED: Record<string, number> = { demo: 6, new: 6, iterate: 6, status: 6, finalize: 6, transfer: 6 };
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -76,6 +79,7 @@ export async function main(argv: string[], io: Io, signal?: AbortSignal): Promis
   }
   if (command === 'doctor') return doctor(args, io);
   if (command === 'eval') return evalCommand(args, io, signal);
+  if (command === 'apply') return applyCommand(args, io, { evaluate: evaluateMerged });
   if (command in PLANNED) {
     io.err(`selfdev ${command}: not available in this version yet (planned in issue #${PLANNED[command]}).`);
     return EXIT.unavailable;

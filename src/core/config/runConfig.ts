@@ -3,6 +3,7 @@
 // format for the editor; a unit test keeps the two in step.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { DEFAULT_REFINE_OPTIONS } from '../factory';
 import { DEFAULT_PAIR_POLICY, type PairPolicy } from '../pairs';
 import { DEFAULT_SCHEDULE, type TemperatureSchedule } from '../schedule';
 
@@ -219,9 +220,9 @@ export function parseRunConfig(json: unknown, file: string): RunConfig {
       minEach: int(p.minEach, 'pairs.minEach', 0, DEFAULT_PAIR_POLICY.minEach),
     },
     refinement: {
-      beta: num(r.beta, 'refinement.beta', 1e-6, 100, 0.1),
-      learningRate: num(r.learningRate, 'refinement.learningRate', 1e-9, 100, 0.5),
-      steps: int(r.steps, 'refinement.steps', 0, 50),
+      beta: num(r.beta, 'refinement.beta', 1e-6, 100, DEFAULT_REFINE_OPTIONS.beta),
+      learningRate: num(r.learningRate, 'refinement.learningRate', 1e-9, 100, DEFAULT_REFINE_OPTIONS.learningRate),
+      steps: int(r.steps, 'refinement.steps', 0, DEFAULT_REFINE_OPTIONS.steps),
     },
     randomSeed: int(c.randomSeed, 'randomSeed', 0, 0),
     concurrency: int(c.concurrency, 'concurrency', 1, 1),

@@ -1,0 +1,90 @@
+// What a run writes, line by line (the run-on-disk contract of DESIGN.md).
+import { createHash } from 'node:crypto';
+
+export interface ScoredRecord {
+  /** a0001 (generated), control-c0001, seed, baseline-ties-DENSITY=0.2,LAMBDA=0.6 ... */
+  id: string;
+  /** Path of the code inside the run (absent for the seed). */
+  file?: string;
+  iteration: number;
+  status: 'ok' | 'failed';
+  errorClass?: string;
+  message?: string;
+  detail?: string;
+  /** Mean dev accuracy over the run's benchmarks. */
+  score?: number;
+  /** 95% stratified-bootstrap interval of the score. */
+  interval?: [number, number];
+  /** Accuracy per benchmark. */
+  scores?: Record<string, number>;
+  /** Per benchmark, "1"/"0" per dev item, for paired comparisons. */
+  items?: Record<string, string>;
+  codeHash?: string;
+  /** When identical code was already scored, the record it reuses. */
+  reusedFrom?: string;
+  factoryVersion?: number;
+  temperature?: number;
+  summary?: string;
+  timings?: Record<string, number>;
+  kind: 'generated' | 'seed' | 'baseline' | 'control';
+}
+
+export interface SampleRecord {
+  id: string;
+  trace: unknown;
+  logProb: number;
+  canonical: string;
+  summary: string;
+  codeHash: string;
+}
+
+export interface PairRecord {
+  chosen: string;
+  rejected: string;
+  chosenScore: number;
+  rejectedScore: number | null;
+  why: string;
+}
+
+export class RunFileError extends Error {
+  constructor(file: string, line: number, problem: string) {
+    super(`${file}:${line}: ${problem}`);
+    this.name = 'RunFileError';
+  }
+}
+
+/**
+ * Parses a JSONL file of the run. A last line without its newline is what a crash mid-write
+ * leaves: it is dropped (and reported through `onTruncated`). Any other bad line is an error
+ * that names the file and line.
+ */
+export function parseJsonl<T>(text: string | undefined, file: string, onTruncated?: () => void): T[] {
+  if (!text) return [];
+  const lines = text.split('\n');
+  const complete = text.endsWith('\n');
+  const out: T[] = [];
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    const last = i === lines.length - 1;
+    try {
+      const value = JSON.parse(line) as T;
+      if (typeof value !== 'object' || value === null) throw new Error('not an object');
+      out.push(value);
+    } catch (err) {
+      if (last && !complete) {
+        onTruncated?.();
+        return;
+      }
+      throw new RunFileError(file, i + 1, `not a valid record (${(err as Error).message})`);
+    }
+  });
+  return out;
+}
+
+/** Hash of code after normalising: identical algorithms share one result. */
+export function codeHash(normalised: string): string {
+  return createHash('sha256').update(normalised).digest('hex').slice(0, 16);
+}
+
+export const iterationDir = (t: number) => `iterations/${String(t).padStart(2, '0')}`;
+export const algorithmId = (n: number) => `a${String(n).padStart(4, '0')}`;
