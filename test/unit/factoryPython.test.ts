@@ -2,7 +2,9 @@
 // and compares their results with task arithmetic, TIES and averaging computed here.
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { repoRoot } from '../harness/paths';
 import { type FactorySample, initialFactory, sampleAlgorithms } from '../../src/core/factory';
 
 const PYTHON = process.env.SELFDEV_PYTHON ?? 'python3';
@@ -37,17 +39,25 @@ def ties(taus, density, lam):
     total = np.where(agree, s, 0.0).sum(axis=0)
     return np.where(count > 0, total / np.maximum(count, 1), 0.0) * lam
 
-LAMBDAS = [0.1 * i for i in range(1, 31)]
+# Each baseline up to its coefficient: a program equals it when its result is c * baseline
+# for one c > 0 on every test case (so any grid of coefficients is covered).
 def baselines(taus):
-    out = {"average": np.mean(np.stack(taus), axis=0)}
-    for lam in LAMBDAS:
-        out["task arithmetic %.1f" % lam] = lam * np.sum(np.stack(taus), axis=0)
-    for d in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.9):
-        for lam in LAMBDAS:
-            out["ties %.1f %.1f" % (d, lam)] = ties(taus, d, lam)
+    out = {"task arithmetic / average": np.sum(np.stack(taus), axis=0)}
+    for d in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0):
+        out["ties %.1f" % d] = ties(taus, d, 1.0)
     return out
 
+def scaled_copy(outs, bases):
+    num = sum(float(np.sum(o.astype(np.float64) * b)) for o, b in zip(outs, bases))
+    den = sum(float(np.sum(b.astype(np.float64) ** 2)) for b in bases)
+    c = num / den if den > 0 else 0.0
+    return c > 0 and all(np.allclose(o, c * b, rtol=1e-4, atol=1e-7) for o, b in zip(outs, bases))
+
 BASE = [baselines(taus) for _, taus in CASES]
+# The runner's own static contract check (imports, names, attributes, merge's signature).
+sys.path.insert(0, sys.argv[1])
+from selfdev_runner.checks import check_source
+
 try:
     import torch
 except Exception:
@@ -57,6 +67,7 @@ results = []
 for i, code in enumerate(json.load(sys.stdin)["programs"]):
     r = {"ok": True, "problems": [], "equals": None, "digest": ""}
     try:
+        check_source(code)
         ns = {"__name__": "algorithm"}
         exec(compile(code, "<program %d>" % i, "exec"), ns)
         outs = []
@@ -71,7 +82,7 @@ for i, code in enumerate(json.load(sys.stdin)["programs"]):
             elif not np.all(np.isfinite(out)): r["problems"].append("not finite")
             if any(not np.array_equal(a, b) for a, b in zip(before, taus)): r["problems"].append("changed its input")
         if not r["problems"]:
-            same = [k for k in BASE[0] if all(np.allclose(o, b[k], rtol=1e-4, atol=1e-7) for o, b in zip(outs, BASE))]
+            same = [k for k in BASE[0] if scaled_copy(outs, [b[k] for b in BASE])]
             r["equals"] = same[0] if same else None
             r["digest"] = ";".join(",".join("%.5g" % v for v in o.reshape(-1)) for o in outs)
             if torch is not None and i % 10 == 0:
@@ -93,7 +104,7 @@ interface PyResult {
 }
 
 function runPrograms(samples: FactorySample[]): PyResult[] {
-  const stdout = execFileSync(PYTHON, ['-c', HARNESS], {
+  const stdout = execFileSync(PYTHON, ['-c', HARNESS, path.join(repoRoot, 'resources', 'python')], {
     input: JSON.stringify({ programs: samples.map((s) => s.code) }),
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
@@ -107,7 +118,7 @@ describe('generated Python', () => {
   const samples = [...sampleAlgorithms(initialFactory(), 200, 1.0, 11), ...sampleAlgorithms(initialFactory(), 200, 2.0, 12)];
   const results = runPrograms(samples);
 
-  it('runs: right shape, float32, finite, inputs untouched (400 programs, 1-D and 2-D)', () => {
+  it('passes the runner\'s contract check and runs: right shape, float32, finite, inputs untouched (400 programs, 1-D and 2-D)', () => {
     const failures = results
       .map((r, i) => ({ r, s: samples[i] }))
       .filter(({ r }) => !r.ok)
@@ -125,6 +136,7 @@ describe('generated Python', () => {
   it('also reaches the baselines themselves (the space contains them)', () => {
     const hits = results.filter((r) => r.equals !== null).map((r) => r.equals as string);
     assert.ok(hits.some((h) => h.startsWith('task arithmetic')), hits.join(', '));
+    assert.ok(hits.some((h) => h.startsWith('ties')), hits.join(', '));
   });
 
   it('gives one canonical key to programs with the same result', () => {

@@ -37,6 +37,11 @@ export function canonicalProgram(program: Program): Program {
       return;
     }
     if ((step.op === 'module_scale' || step.op === 'depth_scale') && i < lastMatch) return;
+    const last = post[post.length - 1];
+    if (step.op === 'trim_output' && last?.op === 'trim_output') {
+      post[post.length - 1] = { op: 'trim_output', density: Math.min(last.density, step.density) };
+      return;
+    }
     post.push({ ...step });
   });
   if (lastMatch >= 0) {

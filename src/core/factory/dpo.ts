@@ -22,19 +22,49 @@ export interface RefineReport {
   rewardAccuracyAfter: number;
 }
 
+/**
+ * A pair as what DPO needs of it: per choice point, how many more times each option was taken
+ * in the chosen trace than in the rejected one, and how many more visits the point got. Then
+ * log pi(chosen) - log pi(rejected) = sum over points of counts . theta - visits * logsumexp(theta).
+ */
+interface PointTerm {
+  point: string;
+  counts: [option: number, count: number][];
+  visits: number;
+}
+
 interface CompiledPair {
-  chosen: Decision[];
-  rejected: Decision[];
+  terms: PointTerm[];
   /** log pi_ref(chosen) - log pi_ref(rejected), fixed during refinement. */
   referenceMargin: number;
+}
+
+function difference(chosen: readonly Decision[], rejected: readonly Decision[]): PointTerm[] {
+  const byPoint = new Map<string, { counts: Map<number, number>; visits: number }>();
+  const add = (decisions: readonly Decision[], sign: number): void => {
+    for (const { point, option } of decisions) {
+      const entry = byPoint.get(point) ?? { counts: new Map<number, number>(), visits: 0 };
+      entry.counts.set(option, (entry.counts.get(option) ?? 0) + sign);
+      entry.visits += sign;
+      byPoint.set(point, entry);
+    }
+  };
+  add(chosen, 1);
+  add(rejected, -1);
+  const terms: PointTerm[] = [];
+  for (const point of [...byPoint.keys()].sort()) {
+    const { counts, visits } = byPoint.get(point)!;
+    const nonZero = [...counts.entries()].filter(([, c]) => c !== 0).sort((a, b) => a[0] - b[0]);
+    if (nonZero.length || visits !== 0) terms.push({ point, counts: nonZero, visits });
+  }
+  return terms;
 }
 
 function compile(reference: FactoryState, pairs: readonly PreferencePair[]): CompiledPair[] {
   return pairs.map((pair, i) => {
     try {
       return {
-        chosen: traceDecisions(pair.chosen),
-        rejected: traceDecisions(pair.rejected),
+        terms: difference(traceDecisions(pair.chosen), traceDecisions(pair.rejected)),
         referenceMargin: logProbability(reference, pair.chosen) - logProbability(reference, pair.rejected),
       };
     } catch (e) {
@@ -46,42 +76,57 @@ function compile(reference: FactoryState, pairs: readonly PreferencePair[]): Com
 const logSigmoid = (x: number): number => (x >= 0 ? -Math.log1p(Math.exp(-x)) : x - Math.log1p(Math.exp(x)));
 const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
 
-function sumLogProb(logits: LogitTables, decisions: readonly Decision[]): number {
-  let total = 0;
-  for (const { point, option } of decisions) {
-    const row = logits[point];
+interface Normalisers {
+  logSumExp: Record<string, number>;
+  probs: Record<string, number[]>;
+}
+
+function normalisers(logits: LogitTables): Normalisers {
+  const logSumExp: Record<string, number> = {};
+  const probs: Record<string, number[]> = {};
+  for (const key of Object.keys(logits).sort()) {
+    const row = logits[key];
     const max = Math.max(...row);
-    const lse = max + Math.log(row.reduce((a, l) => a + Math.exp(l - max), 0));
-    total += row[option] - lse;
+    logSumExp[key] = max + Math.log(row.reduce((a, l) => a + Math.exp(l - max), 0));
+    probs[key] = softmax(row);
   }
-  return total;
+  return { logSumExp, probs };
 }
 
-/** Adds weight * d log pi(decisions) / d logits into `gradient`. */
-function addLogProbGradient(gradient: LogitTables, logits: LogitTables, decisions: readonly Decision[], weight: number): void {
-  for (const { point, option } of decisions) {
-    const probs = softmax(logits[point]);
-    const g = gradient[point];
-    for (let k = 0; k < probs.length; k++) g[k] += weight * ((k === option ? 1 : 0) - probs[k]);
+/** log pi(chosen) - log pi(rejected) under `logits`. */
+function policyMargin(logits: LogitTables, n: Normalisers, pair: CompiledPair): number {
+  let margin = 0;
+  for (const { point, counts, visits } of pair.terms) {
+    const row = logits[point];
+    for (const [option, count] of counts) margin += count * row[option];
+    margin -= visits * n.logSumExp[point];
   }
-}
-
-function zerosLike(logits: LogitTables): LogitTables {
-  const out: LogitTables = {};
-  for (const key of Object.keys(logits).sort()) out[key] = logits[key].map(() => 0);
-  return out;
+  return margin;
 }
 
 function objective(logits: LogitTables, pairs: readonly CompiledPair[], beta: number): { loss: number; gradient: LogitTables } {
-  const gradient = zerosLike(logits);
+  const n = normalisers(logits);
+  const gradient: LogitTables = {};
+  const visitWeight: Record<string, number> = {};
+  for (const key of Object.keys(logits).sort()) {
+    gradient[key] = logits[key].map(() => 0);
+    visitWeight[key] = 0;
+  }
   let loss = 0;
   for (const pair of pairs) {
-    const margin = sumLogProb(logits, pair.chosen) - sumLogProb(logits, pair.rejected) - pair.referenceMargin;
+    const margin = policyMargin(logits, n, pair) - pair.referenceMargin;
     loss -= logSigmoid(beta * margin);
-    // d(-log sigmoid(beta m))/dm = -beta sigmoid(-beta m)
-    const weight = (beta * sigmoid(-beta * margin)) / pairs.length;
-    addLogProbGradient(gradient, logits, pair.chosen, -weight);
-    addLogProbGradient(gradient, logits, pair.rejected, weight);
+    // d(-log sigmoid(beta m))/dm = -beta sigmoid(-beta m); dm/dtheta_p = counts_p - visits_p * softmax(theta_p)
+    const weight = (-beta * sigmoid(-beta * margin)) / pairs.length;
+    for (const { point, counts, visits } of pair.terms) {
+      const g = gradient[point];
+      for (const [option, count] of counts) g[option] += weight * count;
+      visitWeight[point] += weight * visits;
+    }
+  }
+  for (const key of Object.keys(gradient)) {
+    const probs = n.probs[key];
+    gradient[key].forEach((_, k, g) => (g[k] -= visitWeight[key] * probs[k]));
   }
   return { loss: pairs.length ? loss / pairs.length : 0, gradient };
 }
@@ -101,9 +146,10 @@ export function dpoObjective(
 
 function pairAccuracy(logits: LogitTables, pairs: readonly CompiledPair[], againstReference = false): number {
   if (!pairs.length) return 0;
+  const n = normalisers(logits);
   let score = 0;
   for (const pair of pairs) {
-    const d = sumLogProb(logits, pair.chosen) - sumLogProb(logits, pair.rejected) - (againstReference ? pair.referenceMargin : 0);
+    const d = policyMargin(logits, n, pair) - (againstReference ? pair.referenceMargin : 0);
     score += Math.abs(d) < 1e-12 ? 0.5 : d > 0 ? 1 : 0;
   }
   return score / pairs.length;
