@@ -8,6 +8,7 @@ import { applyCommand } from './applyCommand';
 import { evaluateMerged } from './applyEvaluation';
 import { evalCommand } from './evalCommand';
 import { EXIT, type Io } from './io';
+import { runCommand } from './runCommands';
 
 declare const SELFDEV_VERSION: string; // injected by esbuild
 
@@ -28,7 +29,8 @@ commands:
   --version                         print the version`;
 
 /** Commands whose feature has not landed yet, with the issue that brings it. */
-const PLANNED: Record<string, number> = { demo: 6, new: 6, iterate: 6, status: 6, finalize: 6, transfer: 6 };
+const PLANNED: Record<string, number> = {};
+const RUN_COMMANDS = new Set(['demo', 'new', 'iterate', 'status', 'finalize', 'transfer']);
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -80,6 +82,7 @@ export async function main(argv: string[], io: Io, signal?: AbortSignal): Promis
   if (command === 'doctor') return doctor(args, io);
   if (command === 'eval') return evalCommand(args, io, signal);
   if (command === 'apply') return applyCommand(args, io, { evaluate: evaluateMerged });
+  if (RUN_COMMANDS.has(command)) return runCommand(command, args, io, signal);
   if (command in PLANNED) {
     io.err(`selfdev ${command}: not available in this version yet (planned in issue #${PLANNED[command]}).`);
     return EXIT.unavailable;

@@ -32,7 +32,8 @@ export type LoopEvent =
   | { type: 'committed'; message: string };
 
 export interface LoopDeps {
-  backend: Backend;
+  /** Needed for scoring; reading a run's status needs none. */
+  backend?: Backend;
   python: string;
   /** resources/algorithms of this installation. */
   algorithmsDir: string;
@@ -84,6 +85,11 @@ export class RunLoop {
 
   get config(): RunConfig {
     return this.header.config;
+  }
+
+  private get backend(): Backend {
+    if (!this.deps.backend) throw new Error('no backend: this operation scores models');
+    return this.deps.backend;
   }
 
   private emit(e: LoopEvent): void {
@@ -281,7 +287,7 @@ export class RunLoop {
       if (known) {
         record = { ...known, id: job.id, file: job.file, iteration, codeHash: hash, reusedFrom: `${known.iteration}/${known.id}`, ...job.extra, timings: { total: 0 } };
       } else {
-        const result = await this.deps.backend.score(
+        const result = await this.backend.score(
           { ...base, jobId: `${this.header.id}/dev/${hash}`, algorithm: job.source === undefined ? undefined : { source: job.source, constants: job.constants } },
           { signal: this.deps.signal },
         );
@@ -387,7 +393,7 @@ export class RunLoop {
       this.checkCancelled();
       const id = `${f.iteration}/${f.id}`;
       if ((await this.records<ScoredRecord>('finalize/results.jsonl')).some((r) => r.id === id)) continue;
-      const result = await this.deps.backend.score({ ...base, jobId: `${this.header.id}/test/${f.codeHash}`, algorithm: { source: (await this.run.read(f.file!))! } }, { signal: this.deps.signal });
+      const result = await this.backend.score({ ...base, jobId: `${this.header.id}/test/${f.codeHash}`, algorithm: { source: (await this.run.read(f.file!))! } }, { signal: this.deps.signal });
       const record = this.toRecord(id, f.iteration, result, f.codeHash!, f.file, { kind: 'generated', summary: `dev ${fmt(f.score)}` });
       await this.run.appendLine('finalize/results.jsonl', JSON.stringify(record));
       this.emit({ type: 'scored', iteration: 0, record, done: i + 1, total: finalists.length });
@@ -413,7 +419,7 @@ export class RunLoop {
       const source = file ? await this.run.read(file) : undefined;
       if (!source) throw new Error(`run ${this.header.id} has no algorithm ${id} (use iteration/id, e.g. 1/a0003)`);
       const hash = codeHash(normaliseCode(source));
-      const result = await this.deps.backend.score({ ...base, jobId: `${this.header.id}/transfer/${set}/${hash}`, algorithm: { source } }, { signal: this.deps.signal });
+      const result = await this.backend.score({ ...base, jobId: `${this.header.id}/transfer/${set}/${hash}`, algorithm: { source } }, { signal: this.deps.signal });
       const record = this.toRecord(id, Number(t), result, hash, file, { kind: 'generated' });
       await this.run.appendLine(`transfer/${set}.jsonl`, JSON.stringify(record));
       out.push(record);

@@ -39,7 +39,8 @@ export async function loadTokenizer(folder: string, vocabSize?: number): Promise
   }
   return {
     encode: (text, addSpecialTokens = true) => tok.encode(text, { add_special_tokens: addSpecialTokens }).ids,
-    decode: (ids, skipSpecialTokens = false) => tok.decode(ids, { skip_special_tokens: skipSpecialTokens }),
+    // The library refuses an empty list; a completion that is EOS at once is the empty text.
+    decode: (ids, skipSpecialTokens = false) => (ids.length ? tok.decode(ids, { skip_special_tokens: skipSpecialTokens }) : ''),
     tokenId: (token) => tok.token_to_id(token),
     maxId,
   };

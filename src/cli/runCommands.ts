@@ -1,0 +1,206 @@
+// selfdev demo | new | iterate | status | finalize | transfer: the loop from a terminal.
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { startLocalBackend, type Backend } from '../backend/client';
+import { readRunConfig } from '../core/config/runConfig';
+import { LoopCancelled, RunLoop, runHeader, type LoopEvent, type RunSummary } from '../core/loop/runLoop';
+import { RunStore, type Run } from '../core/store/runStore';
+import { EXIT, UsageError, type Io } from './io';
+
+declare const SELFDEV_VERSION: string;
+
+const install = path.resolve(__dirname, '..');
+const DEMO_CONFIG = path.join(install, 'resources', 'demo', 'demo.run.json');
+
+interface Common {
+  runs: string;
+  repo?: string;
+  python: string;
+  json: boolean;
+}
+
+function gitTopLevel(dir: string): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs live in --runs, $SELFDEV_RUNS, or .selfdev/runs of the current repository (or folder). */
+function common(values: Record<string, unknown>): Common {
+  const top = gitTopLevel(process.cwd());
+  const runs = (values.runs as string | undefined) ?? process.env.SELFDEV_RUNS ?? path.join(top ?? process.cwd(), '.selfdev', 'runs');
+  return { runs: path.resolve(runs), repo: top, python: (values.python as string | undefined) ?? process.env.SELFDEV_PYTHON ?? 'python3', json: Boolean(values.json) };
+}
+
+const OPTIONS = {
+  runs: { type: 'string' },
+  python: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  id: { type: 'string' },
+  n: { type: 'string', short: 'n' },
+  to: { type: 'string' },
+} as const;
+
+async function withLoop<T>(c: Common, run: Run, io: Io, signal: AbortSignal | undefined, fn: (loop: RunLoop) => Promise<T>): Promise<T> {
+  const backend: Backend = await startLocalBackend({
+    script: path.join(__dirname, 'backend.js'),
+    clientVersion: SELFDEV_VERSION,
+    journalDir: path.join(c.runs, '.journal'),
+  });
+  try {
+    const loop = await RunLoop.open(run, {
+      backend,
+      python: c.python,
+      algorithmsDir: path.join(install, 'resources', 'algorithms'),
+      signal,
+      onEvent: progressPrinter(io),
+      log: (line) => io.err(line),
+    });
+    return await fn(loop);
+  } finally {
+    await backend.dispose();
+  }
+}
+
+function progressPrinter(io: Io): (e: LoopEvent) => void {
+  let lastPlain = 0;
+  return (e) => {
+    if (e.type === 'phase') {
+      io.progress?.('');
+      io.err(`${e.iteration ? `iteration ${e.iteration}: ` : ''}${e.phase}${e.total !== undefined ? ` (${e.total})` : ''}`);
+    } else if (e.type === 'scored') {
+      const r = e.record;
+      const line = `  ${e.done}/${e.total} ${r.id}: ${r.status === 'ok' ? `dev ${(100 * r.score!).toFixed(1)}%` : `failed (${r.errorClass})`}${r.reusedFrom ? ` (same code as ${r.reusedFrom})` : ''}`;
+      if (io.progress) io.progress(line);
+      else if (e.done === e.total || e.done - lastPlain >= 10) {
+        lastPlain = e.done;
+        io.err(line);
+      }
+    }
+  };
+}
+
+function pct(x: number | null | undefined): string {
+  return x === null || x === undefined ? '-' : `${(100 * x).toFixed(1)}%`;
+}
+function ci(i: [number, number] | null | undefined): string {
+  return i ? ` [${pct(i[0])}, ${pct(i[1])}]` : '';
+}
+
+export function formatSummary(s: RunSummary, run: Run): string[] {
+  const lines = [`run ${s.run}: branch ${run.branch}, worktree ${run.dir}`];
+  lines.push(`  seed model:            ${pct(s.seed?.score)}${ci(s.seed?.interval)}`);
+  lines.push(`  best tuned baseline:   ${s.bestBaseline ? `${pct(s.bestBaseline.score)}${ci(s.bestBaseline.interval)} (${s.bestBaseline.id})` : '-'}`);
+  for (const it of s.iterations) {
+    lines.push(
+      `  iteration ${it.iteration} (T=${it.temperature.toFixed(3)}): best ${it.best ? `${pct(it.best.score)}${ci(it.best.interval)} (${it.best.id})` : '-'}, mean ${pct(it.meanScore)}, ${it.ok}/${it.algorithms} ran${it.complete ? '' : ', unfinished'}`,
+    );
+  }
+  lines.push(`  random control:        best ${s.control.best ? `${pct(s.control.best.score)}${ci(s.control.best.interval)}` : '-'}, mean ${pct(s.control.meanScore)} over ${s.control.ok}/${s.control.algorithms}`);
+  if (s.sealedTest) {
+    lines.push(`  sealed test (${s.sealedTest.evaluations} evaluations, once):`);
+    for (const f of s.sealedTest.finalists) lines.push(`    ${f.id}: test ${pct(f.test)}${ci(f.interval)} (${f.dev ?? ''})`);
+  }
+  lines.push('  (scores: mean dev accuracy over the benchmarks; intervals: 95% bootstrap)');
+  return lines;
+}
+
+export async function runCommand(command: string, argv: string[], io: Io, signal?: AbortSignal): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+  } catch (err) {
+    io.err(`selfdev ${command}: ${(err as Error).message}`);
+    return EXIT.usage;
+  }
+  const { values, positionals } = parsed;
+  const c = common(values);
+  try {
+    const store = await RunStore.open(c.runs, c.repo);
+    const openRun = async () => {
+      if (!positionals[0]) throw new UsageError(`usage: selfdev ${command} <run>${command === 'transfer' ? ' <iteration/algorithm...> --to <set>' : ''}`);
+      return store.open(positionals[0]);
+    };
+    const create = async (configFile: string) => {
+      const config = await readRunConfig(configFile);
+      const id = values.id ?? `${config.name}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}`;
+      const header = runHeader(id, config, configFile, SELFDEV_VERSION);
+      const run = await store.create(id, { 'run.json': JSON.stringify(header, null, 1) + '\n' }, `create run ${id} from ${path.basename(configFile)}`);
+      io.err(`created run ${id}: branch ${run.branch}, worktree ${run.dir}`);
+      return { run, config };
+    };
+    switch (command) {
+      case 'new': {
+        if (!positionals[0]) throw new UsageError('usage: selfdev new <config.selfdev.json> [--id ID]');
+        const { run } = await create(positionals[0]);
+        io.out(run.id);
+        return EXIT.ok;
+      }
+      case 'demo': {
+        const { run, config } = await create(DEMO_CONFIG);
+        const summary = await withLoop(c, run, io, signal, async (loop) => {
+          await loop.iterate(config.iterations);
+          return loop.finalize();
+        });
+        io.progress?.('');
+        if (c.json) io.out(JSON.stringify(summary, null, 2));
+        else for (const l of formatSummary(summary, run)) io.out(l);
+        return EXIT.ok;
+      }
+      case 'iterate': {
+        const run = await openRun();
+        const n = values.n === undefined ? 1 : Number(values.n);
+        if (!Number.isInteger(n) || n < 1) throw new UsageError('-n expects a whole number >= 1');
+        const summary = await withLoop(c, run, io, signal, async (loop) => {
+          await loop.iterate(n);
+          return loop.summarise();
+        });
+        io.progress?.('');
+        if (c.json) io.out(JSON.stringify(summary, null, 2));
+        else for (const l of formatSummary(summary, run)) io.out(l);
+        return EXIT.ok;
+      }
+      case 'status': {
+        const run = await openRun();
+        const loop = await RunLoop.open(run, { python: c.python, algorithmsDir: '' });
+        const summary = await loop.summarise();
+        if (c.json) io.out(JSON.stringify(summary, null, 2));
+        else for (const l of formatSummary(summary, run)) io.out(l);
+        return EXIT.ok;
+      }
+      case 'finalize': {
+        const run = await openRun();
+        const summary = await withLoop(c, run, io, signal, (loop) => loop.finalize());
+        if (c.json) io.out(JSON.stringify(summary, null, 2));
+        else for (const l of formatSummary(summary, run)) io.out(l);
+        return EXIT.ok;
+      }
+      case 'transfer': {
+        const run = await openRun();
+        const ids = positionals.slice(1);
+        if (!ids.length || !values.to) throw new UsageError('usage: selfdev transfer <run> <iteration/algorithm...> --to <set>');
+        const records = await withLoop(c, run, io, signal, (loop) => loop.transfer(ids, values.to!));
+        if (c.json) io.out(JSON.stringify(records, null, 2));
+        else for (const r of records) io.out(`${r.id} on "${values.to}": ${r.status === 'ok' ? `${pct(r.score)}${ci(r.interval)}` : `failed (${r.errorClass}: ${r.message ?? ''})`}`);
+        return EXIT.ok;
+      }
+      default:
+        throw new UsageError(`unknown command ${command}`);
+    }
+  } catch (err) {
+    io.progress?.('');
+    if (err instanceof UsageError) {
+      io.err(`selfdev ${command}: ${err.message}`);
+      return EXIT.usage;
+    }
+    if (err instanceof LoopCancelled || signal?.aborted) {
+      io.err(`selfdev ${command}: cancelled; run "selfdev iterate" on the run to continue where it stopped`);
+      return EXIT.cancelled;
+    }
+    io.err(`selfdev ${command}: ${(err as Error).message}`);
+    return EXIT.failure;
+  }
+}
