@@ -28,8 +28,6 @@ commands:
                                     apply one algorithm in the sandbox and score the merged model
   --version                         print the version`;
 
-/** Commands whose feature has not landed yet, with the issue that brings it. */
-const PLANNED: Record<string, number> = {};
 const RUN_COMMANDS = new Set(['demo', 'new', 'iterate', 'status', 'finalize', 'transfer']);
 
 function option(args: string[], name: string): string | undefined {
@@ -83,10 +81,6 @@ export async function main(argv: string[], io: Io, signal?: AbortSignal): Promis
   if (command === 'eval') return evalCommand(args, io, signal);
   if (command === 'apply') return applyCommand(args, io, { evaluate: evaluateMerged });
   if (RUN_COMMANDS.has(command)) return runCommand(command, args, io, signal);
-  if (command in PLANNED) {
-    io.err(`selfdev ${command}: not available in this version yet (planned in issue #${PLANNED[command]}).`);
-    return EXIT.unavailable;
-  }
   io.err(`selfdev: unknown command "${command}"\n\n${USAGE}`);
   return EXIT.usage;
 }

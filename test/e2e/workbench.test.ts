@@ -75,7 +75,7 @@ describe('Self-Developing in the VS Code UI', () => {
 
   it('the welcome button answers clearly while the demo loop has not landed', async () => {
     await page.locator('#workbench\\.view\\.extension\\.selfdev').getByRole('button', { name: 'Start the Demo Run' }).click();
-    await toast(page, /planned in issue #6/).waitFor({ timeout: 30_000 });
+    await toast(page, /planned in issue #7/).waitFor({ timeout: 30_000 });
     await page.screenshot({ path: path.join(shots, '3-start-demo.png') });
   });
 

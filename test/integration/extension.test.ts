@@ -32,7 +32,7 @@ describe('extension', () => {
 
   it('says clearly that a command whose feature has not landed is not available yet', async () => {
     const message = await vscode.commands.executeCommand<string>('selfdev.runNextIteration');
-    assert.match(message, /not available in this version yet \(planned in issue #6\)/);
+    assert.match(message, /not available in this version yet \(planned in issue #7\)/);
   });
 
   it('runs every command without an unhandled error', async () => {

@@ -1,5 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { packageJson, repoRoot } from '../harness/paths';
@@ -24,10 +26,17 @@ describe('selfdev CLI', () => {
     assert.match(r.err, /usage: selfdev/);
   });
 
-  it('exits 3 and names the issue for commands that have not landed', () => {
-    const r = selfdev('iterate', 'some-run');
-    assert.equal(r.code, 3);
-    assert.match(r.err, /not available in this version yet \(planned in issue #6\)/);
+  it('names the field of a bad run config and the run that does not exist', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'selfdev-cli-'));
+    const config = path.join(dir, 'bad.selfdev.json');
+    writeFileSync(config, JSON.stringify({ seed: 'm', candidates: [], benchmarks: { gsm: { dev: 'd.jsonl' } } }));
+    const bad = selfdev('new', config, '--runs', path.join(dir, 'runs'));
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /bad\.selfdev\.json: candidates: expected a list of at least 1 model folder/);
+    const missing = selfdev('status', 'nope', '--runs', path.join(dir, 'runs'));
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /no run named "nope"/);
+    assert.equal(selfdev('iterate', '--runs', path.join(dir, 'runs')).code, 2);
   });
 
   it('doctor loads onnxruntime and checks Python', () => {

@@ -1,0 +1,133 @@
+// The whole loop through the CLI, on the demo models with small settings: a temporary
+// repository, a backend killed with SIGKILL mid-iteration and a resume that loses and duplicates
+// nothing, the sealed test split, and the user's checkout left as it was.
+import * as assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { repoRoot } from '../harness/paths';
+
+const demo = path.join(repoRoot, 'resources', 'demo');
+const cli = path.join(repoRoot, 'out', 'cli.js');
+const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
+
+function smallConfig(dir: string, extra: Record<string, unknown> = {}): string {
+  const file = path.join(dir, 'small.selfdev.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      name: 'small',
+      seed: path.join(demo, 'models', 'seed'),
+      candidates: ['cand-sub', 'cand-mul', 'cand-div'].map((c) => path.join(demo, 'models', c)),
+      transfer: { other: ['transfer-muldiv', 'transfer-sub'].map((c) => path.join(demo, 'models', c)) },
+      benchmarks: {
+        gsm: { dev: path.join(demo, 'data', 'gsm_dev.jsonl'), test: path.join(demo, 'data', 'gsm_test.jsonl'), answer: 'gsm8k', devSize: 16 },
+        math: { dev: path.join(demo, 'data', 'math_dev.jsonl'), test: path.join(demo, 'data', 'math_test.jsonl'), answer: 'boxed', devSize: 12 },
+      },
+      eval: { maxNewTokens: 48, stop: ['</s>', '\n\n'] },
+      algorithmsPerIteration: 6,
+      iterations: 2,
+      finalists: 2,
+      baselines: false,
+      ...extra,
+    }),
+  );
+  return file;
+}
+
+function selfdev(cwd: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', timeout: 300_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const lines = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('the loop from the CLI', () => {
+  it('runs iterations, finalizes once, and records everything in git', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'selfdev-loop-'));
+    const runs = path.join(dir, 'runs');
+    assert.equal(selfdev(dir, 'new', smallConfig(dir), '--runs', runs, '--id', 'r').code, 0);
+    const it = selfdev(dir, 'iterate', 'r', '--runs', runs, '-n', '2');
+    assert.equal(it.code, 0, it.err);
+    const run = path.join(runs, 'r');
+    for (const t of ['01', '02']) {
+      const results = lines(path.join(run, 'iterations', t, 'results.jsonl'));
+      assert.deepEqual(results.map((r) => r.id), ['a0001', 'a0002', 'a0003', 'a0004', 'a0005', 'a0006']);
+      assert.ok(existsSync(path.join(run, 'iterations', t, 'algorithms', 'a0006.py')));
+      assert.ok(existsSync(path.join(run, 'iterations', t, 'prompt.md')));
+      const factory = JSON.parse(readFileSync(path.join(run, 'iterations', t, 'factory.json'), 'utf8'));
+      assert.equal(factory.version, Number(t));
+    }
+    assert.equal(lines(path.join(run, 'baselines', 'results.jsonl')).filter((r) => r.kind === 'control').length, 12);
+    assert.deepEqual(git(run, 'tag').split('\n'), ['selfdev/r/iteration-01', 'selfdev/r/iteration-02']);
+
+    const fin = selfdev(dir, 'finalize', 'r', '--runs', runs, '--json');
+    assert.equal(fin.code, 0, fin.err);
+    const summary = JSON.parse(fin.out);
+    assert.equal(summary.sealedTest.evaluations, 2);
+    assert.equal(summary.iterations.length, 2);
+    const again = selfdev(dir, 'finalize', 'r', '--runs', runs);
+    assert.equal(again.code, 1);
+    assert.match(again.err, /already finalized: the test split is scored only once/);
+
+    const status = selfdev(dir, 'status', 'r', '--runs', runs);
+    assert.equal(status.code, 0, status.err);
+    assert.match(status.out, /iteration 2 \(T=1\.000\): best \d+\.\d%/);
+    assert.match(status.out, /sealed test \(2 evaluations, once\)/);
+
+    const best = summary.iterations[0].best.id as string;
+    const tr = selfdev(dir, 'transfer', 'r', `1/${best}`, '--to', 'other', '--runs', runs);
+    assert.equal(tr.code, 0, tr.err);
+    assert.match(tr.out, new RegExp(`1/${best} on "other": \\d+\\.\\d%`));
+    assert.match(selfdev(dir, 'transfer', 'r', `1/${best}`, '--to', 'nope', '--runs', runs).err, /no transfer set "nope" \(it has: other\)/);
+  });
+
+  it('resumes after the backend is killed mid-iteration, losing and duplicating nothing', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'selfdev-kill-'));
+    const runs = path.join(dir, 'runs');
+    assert.equal(selfdev(dir, 'new', smallConfig(dir, { iterations: 1, randomControl: false }), '--runs', runs, '--id', 'k').code, 0);
+    const results = path.join(runs, 'k', 'iterations', '01', 'results.jsonl');
+    const child = spawn(process.execPath, [cli, 'iterate', 'k', '--runs', runs], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    // Wait for some results, then SIGKILL the backend process (the CLI's child).
+    for (let i = 0; i < 600 && !(existsSync(results) && readFileSync(results, 'utf8').split('\n').length > 2); i++) await new Promise((r) => setTimeout(r, 100));
+    const backend = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(child.pid)], { encoding: 'utf8' }).split('\n').find((l) => l.includes('backend.js'));
+    assert.ok(backend, `no backend process found; CLI said: ${stderr}`);
+    process.kill(Number(backend.trim().split(/\s+/)[0]), 'SIGKILL');
+    assert.equal(await exited, 1);
+    assert.match(stderr, /backend process stopped: signal SIGKILL/);
+    const before = lines(results).length;
+    assert.ok(before >= 2 && before < 6, `killed after ${before} results`);
+
+    const resumed = selfdev(dir, 'iterate', 'k', '--runs', runs);
+    assert.equal(resumed.code, 0, resumed.err);
+    const ids = lines(results).map((r) => r.id);
+    assert.deepEqual(ids, ['a0001', 'a0002', 'a0003', 'a0004', 'a0005', 'a0006'].slice(0, ids.length));
+    assert.equal(new Set(ids).size, 6);
+  });
+
+  it("keeps runs out of the user's checkout when run inside a repository", () => {
+    const repo = mkdtempSync(path.join(os.tmpdir(), 'selfdev-user-'));
+    git(repo, 'init', '--quiet', '--initial-branch=main');
+    git(repo, 'config', 'user.email', 'u@example.com');
+    git(repo, 'config', 'user.name', 'U');
+    mkdirSync(path.join(repo, 'src'));
+    writeFileSync(path.join(repo, 'src', 'a.txt'), '1\n');
+    git(repo, 'add', '.');
+    git(repo, 'commit', '--quiet', '-m', 'c');
+    writeFileSync(path.join(repo, 'src', 'a.txt'), '1\n2\n');
+    const snap = () => [git(repo, 'status', '--porcelain', '--untracked-files=all'), git(repo, 'rev-parse', 'HEAD'), git(repo, 'branch', '--show-current'), git(repo, 'diff')];
+    const before = snap();
+    const config = smallConfig(mkdtempSync(path.join(os.tmpdir(), 'selfdev-cfg-')), { iterations: 1, algorithmsPerIteration: 2, randomControl: false });
+    assert.equal(selfdev(repo, 'new', config, '--id', 'u').code, 0);
+    const r = selfdev(repo, 'iterate', 'u');
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(snap(), before);
+    assert.ok(existsSync(path.join(repo, '.selfdev', 'runs', 'u', 'iterations', '01', 'results.jsonl')));
+    assert.match(git(repo, 'log', '--format=%s', 'selfdev/u'), /iteration 1: 0 preference pairs|iteration 1: \d+ preference pairs/);
+  });
+});
