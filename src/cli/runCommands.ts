@@ -118,6 +118,11 @@ export async function runCommand(command: string, argv: string[], io: Io, signal
   }
   const { values, positionals } = parsed;
   const c = common(values);
+  const printSummary = (summary: RunSummary, run: Run) => {
+    io.progress?.('');
+    if (c.json) io.out(JSON.stringify(summary, null, 2));
+    else for (const l of formatSummary(summary, run)) io.out(l);
+  };
   try {
     const store = await RunStore.open(c.runs, c.repo);
     const openRun = async () => {
@@ -145,9 +150,7 @@ export async function runCommand(command: string, argv: string[], io: Io, signal
           await loop.iterate(config.iterations);
           return loop.finalize();
         });
-        io.progress?.('');
-        if (c.json) io.out(JSON.stringify(summary, null, 2));
-        else for (const l of formatSummary(summary, run)) io.out(l);
+        printSummary(summary, run);
         return EXIT.ok;
       }
       case 'iterate': {
@@ -158,24 +161,18 @@ export async function runCommand(command: string, argv: string[], io: Io, signal
           await loop.iterate(n);
           return loop.summarise();
         });
-        io.progress?.('');
-        if (c.json) io.out(JSON.stringify(summary, null, 2));
-        else for (const l of formatSummary(summary, run)) io.out(l);
+        printSummary(summary, run);
         return EXIT.ok;
       }
       case 'status': {
         const run = await openRun();
         const loop = await RunLoop.open(run, { python: c.python, algorithmsDir: '' });
-        const summary = await loop.summarise();
-        if (c.json) io.out(JSON.stringify(summary, null, 2));
-        else for (const l of formatSummary(summary, run)) io.out(l);
+        printSummary(await loop.summarise(), run);
         return EXIT.ok;
       }
       case 'finalize': {
         const run = await openRun();
-        const summary = await withLoop(c, run, io, signal, (loop) => loop.finalize());
-        if (c.json) io.out(JSON.stringify(summary, null, 2));
-        else for (const l of formatSummary(summary, run)) io.out(l);
+        printSummary(await withLoop(c, run, io, signal, (loop) => loop.finalize()), run);
         return EXIT.ok;
       }
       case 'transfer': {

@@ -1,24 +1,13 @@
 // The dev score of an algorithm (mean accuracy over benchmarks) and its interval: a stratified
 // percentile bootstrap that resamples items within each benchmark.
-
-/** A small seeded generator (mulberry32): intervals repeat exactly. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../engine/eval';
 
 export function meanScore(accuracies: number[]): number {
   return accuracies.reduce((a, b) => a + b, 0) / accuracies.length;
 }
 
 export function stratifiedInterval(items: boolean[][], resamples = 1000, seed = 0, level = 0.95): [number, number] {
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const stats: number[] = [];
   for (let r = 0; r < resamples; r++) {
     let total = 0;
