@@ -43,6 +43,7 @@ describe('tokenizer vs Hugging Face tokenizers', () => {
     assert.equal(ids[0], tok.tokenId('<s>'));
     assert.equal(tok.decode(ids, true), 'Question: 123+45\nAnswer:');
     for (const d of '0123456789') assert.equal(tok.encode(d, false).length, 1, `digit ${d}`);
+    assert.equal(tok.decode([]), '');
   });
 
   it('refuses a tokenizer whose ids do not fit the model', async () => {
