@@ -1,5 +1,6 @@
 // selfdev demo | new | iterate | status | finalize | transfer: the loop from a terminal.
 import { execFileSync } from 'node:child_process';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startLocalBackend, type Backend } from '../backend/client';
@@ -51,9 +52,12 @@ async function withLoop<T>(c: Common, run: Run, io: Io, signal: AbortSignal | un
     journalDir: path.join(c.runs, '.journal'),
   });
   try {
+    const header = JSON.parse((await run.read('run.json')) ?? '{}') as { config?: { concurrency?: number } };
     const loop = await RunLoop.open(run, {
       backend,
       python: c.python,
+      // Concurrent jobs share the cores instead of each asking for all of them.
+      threads: Math.max(1, Math.floor(os.cpus().length / (header.config?.concurrency ?? 1))),
       algorithmsDir: path.join(install, 'resources', 'algorithms'),
       signal,
       onEvent: progressPrinter(io),

@@ -242,6 +242,8 @@ export class RunLoop {
   /** The seed and every baseline variant, once per run. */
   async scoreBaselines(): Promise<void> {
     const variants = await baselineVariants(this.deps.algorithmsDir);
+    const done = new Set((await this.records<ScoredRecord>(BASELINES)).map((r) => r.id));
+    if (done.has('seed') && variants.every((v) => done.has(v.id))) return;
     this.emit({ type: 'phase', iteration: 0, phase: 'baselines', total: variants.length + 1 });
     await this.scoreAll(0, BASELINES, [
       { id: 'seed', extra: { kind: 'seed' as const } },
