@@ -342,7 +342,7 @@ def merged_model(paths, seed_sd, cands, merge):
 
 def grid():
     g = [("average", {}, merges.average())]
-    for lam in (0.2, 0.4, 0.6, 0.8, 1.0):
+    for lam in (0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0):
         g.append(("task_arithmetic", {"lambda": lam}, merges.task_arithmetic(lam)))
     for d in (0.2, 0.4, 0.6, 0.8):
         for lam in (0.5, 1.0):
