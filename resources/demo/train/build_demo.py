@@ -296,6 +296,7 @@ def save_model(model, folder: Path, paths):
     if folder.exists():
         shutil.rmtree(folder)
     model.config.torch_dtype = torch.float32
+    model.config.name_or_path = folder.name  # no local paths in config.json
     model.save_pretrained(str(folder), safe_serialization=True)
     shutil.copy(paths["work"] / "tokenizer.json", folder / "tokenizer.json")
     with open(folder / "tokenizer_config.json", "w") as f:
