@@ -106,7 +106,7 @@ export function formatSummary(s: RunSummary, run: Run): string[] {
   lines.push(`  random control:        best ${s.control.best ? `${pct(s.control.best.score)}${ci(s.control.best.interval)}` : '-'}, mean ${pct(s.control.meanScore)} over ${s.control.ok}/${s.control.algorithms}`);
   if (s.sealedTest) {
     lines.push(`  sealed test (${s.sealedTest.evaluations} evaluations, once):`);
-    for (const f of s.sealedTest.finalists) lines.push(`    ${f.id}: test ${pct(f.test)}${ci(f.interval)} (${f.dev ?? ''})`);
+    for (const f of [...s.sealedTest.references, ...s.sealedTest.finalists]) lines.push(`    ${f.id}: test ${pct(f.test)}${ci(f.interval)} (${f.dev ?? ''})`);
   }
   lines.push('  (scores: mean dev accuracy over the benchmarks; intervals: 95% bootstrap)');
   return lines;

@@ -67,6 +67,7 @@ describe('the loop from the CLI', () => {
     assert.equal(fin.code, 0, fin.err);
     const summary = JSON.parse(fin.out);
     assert.equal(summary.sealedTest.evaluations, 2);
+    assert.deepEqual(summary.sealedTest.references, []);
     assert.equal(summary.iterations.length, 2);
     const again = selfdev(dir, 'finalize', 'r', '--runs', runs);
     assert.equal(again.code, 1);

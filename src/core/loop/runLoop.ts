@@ -364,13 +364,21 @@ export class RunLoop {
     const controls = base.filter((r) => r.kind === 'control');
     const okControls = controls.filter((r) => r.status === 'ok');
     const final = await this.records<ScoredRecord>('finalize/results.jsonl');
+    const references = await this.records<ScoredRecord>('finalize/references.jsonl');
+    const sealed = (r: ScoredRecord): SealedEntry => ({ id: r.id, dev: r.summary ?? null, test: r.score ?? null, interval: r.interval ?? null, status: r.status });
     return {
       run: this.header.id,
       seed: brief(base.find((r) => r.id === 'seed')) ?? null,
       bestBaseline: brief(best(base.filter((r) => r.kind === 'baseline'))) ?? null,
       control: { algorithms: controls.length, ok: okControls.length, best: brief(best(controls)) ?? null, meanScore: okControls.length ? meanScore(okControls.map((r) => r.score!)) : null },
       iterations,
-      sealedTest: final.length ? { evaluations: final.length, finalists: final.map((r) => ({ id: r.id, dev: r.summary ?? null, test: r.score ?? null, interval: r.interval ?? null, status: r.status })) } : null,
+      sealedTest: final.length
+        ? {
+            evaluations: final.length + references.length,
+            finalists: final.map(sealed),
+            references: references.map(sealed),
+          }
+        : null,
     };
   }
 
@@ -400,9 +408,24 @@ export class RunLoop {
       await this.run.appendLine('finalize/results.jsonl', JSON.stringify(record));
       this.emit({ type: 'scored', iteration: 0, record, done: i + 1, total: finalists.length });
     }
-    await this.run.write('finalize/sealed.json', JSON.stringify({ finalizedAt: new Date().toISOString(), testEvaluations: finalists.length }, null, 1) + '\n');
+    // Reference points on the same sealed split: the seed and the best tuned baseline by dev.
+    const baselines = await this.records<ScoredRecord>(BASELINES);
+    const bestBaseline = baselines.filter((r) => r.kind === 'baseline' && r.status === 'ok').sort((a, b) => b.score! - a.score! || a.id.localeCompare(b.id))[0];
+    const references = [baselines.find((r) => r.id === 'seed'), bestBaseline].filter((r): r is ScoredRecord => Boolean(r));
+    const variants = await baselineVariants(this.deps.algorithmsDir);
+    for (const ref of references) {
+      if ((await this.records<ScoredRecord>('finalize/references.jsonl')).some((r) => r.id === ref.id)) continue;
+      const variant = variants.find((v) => v.id === ref.id);
+      const result = await this.backend.score(
+        { ...base, jobId: `${this.header.id}/test/${ref.codeHash}`, algorithm: variant && { source: variant.source, constants: variant.constants } },
+        { signal: this.deps.signal },
+      );
+      await this.run.appendLine('finalize/references.jsonl', JSON.stringify(this.toRecord(ref.id, 0, result, ref.codeHash ?? 'seed', ref.file, { kind: ref.kind, summary: `dev ${fmt(ref.score)}` })));
+    }
+    const testEvaluations = finalists.length + references.length;
+    await this.run.write('finalize/sealed.json', JSON.stringify({ finalizedAt: new Date().toISOString(), testEvaluations, finalists: finalists.length, references: references.map((r) => r.id) }, null, 1) + '\n');
     const summary = await this.writeSummary();
-    await this.commit(`finalize: ${finalists.length} finalists scored once on the sealed test split`);
+    await this.commit(`finalize: ${finalists.length} finalists and ${references.length} references scored once on the sealed test split`);
     await this.run.tag('finalized', 'sealed test split scored');
     return summary;
   }
@@ -446,7 +469,15 @@ export interface RunSummary {
     best: BriefRecord | null;
     complete: boolean;
   }[];
-  sealedTest: { evaluations: number; finalists: { id: string; dev: string | null; test: number | null; interval: [number, number] | null; status: string }[] } | null;
+  sealedTest: { evaluations: number; finalists: SealedEntry[]; references: SealedEntry[] } | null;
+}
+
+export interface SealedEntry {
+  id: string;
+  dev: string | null;
+  test: number | null;
+  interval: [number, number] | null;
+  status: string;
 }
 
 export interface BriefRecord {
