@@ -1,5 +1,7 @@
 import * as vscode from 'vscode';
+import { listRuns } from './core/runIndex';
 import { commandMap } from './vscode/commands/commandMap';
+import { LoopController } from './vscode/loopController';
 import { registerCommands } from './vscode/commands/registerCommands';
 import { RunsTreeProvider, type RunsNode } from './vscode/runsTree';
 import { runsLocation } from './vscode/settings';
@@ -16,12 +18,14 @@ export function activate(context: vscode.ExtensionContext): SelfDevApi {
   const location = () => runsLocation(context);
   const runsTree = new RunsTreeProvider(location);
   const treeView = vscode.window.createTreeView('selfdev.runs', { treeDataProvider: runsTree, showCollapseAll: true });
+  const loop = new LoopController(context, () => runsTree.refresh(), log);
+  const listRunIds = async () => (await listRuns(location())).map((r) => r.id);
 
   context.subscriptions.push(
     log,
     runsTree,
     treeView,
-    ...registerCommands(commandMap({ context, runsTree, runsLocation: location, log }), log),
+    ...registerCommands(commandMap({ context, runsTree, runsLocation: location, log, loop, listRunIds }), log),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('selfdev.runs.location')) runsTree.refresh();
     }),

@@ -73,17 +73,22 @@ describe('Self-Developing in the VS Code UI', () => {
     await page.screenshot({ path: path.join(shots, '2-select-backend.png') });
   });
 
-  it('the welcome button answers clearly while the demo loop has not landed', async () => {
+  it('the welcome button starts the demo run; Stop stops it and the run shows in the sidebar', async () => {
     await page.locator('#workbench\\.view\\.extension\\.selfdev').getByRole('button', { name: 'Start the Demo Run' }).click();
-    await toast(page, /planned in issue #7/).waitFor({ timeout: 30_000 });
-    await page.screenshot({ path: path.join(shots, '3-start-demo.png') });
+    await toast(page, /Self-Developing: demo run demo-/).waitFor({ timeout: 60_000 });
+    await page.screenshot({ path: path.join(shots, '3-demo-running.png') });
+    await runFromPalette(page, 'Self-Developing: Stop the Running Iteration');
+    await toast(page, /stopped run demo-\d{8}-\d{6}/).waitFor({ timeout: 120_000 });
+    const row = page.locator('#workbench\\.view\\.extension\\.selfdev .monaco-list-row[role=treeitem]', { hasText: 'demo' }).first();
+    await row.waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: path.join(shots, '3-demo-stopped.png') });
   });
 
-  it('opens the results panel, a webview that asks to start a run', async () => {
+  it('opens the results panel, a webview that lists the runs', async () => {
     await runFromPalette(page, 'Self-Developing: Open Results Panel');
     const frame = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
-    await frame.getByText('No runs yet.', { exact: false }).waitFor({ timeout: 60_000 });
-    assert.equal(await frame.locator('vscode-button').count(), 2);
+    await frame.locator('li.run', { hasText: 'demo' }).first().waitFor({ timeout: 60_000 });
+    assert.equal(await frame.locator('li.run').count(), 1);
     await page.screenshot({ path: path.join(shots, '4-results-panel.png') });
   });
 });

@@ -1,5 +1,7 @@
 import * as vscode from 'vscode';
 import { selectBackend } from '../backendPicker';
+import type { LoopController } from '../loopController';
+import { loopCommands } from './loopCommands';
 import type { CommandMap } from './registerCommands';
 import { planned } from './planned';
 import { selectPythonInterpreter } from '../pythonInterpreter';
@@ -11,16 +13,14 @@ export interface CommandDeps {
   runsTree: RunsTreeProvider;
   runsLocation: () => string;
   log: vscode.LogOutputChannel;
+  loop: LoopController;
+  listRunIds: () => Promise<string[]>;
 }
 
 /** The handler of every contributed command. */
-export function commandMap({ context, runsTree, runsLocation, log }: CommandDeps): CommandMap {
+export function commandMap({ context, runsTree, runsLocation, log, loop, listRunIds }: CommandDeps): CommandMap {
   return {
-    'selfdev.startDemo': planned('selfdev.startDemo'),
-    'selfdev.newRun': planned('selfdev.newRun'),
-    'selfdev.runNextIteration': planned('selfdev.runNextIteration'),
-    'selfdev.runIterations': planned('selfdev.runIterations'),
-    'selfdev.stop': planned('selfdev.stop'),
+    ...loopCommands(loop, context, listRunIds),
     'selfdev.openResults': () => {
       ResultsPanel.show(context.extensionUri, runsLocation, log);
     },
@@ -29,9 +29,7 @@ export function commandMap({ context, runsTree, runsLocation, log }: CommandDeps
     'selfdev.unvetoAlgorithm': planned('selfdev.unvetoAlgorithm'),
     'selfdev.reevaluateAlgorithm': planned('selfdev.reevaluateAlgorithm'),
     'selfdev.compareAlgorithms': planned('selfdev.compareAlgorithms'),
-    'selfdev.finalize': planned('selfdev.finalize'),
     'selfdev.transferAlgorithm': planned('selfdev.transferAlgorithm'),
-    'selfdev.revealBranch': planned('selfdev.revealBranch'),
     'selfdev.selectBackend': (choice?: unknown) => selectBackend(context, choice),
     'selfdev.selectPythonInterpreter': (interpreter?: unknown) => selectPythonInterpreter(interpreter),
     'selfdev.refreshRuns': () => {

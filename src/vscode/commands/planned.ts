@@ -3,19 +3,12 @@ import type { CommandId } from '../commandIds';
 
 /** Commands whose feature has not landed yet, with the issue that brings it. */
 const PLANNED: Partial<Record<CommandId, { feature: string; issue: number }>> = {
-  'selfdev.startDemo': { feature: 'Running the demo loop', issue: 7 },
-  'selfdev.newRun': { feature: 'Creating a run from a config', issue: 7 },
-  'selfdev.runNextIteration': { feature: 'Running an iteration', issue: 7 },
-  'selfdev.runIterations': { feature: 'Running several iterations', issue: 7 },
-  'selfdev.stop': { feature: 'Stopping an iteration', issue: 7 },
   'selfdev.openAlgorithm': { feature: 'Opening an algorithm', issue: 7 },
   'selfdev.vetoAlgorithm': { feature: 'Vetoing an algorithm', issue: 7 },
   'selfdev.unvetoAlgorithm': { feature: 'Undoing a veto', issue: 7 },
   'selfdev.reevaluateAlgorithm': { feature: 'Re-evaluating an algorithm', issue: 7 },
   'selfdev.compareAlgorithms': { feature: 'Comparing algorithms', issue: 7 },
-  'selfdev.finalize': { feature: 'Evaluating finalists on the sealed test split', issue: 7 },
   'selfdev.transferAlgorithm': { feature: 'Transferring an algorithm', issue: 7 },
-  'selfdev.revealBranch': { feature: "Revealing a run's branch", issue: 7 },
 };
 
 export function plannedMessage(id: CommandId): string | undefined {
