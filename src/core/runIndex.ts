@@ -68,3 +68,40 @@ async function listIterations(dir: string): Promise<number[]> {
     return [];
   }
 }
+
+export interface AlgorithmSummary {
+  id: string;
+  /** Path of the code, relative to the run. */
+  file: string;
+  status: 'ok' | 'failed' | 'pending';
+  score?: number;
+  interval?: [number, number];
+  errorClass?: string;
+  message?: string;
+  summary?: string;
+}
+
+/** An iteration's algorithms, best first; those not scored yet come last as pending. */
+export async function listAlgorithms(runDir: string, iteration: number): Promise<AlgorithmSummary[]> {
+  const dir = path.join(runDir, 'iterations', String(iteration).padStart(2, '0'));
+  const files = (await fs.readdir(path.join(dir, 'algorithms')).catch(() => [] as string[])).filter((f) => f.endsWith('.py')).sort();
+  const text = await fs.readFile(path.join(dir, 'results.jsonl'), 'utf8').catch(() => '');
+  const results = new Map<string, AlgorithmSummary>();
+  for (const line of text.split('\n')) {
+    try {
+      const r = JSON.parse(line) as AlgorithmSummary & { id: string };
+      results.set(r.id, r);
+    } catch {
+      // a line still being written, or damaged: the loop reports it when it reads the file
+    }
+  }
+  const rank = (a: AlgorithmSummary) => (a.status === 'ok' ? 0 : a.status === 'failed' ? 1 : 2);
+  return files
+    .map((f) => {
+      const id = f.replace(/\.py$/, '');
+      const r = results.get(id);
+      const file = path.join('iterations', String(iteration).padStart(2, '0'), 'algorithms', f);
+      return r ? { id, file, status: r.status, score: r.score, interval: r.interval, errorClass: r.errorClass, message: r.message, summary: r.summary } : { id, file, status: 'pending' as const };
+    })
+    .sort((a, b) => rank(a) - rank(b) || (b.score ?? 0) - (a.score ?? 0) || a.id.localeCompare(b.id));
+}

@@ -35,7 +35,7 @@ describe('extension', () => {
   });
 
   it('says clearly that a command whose feature has not landed is not available yet', async () => {
-    const message = await vscode.commands.executeCommand<string>('selfdev.openAlgorithm');
+    const message = await vscode.commands.executeCommand<string>('selfdev.vetoAlgorithm');
     assert.match(message, /not available in this version yet \(planned in issue #7\)/);
   });
 
@@ -46,7 +46,7 @@ describe('extension', () => {
       'selfdev.selectPythonInterpreter': [process.env.SELFDEV_PYTHON ?? 'python3'],
     };
     // The loop's commands start long work or ask for a file; the 'loop' tests below run them.
-    const loopCommands = new Set(['selfdev.startDemo', 'selfdev.newRun', 'selfdev.runNextIteration', 'selfdev.runIterations', 'selfdev.finalize', 'selfdev.revealBranch']);
+    const loopCommands = new Set(['selfdev.startDemo', 'selfdev.newRun', 'selfdev.runNextIteration', 'selfdev.runIterations', 'selfdev.finalize', 'selfdev.revealBranch', 'selfdev.openAlgorithm']);
     for (const id of COMMAND_IDS.filter((c) => !loopCommands.has(c))) {
       await vscode.commands.executeCommand(id, ...(args[id] ?? []));
     }
@@ -170,6 +170,16 @@ describe('extension', () => {
       assert.equal(await first, id);
       const runs = await api.runsTreeChildren();
       assert.deepEqual(runs.map((n) => api.runsTreeItem(n).description), ['1 iteration']);
+      const [iteration] = await api.runsTreeChildren(runs[0]);
+      const algorithms = await api.runsTreeChildren(iteration);
+      assert.equal(algorithms.length, 3);
+      const items = algorithms.map((n) => api.runsTreeItem(n));
+      const scores = items.filter((i) => /%$/.test(String(i.description))).map((i) => parseFloat(String(i.description)));
+      assert.deepEqual(scores, [...scores].sort((a, b) => b - a), 'algorithms are sorted by score');
+      const opened = await vscode.commands.executeCommand<string>('selfdev.openAlgorithm', ...(items[0].command?.arguments ?? []));
+      assert.match(opened, /iterations\/01\/algorithms\/a000[1-3]\.py$/);
+      assert.equal(vscode.window.activeTextEditor?.document.uri.fsPath, opened);
+      assert.match(vscode.window.activeTextEditor!.document.getText(), /def merge\(task_vectors, name\)/);
       const reveal = await vscode.commands.executeCommand<{ branch: string; dir: string }>('selfdev.revealBranch', id);
       assert.equal(reveal.branch, `selfdev/${id}`);
       assert.equal(reveal.dir, path.join(runsDir, id));

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { listRuns } from '../../src/core/runIndex';
+import { listAlgorithms, listRuns } from '../../src/core/runIndex';
 
 function runsFolder(): string {
   return mkdtempSync(path.join(os.tmpdir(), 'selfdev-unit-runs-'));
@@ -54,5 +54,20 @@ describe('listRuns', () => {
     const file = path.join(root, 'file');
     writeFileSync(file, 'x');
     await assert.rejects(listRuns(file), /Cannot read the runs folder/);
+  });
+
+  it("lists an iteration's algorithms best first, failed and pending last", async () => {
+    const root = runsFolder();
+    makeRun(root, 'r', '{"id":"r"}', ['01']);
+    const it = path.join(root, 'r', 'iterations', '01');
+    mkdirSync(path.join(it, 'algorithms'));
+    for (const a of ['a0001', 'a0002', 'a0003', 'a0004']) writeFileSync(path.join(it, 'algorithms', `${a}.py`), 'def merge(t, n): return t[0]\n');
+    writeFileSync(
+      path.join(it, 'results.jsonl'),
+      [{ id: 'a0001', status: 'ok', score: 0.2 }, { id: 'a0002', status: 'failed', errorClass: 'timeout' }, { id: 'a0003', status: 'ok', score: 0.5 }].map((r) => JSON.stringify(r)).join('\n') + '\n{"id": "a00',
+    );
+    const list = await listAlgorithms(path.join(root, 'r'), 1);
+    assert.deepEqual(list.map((a) => [a.id, a.status]), [['a0003', 'ok'], ['a0001', 'ok'], ['a0002', 'failed'], ['a0004', 'pending']]);
+    assert.equal(list[0].file, path.join('iterations', '01', 'algorithms', 'a0003.py'));
   });
 });

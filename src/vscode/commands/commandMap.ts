@@ -24,7 +24,6 @@ export function commandMap({ context, runsTree, runsLocation, log, loop, listRun
     'selfdev.openResults': () => {
       ResultsPanel.show(context.extensionUri, runsLocation, log);
     },
-    'selfdev.openAlgorithm': planned('selfdev.openAlgorithm'),
     'selfdev.vetoAlgorithm': planned('selfdev.vetoAlgorithm'),
     'selfdev.unvetoAlgorithm': planned('selfdev.unvetoAlgorithm'),
     'selfdev.reevaluateAlgorithm': planned('selfdev.reevaluateAlgorithm'),

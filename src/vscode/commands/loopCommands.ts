@@ -75,6 +75,13 @@ export function loopCommands(loop: LoopController, context: vscode.ExtensionCont
       if (choice !== 'Evaluate Finalists') return undefined;
       return loop.withLoop(run, `${run.id}: sealed test split`, (l) => l.finalize());
     },
+    'selfdev.openAlgorithm': async (arg?: unknown) => {
+      const node = arg as { run?: { dir?: string }; algorithm?: { file?: string } } | undefined;
+      const file = typeof arg === 'string' ? arg : node?.run?.dir && node.algorithm?.file ? `${node.run.dir}/${node.algorithm.file}` : undefined;
+      if (!file) throw new Error('choose an algorithm in the Runs view to open it');
+      const editor = await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: true });
+      return editor.document.uri.fsPath;
+    },
     'selfdev.revealBranch': async (arg?: unknown) => {
       const run = await resolveRun(loop, arg, listIds);
       if (!run) return undefined;

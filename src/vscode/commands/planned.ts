@@ -3,7 +3,6 @@ import type { CommandId } from '../commandIds';
 
 /** Commands whose feature has not landed yet, with the issue that brings it. */
 const PLANNED: Partial<Record<CommandId, { feature: string; issue: number }>> = {
-  'selfdev.openAlgorithm': { feature: 'Opening an algorithm', issue: 7 },
   'selfdev.vetoAlgorithm': { feature: 'Vetoing an algorithm', issue: 7 },
   'selfdev.unvetoAlgorithm': { feature: 'Undoing a veto', issue: 7 },
   'selfdev.reevaluateAlgorithm': { feature: 'Re-evaluating an algorithm', issue: 7 },
