@@ -1,33 +1,58 @@
 import * as vscode from 'vscode';
 import { listRuns } from './core/runIndex';
 import { commandMap } from './vscode/commands/commandMap';
-import { LoopController } from './vscode/loopController';
-import { registerCommands } from './vscode/commands/registerCommands';
+import { registerCommands, type CommandFailure } from './vscode/commands/registerCommands';
+import { watchAlgorithmEdits } from './vscode/editWatcher';
+import { LoopController, type LoopState } from './vscode/loopController';
+import { ResultsPanel } from './vscode/resultsPanel';
 import { RunsTreeProvider, type RunsNode } from './vscode/runsTree';
 import { runsLocation } from './vscode/settings';
+import { RunStatusBar } from './vscode/statusBar';
 
 /** What activate() returns: a small surface for other extensions and the integration tests. */
 export interface SelfDevApi {
   runsLocation(): string;
   runsTreeChildren(node?: RunsNode): Promise<RunsNode[]>;
   runsTreeItem(node: RunsNode): vscode.TreeItem;
+  statusBarText(): string;
+  loopState(): LoopState | undefined;
+  onDidChangeLoopState: vscode.Event<LoopState | undefined>;
+  /** The last error a command showed the user (what the error notification said). */
+  lastCommandFailure(): CommandFailure | undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): SelfDevApi {
   const log = vscode.window.createOutputChannel('Self-Developing', { log: true });
   const location = () => runsLocation(context);
-  const runsTree = new RunsTreeProvider(location);
-  const treeView = vscode.window.createTreeView('selfdev.runs', { treeDataProvider: runsTree, showCollapseAll: true });
-  const loop = new LoopController(context, () => runsTree.refresh(), log);
+  const loop = new LoopController(context, log);
+  const runsTree = new RunsTreeProvider(location, () => loop.busy);
+  const treeView = vscode.window.createTreeView('selfdev.runs', { treeDataProvider: runsTree, showCollapseAll: true, canSelectMany: true });
+  const statusBar = new RunStatusBar(loop);
   const listRunIds = async () => (await listRuns(location())).map((r) => r.id);
+  let lastFailure: CommandFailure | undefined;
+  const panelDeps = { extensionUri: context.extensionUri, runsLocation: location, log, loop };
 
   context.subscriptions.push(
     log,
+    loop,
     runsTree,
     treeView,
-    ...registerCommands(commandMap({ context, runsTree, runsLocation: location, log, loop, listRunIds }), log),
+    statusBar,
+    ...registerCommands(commandMap({ context, runsTree, runsLocation: location, log, loop, listRunIds }), log, (f) => (lastFailure = f)),
+    loop.onDidChangeRun(() => runsTree.refreshSoon()),
+    loop.onDidChangeState((s) => {
+      runsTree.refreshSoon();
+      void vscode.commands.executeCommand('setContext', 'selfdev.paused', Boolean(s?.paused));
+    }),
+    watchAlgorithmEdits(loop, location, log),
+    vscode.window.registerWebviewPanelSerializer(ResultsPanel.viewType, {
+      deserializeWebviewPanel: async (panel) => ResultsPanel.revive(panel, panelDeps),
+    }),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('selfdev.runs.location')) runsTree.refresh();
+      if (e.affectsConfiguration('selfdev.runs.location')) {
+        runsTree.refresh();
+        ResultsPanel.refreshIfOpen();
+      }
     }),
   );
   log.info(`Self-Developing activated; runs are kept in ${location()}`);
@@ -36,6 +61,10 @@ export function activate(context: vscode.ExtensionContext): SelfDevApi {
     runsLocation: location,
     runsTreeChildren: (node) => runsTree.getChildren(node),
     runsTreeItem: (node) => runsTree.getTreeItem(node),
+    statusBarText: () => statusBar.text,
+    loopState: () => loop.state,
+    onDidChangeLoopState: loop.onDidChangeState,
+    lastCommandFailure: () => lastFailure,
   };
 }
 

@@ -1,20 +1,184 @@
 // The whole contract between the results panel host and its webview. Both sides import only
 // this file; the host checks every incoming message with parseFromWebview before using it.
+// The webview posts `ready` first, then asks for one run overview and one iteration at a time.
 
 export interface RunListEntry {
   id: string;
   name: string;
   iterations: number[];
   problem?: string;
+  /** True while a loop of this run is in progress in this window. */
+  running?: boolean;
+}
+
+/** A score with its 95% bootstrap interval (accuracy in [0, 1]). */
+export interface ScorePoint {
+  id: string;
+  score: number;
+  interval: [number, number];
+}
+
+export interface IterationOverview {
+  iteration: number;
+  temperature: number;
+  algorithms: number;
+  ok: number;
+  failed: number;
+  meanScore: number | null;
+  /** Best of this iteration (vetoed algorithms left out). */
+  best: ScorePoint | null;
+  /** Best of iterations 1..this one. */
+  bestSoFar: ScorePoint | null;
+  /** Refinement of this iteration is recorded. */
+  complete: boolean;
+}
+
+export interface RunOverview {
+  runId: string;
+  name: string;
+  branch: string;
+  iterations: IterationOverview[];
+  seed: ScorePoint | null;
+  bestBaseline: ScorePoint | null;
+  /** The random-program control: its best over all iterations so far, and its mean. */
+  control: { best: ScorePoint | null; meanScore: number | null };
+  finalized: boolean;
+}
+
+export type AlgorithmStatus = 'ok' | 'failed' | 'pending';
+
+export interface AlgorithmRow {
+  /** a0007 */
+  id: string;
+  iteration: number;
+  status: AlgorithmStatus;
+  score?: number;
+  interval?: [number, number];
+  errorClass?: string;
+  message?: string;
+  factoryVersion?: number;
+  temperature?: number;
+  /** One line saying what the program does. */
+  summary?: string;
+  vetoed: boolean;
+  /** Changed by a person after generation (re-scored since). */
+  edited: boolean;
+  /** Best (non-vetoed) of its iteration. */
+  best: boolean;
+  /** Identical code scored earlier: iteration/id of that record. */
+  reusedFrom?: string;
+}
+
+export interface PairRow {
+  /** Position in the iteration's pairs.jsonl. */
+  index: number;
+  /** iteration/id, e.g. 2/a0007 (elitism pairs earlier iterations' best). */
+  chosen: string;
+  rejected: string;
+  chosenScore: number;
+  rejectedScore: number | null;
+  /** chosenScore - rejectedScore; null when the rejected failed. */
+  margin: number | null;
+  why: string;
+  vetoed: boolean;
+}
+
+export interface IterationData {
+  runId: string;
+  iteration: number;
+  temperature: number;
+  factoryVersion: number | null;
+  algorithms: AlgorithmRow[];
+  pairs: PairRow[];
+  /** Dev scores of this iteration's random-program control share (for the distribution). */
+  controlScores: number[];
+  /** Reference lines for the distribution chart. */
+  seed: number | null;
+  bestBaseline: number | null;
+}
+
+export interface DiffLine {
+  /** ' ' same, '+' added, '-' removed (relative to `against`). */
+  op: ' ' | '+' | '-';
+  text: string;
+}
+
+export interface AlgorithmDetail {
+  runId: string;
+  iteration: number;
+  id: string;
+  code: string;
+  row: AlgorithmRow;
+  error?: { errorClass: string; message?: string; detail?: string };
+  /** Line diff against the best algorithm of an earlier iteration, when there is one. */
+  diff?: { against: string; againstScore: number; lines: DiffLine[] };
+  /** Earlier scores of this algorithm (edits), oldest first. */
+  history: { score: number | null; status: AlgorithmStatus; at: string }[];
+}
+
+export interface PairSide {
+  ref: string;
+  score: number | null;
+  code: string;
+}
+
+export interface PairDetail {
+  runId: string;
+  iteration: number;
+  index: number;
+  chosen: PairSide;
+  rejected: PairSide;
+  margin: number | null;
+  why: string;
+  vetoed: boolean;
+}
+
+/** Live progress of a loop, pushed while it runs. */
+export interface LiveStatus {
+  runId: string;
+  iteration: number;
+  phase: string;
+  done?: number;
+  total?: number;
 }
 
 /** Commands the webview may ask the host to run; anything else is refused. */
-export const WEBVIEW_COMMANDS = ['selfdev.startDemo', 'selfdev.newRun'] as const;
+export const WEBVIEW_COMMANDS = ['selfdev.startDemo', 'selfdev.newRun', 'selfdev.runNextIteration', 'selfdev.stop', 'selfdev.continueRun'] as const;
 export type WebviewCommand = (typeof WEBVIEW_COMMANDS)[number];
 
-export type ToWebview = { t: 'runs'; runs: RunListEntry[] } | { t: 'error'; message: string };
+export type ToWebview =
+  | { t: 'runs'; runs: RunListEntry[] }
+  | { t: 'overview'; overview: RunOverview }
+  | { t: 'iteration'; data: IterationData }
+  | { t: 'detail'; requestId: number; detail: AlgorithmDetail }
+  | { t: 'pair'; requestId: number; pair: PairDetail }
+  | { t: 'live'; status: LiveStatus | null }
+  /** Something changed on disk for this run (a commit): ask again for what is shown. */
+  | { t: 'changed'; runId: string }
+  /** Select this run/iteration (e.g. the user opened the panel from a tree node). */
+  | { t: 'focus'; runId: string; iteration?: number }
+  | { t: 'error'; message: string; requestId?: number };
 
-export type FromWebview = { t: 'ready' } | { t: 'refresh' } | { t: 'command'; command: WebviewCommand };
+export type FromWebview =
+  | { t: 'ready' }
+  | { t: 'refresh' }
+  | { t: 'command'; command: WebviewCommand; runId?: string }
+  | { t: 'selectRun'; runId: string }
+  | { t: 'selectIteration'; runId: string; iteration: number }
+  | { t: 'requestDetail'; requestId: number; runId: string; iteration: number; id: string }
+  | { t: 'requestPair'; requestId: number; runId: string; iteration: number; index: number }
+  | { t: 'openAlgorithm'; runId: string; iteration: number; id: string }
+  | { t: 'veto'; runId: string; iteration: number; id: string; undo: boolean }
+  | { t: 'vetoPair'; runId: string; iteration: number; index: number; undo: boolean };
+
+export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** Ids of generated algorithms (the ones that have files in iterations/NN/algorithms). */
+export const ALGORITHM_ID_PATTERN = /^a\d{4,6}$/;
+
+const isRunId = (v: unknown): v is string => typeof v === 'string' && RUN_ID_PATTERN.test(v);
+const isCount = (v: unknown, max: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
+const isIteration = (v: unknown): v is number => isCount(v, 999) && v >= 1;
+const isAlgorithmId = (v: unknown): v is string => typeof v === 'string' && ALGORITHM_ID_PATTERN.test(v);
 
 /** Validates a message from the webview; undefined for anything malformed. */
 export function parseFromWebview(msg: unknown): FromWebview | undefined {
@@ -25,8 +189,30 @@ export function parseFromWebview(msg: unknown): FromWebview | undefined {
     case 'refresh':
       return { t: m.t };
     case 'command':
-      return typeof m.command === 'string' && (WEBVIEW_COMMANDS as readonly string[]).includes(m.command)
-        ? { t: 'command', command: m.command as WebviewCommand }
+      if (typeof m.command !== 'string' || !(WEBVIEW_COMMANDS as readonly string[]).includes(m.command)) return undefined;
+      if (m.runId !== undefined && !isRunId(m.runId)) return undefined;
+      return { t: 'command', command: m.command as WebviewCommand, ...(m.runId !== undefined ? { runId: m.runId as string } : {}) };
+    case 'selectRun':
+      return isRunId(m.runId) ? { t: 'selectRun', runId: m.runId } : undefined;
+    case 'selectIteration':
+      return isRunId(m.runId) && isIteration(m.iteration) ? { t: 'selectIteration', runId: m.runId, iteration: m.iteration } : undefined;
+    case 'requestDetail':
+      return isCount(m.requestId, Number.MAX_SAFE_INTEGER) && isRunId(m.runId) && isIteration(m.iteration) && isAlgorithmId(m.id)
+        ? { t: 'requestDetail', requestId: m.requestId, runId: m.runId, iteration: m.iteration, id: m.id }
+        : undefined;
+    case 'requestPair':
+      return isCount(m.requestId, Number.MAX_SAFE_INTEGER) && isRunId(m.runId) && isIteration(m.iteration) && isCount(m.index, 1_000_000)
+        ? { t: 'requestPair', requestId: m.requestId, runId: m.runId, iteration: m.iteration, index: m.index }
+        : undefined;
+    case 'openAlgorithm':
+      return isRunId(m.runId) && isIteration(m.iteration) && isAlgorithmId(m.id) ? { t: 'openAlgorithm', runId: m.runId, iteration: m.iteration, id: m.id } : undefined;
+    case 'veto':
+      return isRunId(m.runId) && isIteration(m.iteration) && isAlgorithmId(m.id) && typeof m.undo === 'boolean'
+        ? { t: 'veto', runId: m.runId, iteration: m.iteration, id: m.id, undo: m.undo }
+        : undefined;
+    case 'vetoPair':
+      return isRunId(m.runId) && isIteration(m.iteration) && isCount(m.index, 1_000_000) && typeof m.undo === 'boolean'
+        ? { t: 'vetoPair', runId: m.runId, iteration: m.iteration, index: m.index, undo: m.undo }
         : undefined;
     default:
       return undefined;

@@ -6,6 +6,7 @@ export const COMMAND_IDS = [
   'selfdev.runNextIteration',
   'selfdev.runIterations',
   'selfdev.stop',
+  'selfdev.continueRun',
   'selfdev.openResults',
   'selfdev.openAlgorithm',
   'selfdev.vetoAlgorithm',

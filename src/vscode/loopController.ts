@@ -1,20 +1,46 @@
 // Drives the loop from VS Code: the orchestrator runs here (it is light: files, git, pairs,
-// DPO on a small table), the heavy work in the backend child process. One loop at a time,
-// with a cancellable progress notification; the Runs tree refreshes as results arrive.
+// DPO on a small table), the heavy work in the backend child process. One loop at a time, with
+// a cancellable progress notification and optional pause points; edits, vetoes and
+// re-evaluations go through here too, so they never race the loop on the same run.
 import * as vscode from 'vscode';
-import { startLocalBackend } from '../backend/client';
+import { startLocalBackend, type Backend } from '../backend/client';
 import { readRunConfig } from '../core/config/runConfig';
-import { LoopCancelled, RunLoop, runHeader, type LoopEvent } from '../core/loop/runLoop';
+import { LoopCancelled, RunLoop, runHeader, type LoopDeps, type LoopEvent, type PausePoint, type PauseRequest } from '../core/loop/runLoop';
 import { RunStore, type Run } from '../core/store/runStore';
+import type { LiveStatus } from '../protocol/webviewMessages';
 import { resolveInterpreter } from './pythonInterpreter';
 import { runsLocation, settings } from './settings';
 
-export class LoopController {
-  private running: { runId: string; controller: AbortController } | undefined;
+export interface LoopState {
+  runId: string;
+  title: string;
+  status: LiveStatus;
+  paused?: PauseRequest;
+}
+
+interface Running {
+  runId: string;
+  title: string;
+  controller: AbortController;
+  backend?: Backend;
+  status: LiveStatus;
+  paused?: { request: PauseRequest; resume: () => void };
+  /** Work for this run that waits until the loop stops (edits saved while it scores). */
+  queued: Map<string, () => Promise<void>>;
+}
+
+export class LoopController implements vscode.Disposable {
+  private running: Running | undefined;
+  private readonly stateChanged = new vscode.EventEmitter<LoopState | undefined>();
+  private readonly runChanged = new vscode.EventEmitter<string>();
+  /** The loop's state: running, phase, progress, paused. undefined when idle. */
+  readonly onDidChangeState = this.stateChanged.event;
+  /** A run's files changed (a commit): views re-read it. */
+  readonly onDidChangeRun = this.runChanged.event;
+  lastRunId: string | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
-    private readonly onChange: () => void,
     private readonly log: vscode.LogOutputChannel,
   ) {}
 
@@ -22,17 +48,26 @@ export class LoopController {
     return this.running?.runId;
   }
 
-  private async store(): Promise<RunStore> {
+  get state(): LoopState | undefined {
+    const r = this.running;
+    return r && { runId: r.runId, title: r.title, status: r.status, paused: r.paused?.request };
+  }
+
+  private get version(): string {
+    return (this.context.extension.packageJSON as { version: string }).version;
+  }
+
+  async store(): Promise<RunStore> {
     return RunStore.open(runsLocation(this.context), vscode.workspace.workspaceFolders?.[0]?.uri.fsPath);
   }
 
   async createRun(configFile: string): Promise<Run> {
     const config = await readRunConfig(configFile);
     const id = `${config.name}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}`;
-    const version = (this.context.extension.packageJSON as { version: string }).version;
-    const run = await (await this.store()).create(id, { 'run.json': JSON.stringify(runHeader(id, config, configFile, version), null, 1) + '\n' }, `create run ${id} from ${vscode.workspace.asRelativePath(configFile)}`);
+    const run = await (await this.store()).create(id, { 'run.json': JSON.stringify(runHeader(id, config, configFile, this.version), null, 1) + '\n' }, `create run ${id} from ${vscode.workspace.asRelativePath(configFile)}`);
     this.log.info(`created run ${id} (branch ${run.branch}, worktree ${run.dir})`);
-    this.onChange();
+    this.lastRunId = id;
+    this.runChanged.fire(id);
     return run;
   }
 
@@ -40,39 +75,57 @@ export class LoopController {
     return (await this.store()).open(id);
   }
 
+  private startBackend(): Promise<Backend> {
+    const ext = this.context.extensionUri;
+    return startLocalBackend({
+      script: vscode.Uri.joinPath(ext, 'out', 'backend.js').fsPath,
+      clientVersion: this.version,
+      journalDir: vscode.Uri.joinPath(vscode.Uri.file(runsLocation(this.context)), '.journal').fsPath,
+      onStderr: (t) => this.log.debug(`backend: ${t.trimEnd()}`),
+    });
+  }
+
+  private async deps(runId: string, backend: Backend, signal: AbortSignal, progress?: vscode.Progress<{ message?: string }>): Promise<LoopDeps> {
+    const pauseAt: PausePoint[] = [];
+    if (settings.pauseAfterGeneration()) pauseAt.push('afterGeneration');
+    if (settings.pauseBeforeRefinement()) pauseAt.push('beforeRefinement');
+    return {
+      backend,
+      python: await resolveInterpreter(),
+      algorithmsDir: vscode.Uri.joinPath(this.context.extensionUri, 'resources', 'algorithms').fsPath,
+      executionProvider: settings.executionProvider(),
+      threads: settings.threads() || undefined,
+      signal,
+      onEvent: (e) => this.report(runId, e, progress),
+      log: (line) => this.log.warn(line),
+      pauseAt,
+      onPause: (p) => this.waitAtPause(p),
+    };
+  }
+
   /**
    * Runs `fn` on the run's loop with a backend, a progress notification and cancellation.
    * Returns undefined when the user stopped it (the run continues from there next time).
    */
   async withLoop<T>(run: Run, title: string, fn: (loop: RunLoop) => Promise<T>): Promise<T | undefined> {
-    if (this.running) throw new Error(`run ${this.running.runId} is in progress; stop it first (Self-Developing: Stop)`);
+    if (this.running) throw new Error(`run ${this.running.runId} is in progress; stop it first (Self-Developing: Stop the Running Iteration)`);
     const controller = new AbortController();
-    this.running = { runId: run.id, controller };
+    const running: Running = { runId: run.id, title, controller, status: { runId: run.id, iteration: 0, phase: 'starting' }, queued: new Map() };
+    this.running = running;
+    this.lastRunId = run.id;
+    this.fireState();
     try {
       return await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `Self-Developing: ${title}`, cancellable: true },
         async (progress, token) => {
           token.onCancellationRequested(() => controller.abort());
-          const ext = this.context.extensionUri;
-          const backend = await startLocalBackend({
-            script: vscode.Uri.joinPath(ext, 'out', 'backend.js').fsPath,
-            clientVersion: (this.context.extension.packageJSON as { version: string }).version,
-            journalDir: vscode.Uri.joinPath(vscode.Uri.file(runsLocation(this.context)), '.journal').fsPath,
-            onStderr: (t) => this.log.debug(`backend: ${t.trimEnd()}`),
-          });
+          const backend = await this.startBackend();
+          running.backend = backend;
           try {
-            const loop = await RunLoop.open(run, {
-              backend,
-              python: await resolveInterpreter(),
-              algorithmsDir: vscode.Uri.joinPath(ext, 'resources', 'algorithms').fsPath,
-              executionProvider: settings.executionProvider(),
-              threads: settings.threads() || undefined,
-              signal: controller.signal,
-              onEvent: (e) => this.report(e, progress),
-              log: (line) => this.log.warn(line),
-            });
+            const loop = await RunLoop.open(run, await this.deps(run.id, backend, controller.signal, progress));
             return await fn(loop);
           } finally {
+            running.backend = undefined;
             await backend.dispose();
           }
         },
@@ -83,22 +136,132 @@ export class LoopController {
       return undefined;
     } finally {
       this.running = undefined;
-      this.onChange();
+      this.fireState();
+      this.runChanged.fire(run.id);
+      await this.drain(running);
+    }
+  }
+
+  /**
+   * Runs a short operation on a run (edit, veto, re-evaluation) with the loop's objects. While
+   * that run's loop is paused it uses the paused loop's backend; while it is working, `queueKey`
+   * work waits until it stops (and the returned promise says so with undefined).
+   */
+  async withRun<T>(runId: string, title: string, fn: (loop: RunLoop) => Promise<T>, opts: { needsBackend: boolean; queueKey?: string }): Promise<T | undefined> {
+    const r = this.running;
+    if (r && r.runId === runId && !r.paused && opts.needsBackend) {
+      if (!opts.queueKey) throw new Error(`run ${runId} is in progress; wait for it or stop it first`);
+      r.queued.set(opts.queueKey, async () => void (await this.withRun(runId, title, fn, { needsBackend: true })));
+      void vscode.window.showInformationMessage(`Self-Developing: ${title}: run ${runId} is busy; this happens when the running iteration stops or pauses.`);
+      return undefined;
+    }
+    const run = await this.openRun(runId);
+    const controller = new AbortController();
+    const body = async (progress?: vscode.Progress<{ message?: string }>) => {
+      const shared = r?.runId === runId ? r.backend : undefined;
+      const backend = opts.needsBackend ? (shared ?? (await this.startBackend())) : undefined;
+      try {
+        const deps = backend
+          ? await this.deps(runId, backend, controller.signal, progress)
+          : { python: '', algorithmsDir: vscode.Uri.joinPath(this.context.extensionUri, 'resources', 'algorithms').fsPath, onEvent: (e: LoopEvent) => this.report(runId, e) };
+        // A short operation never pauses, even where the loop would.
+        return await fn(await RunLoop.open(run, { ...deps, pauseAt: [] }));
+      } finally {
+        if (backend && backend !== shared) await backend.dispose();
+      }
+    };
+    try {
+      if (!opts.needsBackend) return await body();
+      return await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Self-Developing: ${title}`, cancellable: true }, (progress, token) => {
+        token.onCancellationRequested(() => controller.abort());
+        return body(progress);
+      });
+    } catch (err) {
+      if (err instanceof LoopCancelled || controller.signal.aborted) return undefined;
+      throw err;
+    } finally {
+      this.runChanged.fire(runId);
+    }
+  }
+
+  private async drain(running: Running): Promise<void> {
+    for (const [key, job] of running.queued) {
+      running.queued.delete(key);
+      await job().catch((err: Error) => {
+        this.log.error(`${key}: ${err.message}`);
+        void vscode.window.showErrorMessage(`Self-Developing: ${err.message}`);
+      });
     }
   }
 
   stop(): boolean {
-    this.running?.controller.abort();
-    return Boolean(this.running);
+    const r = this.running;
+    if (!r) return false;
+    r.controller.abort();
+    r.paused?.resume();
+    return true;
   }
 
-  private report(e: LoopEvent, progress: vscode.Progress<{ message?: string }>): void {
-    if (e.type === 'phase') progress.report({ message: `${e.iteration ? `iteration ${e.iteration}: ` : ''}${e.phase}` });
-    else if (e.type === 'scored') {
-      progress.report({ message: `${e.iteration ? `iteration ${e.iteration}: ` : ''}scored ${e.done}/${e.total}` });
+  /** Continues a paused loop; false when none is paused. */
+  continue(): boolean {
+    const p = this.running?.paused;
+    if (!p) return false;
+    p.resume();
+    return true;
+  }
+
+  private waitAtPause(request: PauseRequest): Promise<void> {
+    const r = this.running;
+    if (!r) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      r.paused = {
+        request,
+        resume: () => {
+          r.paused = undefined;
+          this.fireState();
+          resolve();
+        },
+      };
+      this.fireState();
+      // Work queued while the loop ran (saved edits) can run now that it waits.
+      void this.drain(r);
+      void vscode.window
+        .showInformationMessage(`Self-Developing: ${r.runId}, iteration ${request.iteration} is paused: ${request.detail}.`, 'Continue', 'Open Results', 'Stop')
+        .then((choice) => {
+          if (choice === 'Continue') this.continue();
+          else if (choice === 'Stop') this.stop();
+          else if (choice === 'Open Results') void vscode.commands.executeCommand('selfdev.openResults', { runId: r.runId, iteration: request.iteration });
+        });
+    });
+  }
+
+  private fireState(): void {
+    this.stateChanged.fire(this.state);
+  }
+
+  private report(runId: string, e: LoopEvent, progress?: vscode.Progress<{ message?: string }>): void {
+    const r = this.running?.runId === runId ? this.running : undefined;
+    const prefix = (t: number) => (t ? `iteration ${t}: ` : '');
+    if (e.type === 'phase') {
+      progress?.report({ message: `${prefix(e.iteration)}${e.phase}` });
+      if (r) r.status = { runId, iteration: e.iteration, phase: e.phase, total: e.total };
+    } else if (e.type === 'scored') {
+      progress?.report({ message: `${prefix(e.iteration)}scored ${e.done}/${e.total}` });
+      if (r && r.status.phase !== 'starting') r.status = { ...r.status, iteration: e.iteration, done: e.done, total: e.total };
+      // Views update as results arrive, not only at commits.
+      this.runChanged.fire(runId);
+    } else if (e.type === 'paused') {
+      progress?.report({ message: `${prefix(e.iteration)}paused for review` });
     } else if (e.type === 'committed') {
-      this.log.info(e.message);
-      this.onChange();
+      this.log.info(`${runId}: ${e.message}`);
+      this.runChanged.fire(runId);
     }
+    if (r) this.fireState();
+  }
+
+  dispose(): void {
+    this.stop();
+    this.stateChanged.dispose();
+    this.runChanged.dispose();
   }
 }

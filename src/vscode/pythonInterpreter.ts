@@ -1,20 +1,19 @@
+import { PVSC_EXTENSION_ID, PythonExtension } from '@vscode/python-extension';
 import * as vscode from 'vscode';
 import { probePython, pythonProblems, type PythonReport } from '../engine/pythonProbe';
 import { settings } from './settings';
 
 const DEFAULT_INTERPRETER = process.platform === 'win32' ? 'python' : 'python3';
 
-interface PythonExtensionApi {
-  environments?: { getActiveEnvironmentPath(): { path: string } };
-}
-
-/** The Python extension's active interpreter, when that extension is installed and active. */
-async function activeInterpreterOfPythonExtension(): Promise<string | undefined> {
-  const ext = vscode.extensions.getExtension<PythonExtensionApi>('ms-python.python');
-  if (!ext) return undefined;
+/** The Python extension's active interpreter for this workspace, when that extension is installed. */
+export async function activeInterpreterOfPythonExtension(): Promise<string | undefined> {
+  if (!vscode.extensions.getExtension(PVSC_EXTENSION_ID)) return undefined;
   try {
-    const api = ext.isActive ? ext.exports : await ext.activate();
-    return api.environments?.getActiveEnvironmentPath().path || undefined;
+    const { environments } = await PythonExtension.api();
+    const active = environments.getActiveEnvironmentPath(vscode.workspace.workspaceFolders?.[0]?.uri);
+    // The path may name an environment folder; the resolved environment names its executable.
+    const resolved = await environments.resolveEnvironment(active);
+    return resolved?.executable.uri?.fsPath || active.path || undefined;
   } catch {
     return undefined;
   }

@@ -1,88 +1,165 @@
-import * as vscode from 'vscode';
 import * as path from 'node:path';
-import { listAlgorithms, listRuns, type AlgorithmSummary, type RunSummary } from '../core/runIndex';
+import * as vscode from 'vscode';
+import { listRuns, type RunSummary } from '../core/runIndex';
+import { algorithmRows, referenceRows, RunReader, type ReferenceRow } from '../core/runView';
+import type { AlgorithmRow } from '../protocol/webviewMessages';
 
 export type RunsNode =
-  | { kind: 'run'; run: RunSummary }
-  | { kind: 'iteration'; run: RunSummary; iteration: number }
-  | { kind: 'algorithm'; run: RunSummary; iteration: number; algorithm: AlgorithmSummary; best: boolean };
+  | { kind: 'run'; run: RunSummary; running: boolean }
+  | { kind: 'iteration'; run: RunSummary; iteration: number; best?: AlgorithmRow; count: number }
+  | { kind: 'algorithm'; run: RunSummary; iteration: number; algorithm: AlgorithmRow }
+  | { kind: 'references'; run: RunSummary }
+  | { kind: 'reference'; run: RunSummary; reference: ReferenceRow; best: boolean };
 
-/** The "Runs" sidebar: runs, then their iterations. Empty (so the welcome view shows) without runs. */
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/**
+ * The "Runs" sidebar: runs, then iterations, then algorithms best first, plus the baselines and
+ * controls each run scores. Empty (so the welcome view shows) without runs.
+ */
 export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<RunsNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
+  private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly location: () => string) {}
+  constructor(
+    private readonly location: () => string,
+    private readonly runningId: () => string | undefined,
+  ) {}
 
   refresh(): void {
     this.changed.fire(undefined);
   }
 
+  /** Coalesces the bursts of refreshes a scoring loop causes into one every 300 ms. */
+  refreshSoon(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.refresh();
+    }, 300);
+  }
+
   async getChildren(node?: RunsNode): Promise<RunsNode[]> {
-    if (!node) return (await listRuns(this.location())).map((run) => ({ kind: 'run', run }));
-    if (node.kind === 'run') return node.run.iterations.map((iteration) => ({ kind: 'iteration', run: node.run, iteration }));
+    if (!node) return (await listRuns(this.location())).map((run) => ({ kind: 'run', run, running: this.runningId() === run.id }));
+    const reader = new RunReader(node.run.id, node.run.dir);
+    if (node.kind === 'run') {
+      const iterations: RunsNode[] = [];
+      for (const iteration of node.run.iterations) {
+        const rows = await algorithmRows(reader, iteration);
+        iterations.push({ kind: 'iteration', run: node.run, iteration, best: rows.find((r) => r.best), count: rows.length });
+      }
+      const refs = await referenceRows(reader);
+      return refs.length ? [{ kind: 'references', run: node.run }, ...iterations] : iterations;
+    }
     if (node.kind === 'iteration') {
-      const algorithms = await listAlgorithms(node.run.dir, node.iteration);
-      return algorithms.map((algorithm, i) => ({ kind: 'algorithm', run: node.run, iteration: node.iteration, algorithm, best: i === 0 && algorithm.status === 'ok' }));
+      return (await algorithmRows(reader, node.iteration)).map((algorithm) => ({ kind: 'algorithm', run: node.run, iteration: node.iteration, algorithm }));
+    }
+    if (node.kind === 'references') {
+      const refs = await referenceRows(reader);
+      const bestBaseline = refs.find((r) => r.kind === 'baseline' && r.status === 'ok');
+      const bestControl = refs.find((r) => r.kind === 'control' && r.status === 'ok');
+      return refs.map((reference) => ({ kind: 'reference', run: node.run, reference, best: reference === bestBaseline || reference === bestControl }));
     }
     return [];
   }
 
   getTreeItem(node: RunsNode): vscode.TreeItem {
-    if (node.kind === 'algorithm') return algorithmItem(node);
-    if (node.kind === 'iteration') {
-      const item = new vscode.TreeItem(`Iteration ${node.iteration}`, vscode.TreeItemCollapsibleState.Collapsed);
-      item.id = `${node.run.id}/iteration/${node.iteration}`;
-      item.contextValue = 'iteration';
-      item.iconPath = new vscode.ThemeIcon('history');
-      return item;
+    switch (node.kind) {
+      case 'algorithm':
+        return algorithmItem(node);
+      case 'reference':
+        return referenceItem(node);
+      case 'references': {
+        const item = new vscode.TreeItem('Baselines and controls', vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = `${node.run.id}/references`;
+        item.contextValue = 'references';
+        item.iconPath = new vscode.ThemeIcon('library');
+        item.tooltip = 'The seed model, the grid-tuned human baselines and the random-program control, scored in this run on the same dev split';
+        return item;
+      }
+      case 'iteration': {
+        const item = new vscode.TreeItem(`Iteration ${node.iteration}`, vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = `${node.run.id}/iteration/${node.iteration}`;
+        item.contextValue = 'iteration';
+        item.description = node.best?.score !== undefined ? `best ${pct(node.best.score)} · ${node.count} algorithms` : `${node.count} algorithms`;
+        item.iconPath = new vscode.ThemeIcon('history');
+        return item;
+      }
+      case 'run':
+        return runItem(node);
     }
-    const { run } = node;
-    const item = new vscode.TreeItem(
-      run.name,
-      run.iterations.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
-    );
-    item.id = `run/${run.id}`;
-    item.contextValue = 'run';
-    item.description = run.problem ? 'damaged run.json' : plural(run.iterations.length, 'iteration');
-    item.tooltip = new vscode.MarkdownString(
-      [`**${run.name}**`, `id: \`${run.id}\``, run.createdAt && `created ${run.createdAt}`, run.problem && `⚠ ${run.problem}`]
-        .filter(Boolean)
-        .join('\n\n'),
-    );
-    item.iconPath = new vscode.ThemeIcon(run.problem ? 'warning' : 'beaker');
-    return item;
   }
 
   dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
     this.changed.dispose();
   }
 }
 
+function runItem(node: Extract<RunsNode, { kind: 'run' }>): vscode.TreeItem {
+  const { run } = node;
+  const item = new vscode.TreeItem(run.name, run.iterations.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+  item.id = `run/${run.id}`;
+  item.contextValue = 'run';
+  const n = run.iterations.length;
+  item.description = run.problem ? 'damaged run.json' : `${n} iteration${n === 1 ? '' : 's'}${node.running ? ' · running' : ''}`;
+  item.tooltip = new vscode.MarkdownString(
+    [`**${run.name}**`, `id: \`${run.id}\``, `branch: \`selfdev/${run.id}\``, run.createdAt && `created ${run.createdAt}`, run.problem && `⚠ ${run.problem}`].filter(Boolean).join('\n\n'),
+  );
+  item.iconPath = new vscode.ThemeIcon(run.problem ? 'warning' : node.running ? 'sync~spin' : 'beaker');
+  return item;
+}
+
 function algorithmItem(node: Extract<RunsNode, { kind: 'algorithm' }>): vscode.TreeItem {
   const a = node.algorithm;
-  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const item = new vscode.TreeItem(a.id, vscode.TreeItemCollapsibleState.None);
   item.id = `${node.run.id}/${node.iteration}/${a.id}`;
-  item.contextValue = `algorithm-${a.status}`;
-  item.description = a.status === 'ok' ? pct(a.score ?? 0) : a.status === 'failed' ? a.errorClass ?? 'failed' : 'not scored yet';
+  // Menus match on this: algorithm-<status>[-edited][-vetoed].
+  item.contextValue = `algorithm-${a.status}${a.edited ? '-edited' : ''}${a.vetoed ? '-vetoed' : ''}`;
+  const state = a.status === 'ok' ? pct(a.score ?? 0) : a.status === 'failed' ? (a.errorClass ?? 'failed') : 'not scored yet';
+  item.description = [state, a.edited && 'edited', a.vetoed && 'vetoed'].filter(Boolean).join(' · ');
   item.tooltip = new vscode.MarkdownString(
     [
-      `**${a.id}** (iteration ${node.iteration})`,
+      `**${a.id}** (iteration ${node.iteration})${a.best ? ' — best of its iteration' : ''}`,
       a.summary,
       a.status === 'ok' && a.interval && `dev ${pct(a.score ?? 0)}, 95% interval [${pct(a.interval[0])}, ${pct(a.interval[1])}]`,
-      a.status === 'failed' && `${a.errorClass}: ${a.message ?? ''}`,
+      a.status === 'failed' && `**${a.errorClass ?? 'failed'}**: ${a.message ?? ''}`,
+      a.reusedFrom && `same code as ${a.reusedFrom}`,
+      a.edited && 'edited by hand, then scored again',
+      a.vetoed && 'vetoed: left out of ranking and of later preference pairs',
     ]
       .filter(Boolean)
       .join('\n\n'),
   );
-  item.iconPath = new vscode.ThemeIcon(node.best ? 'star-full' : a.status === 'failed' ? 'error' : a.status === 'pending' ? 'clock' : 'symbol-function');
-  const file = vscode.Uri.file(path.join(node.run.dir, a.file));
-  item.resourceUri = file;
+  const icon = a.vetoed ? 'circle-slash' : a.best ? 'star-full' : a.status === 'failed' ? 'error' : a.status === 'pending' ? 'clock' : a.edited ? 'edit' : 'symbol-function';
+  const color = a.vetoed ? 'disabledForeground' : a.best ? 'charts.yellow' : a.status === 'failed' ? 'errorForeground' : undefined;
+  item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
+  item.resourceUri = vscode.Uri.file(path.join(node.run.dir, 'iterations', String(node.iteration).padStart(2, '0'), 'algorithms', `${a.id}.py`));
   item.command = { command: 'selfdev.openAlgorithm', title: 'Open Algorithm', arguments: [node] };
   return item;
 }
 
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
+function referenceItem(node: Extract<RunsNode, { kind: 'reference' }>): vscode.TreeItem {
+  const r = node.reference;
+  const label = r.kind === 'seed' ? 'seed model' : r.id.replace(/^baseline-/, '');
+  const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
+  item.id = `${node.run.id}/references/${r.id}`;
+  item.contextValue = `reference-${r.kind}`;
+  item.description = [r.status === 'ok' ? pct(r.score ?? 0) : (r.errorClass ?? 'failed'), r.kind === 'control' ? 'control' : r.kind === 'baseline' ? 'baseline' : ''].filter(Boolean).join(' · ');
+  item.tooltip = new vscode.MarkdownString(
+    [
+      `**${r.id}**`,
+      r.kind === 'seed' ? 'the seed model, unmerged' : r.kind === 'baseline' ? `human baseline ${r.summary ?? ''}, one point of its coefficient grid` : `random-program control: ${r.summary ?? ''}`,
+      r.interval && `dev ${pct(r.score ?? 0)}, 95% interval [${pct(r.interval[0])}, ${pct(r.interval[1])}]`,
+    ]
+      .filter(Boolean)
+      .join('\n\n'),
+  );
+  item.iconPath = new vscode.ThemeIcon(r.kind === 'seed' ? 'circle-large-outline' : r.kind === 'baseline' ? (node.best ? 'star-half' : 'book') : 'symbol-misc');
+  if (r.file) {
+    item.resourceUri = vscode.Uri.file(path.join(node.run.dir, r.file));
+    item.command = { command: 'vscode.open', title: 'Open', arguments: [item.resourceUri] };
+  }
+  return item;
 }

@@ -20,6 +20,8 @@ export const settings = {
   sshHost: (): string => config().get<string>('backend.sshHost', '').trim(),
   websocketUrl: (): string => config().get<string>('backend.websocketUrl', '').trim(),
   runsLocationSetting: (): string => config().get<string>('runs.location', '').trim(),
+  pauseAfterGeneration: (): boolean => config().get<boolean>('pause.afterGeneration', false),
+  pauseBeforeRefinement: (): boolean => config().get<boolean>('pause.beforeRefinement', false),
 
   async update(key: string, value: unknown, target = vscode.ConfigurationTarget.Global): Promise<void> {
     await config().update(key, value, target);

@@ -2,6 +2,7 @@
 // Here: code-server driven by Debian Chromium. Elsewhere (a machine that can download VS Code):
 // @vscode/test-electron. SELFDEV_VSCODE=code-server|electron forces one; if neither can run, this
 // exits non-zero: the tier never passes by skipping.
+import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { codeServerBin, launchBrowser, makeSandbox, startCodeServer } from './codeServer';
 import { repoRoot } from './paths';
@@ -12,9 +13,20 @@ const TIMEOUT_MS = 10 * 60_000;
 // Workbench chatter that says nothing about the suite (offline gallery, connection set-up).
 const WORKBENCH_NOISE = /open-vsx|connection token|Creating a socket|Service Worker|additional builtin extensions|ChatSessionStore/;
 
-async function inCodeServer(resultsFile: string): Promise<number> {
-  const sandbox = makeSandbox('integration');
-  const server = await startCodeServer(sandbox, { SELFDEV_TEST_RESULTS: resultsFile, SELFDEV_TEST_WORKSPACE: sandbox.workspace });
+interface Pass {
+  /** Open the sandbox's workspace folder, or a window with no folder. */
+  folder: boolean;
+  suite: 'workspace' | 'no-workspace';
+}
+
+const PASSES: Pass[] = [
+  { folder: true, suite: 'workspace' },
+  { folder: false, suite: 'no-workspace' },
+];
+
+async function inCodeServer(resultsFile: string, pass: Pass): Promise<number> {
+  const sandbox = makeSandbox(`integration-${pass.suite}`);
+  const server = await startCodeServer(sandbox, { SELFDEV_TEST_RESULTS: resultsFile, SELFDEV_TEST_WORKSPACE: sandbox.workspace, SELFDEV_TEST_SUITE: pass.suite });
   const browser = await launchBrowser(sandbox);
   try {
     const page = browser.pages()[0] ?? (await browser.newPage());
@@ -32,7 +44,8 @@ async function inCodeServer(resultsFile: string): Promise<number> {
       ['extensionTestsPath', remote(SUITE)],
       ['skipWelcome', 'true'],
     ];
-    const url = `${server.origin}/?folder=${encodeURIComponent(sandbox.workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+    const folder = pass.folder ? `folder=${encodeURIComponent(sandbox.workspace)}&` : 'ew=true&';
+    const url = `${server.origin}/?${folder}payload=${encodeURIComponent(JSON.stringify(payload))}`;
     await page.goto(url);
     const timeout = new Promise<number>((resolve) => setTimeout(() => resolve(124), TIMEOUT_MS).unref());
     const code = await Promise.race([exited, timeout]);
@@ -44,15 +57,15 @@ async function inCodeServer(resultsFile: string): Promise<number> {
   }
 }
 
-async function inElectron(resultsFile: string): Promise<number> {
+async function inElectron(resultsFile: string, pass: Pass): Promise<number> {
   const { runTests } = await import('@vscode/test-electron');
-  const sandbox = makeSandbox('integration-electron');
+  const sandbox = makeSandbox(`integration-electron-${pass.suite}`);
   try {
     return await runTests({
       extensionDevelopmentPath: repoRoot,
       extensionTestsPath: SUITE,
-      launchArgs: [sandbox.workspace, '--disable-extensions', '--user-data-dir', sandbox.userDataDir],
-      extensionTestsEnv: { SELFDEV_TEST_RESULTS: resultsFile, SELFDEV_TEST_WORKSPACE: sandbox.workspace },
+      launchArgs: [...(pass.folder ? [sandbox.workspace] : []), '--disable-extensions', '--user-data-dir', sandbox.userDataDir],
+      extensionTestsEnv: { SELFDEV_TEST_RESULTS: resultsFile, SELFDEV_TEST_WORKSPACE: sandbox.workspace, SELFDEV_TEST_SUITE: pass.suite },
     });
   } catch (err) {
     console.error(`integration: VS Code (electron) could not run: ${(err as Error).message}`);
@@ -64,16 +77,27 @@ async function main(): Promise<void> {
   const resultsFile = process.env.SELFDEV_TIER_RESULTS ?? path.join(repoRoot, 'test-output', 'integration.json');
   const forced = process.env.SELFDEV_VSCODE;
   const harness = forced ?? (codeServerBin() ? 'code-server' : 'electron');
-  console.log(`integration: running the suite in ${harness}`);
-  const code = harness === 'code-server' ? await inCodeServer(resultsFile) : await inElectron(resultsFile);
-  const result: TierResult | undefined = readResult(resultsFile);
-  if (!result) {
-    console.error('integration: the suite reported no results (it did not run)');
-    writeResult(resultsFile, { passed: 0, failed: 1, skipped: 0 });
-    process.exitCode = 1;
-    return;
+  const total: TierResult = { passed: 0, failed: 0, skipped: 0 };
+  let ok = true;
+  for (const pass of PASSES) {
+    const passFile = resultsFile.replace(/(\.json)?$/, `-${pass.suite}.json`);
+    rmSync(passFile, { force: true });
+    console.log(`integration: running the ${pass.suite} suite in ${harness}${pass.folder ? '' : ' (a window with no folder)'}`);
+    const code = harness === 'code-server' ? await inCodeServer(passFile, pass) : await inElectron(passFile, pass);
+    const result: TierResult | undefined = readResult(passFile);
+    if (!result) {
+      console.error(`integration: the ${pass.suite} suite reported no results (it did not run)`);
+      total.failed += 1;
+      ok = false;
+      continue;
+    }
+    total.passed += result.passed;
+    total.failed += result.failed;
+    total.skipped += result.skipped;
+    ok &&= code === 0 && result.failed === 0;
   }
-  process.exitCode = code === 0 && result.failed === 0 ? 0 : 1;
+  writeResult(resultsFile, total);
+  process.exitCode = ok ? 0 : 1;
 }
 
 void main().catch((err: unknown) => {

@@ -5,17 +5,9 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { SelfDevApi } from '../../src/extension';
 import { COMMAND_IDS } from '../../src/vscode/commandIds';
-import { extensionId, packageJson } from '../harness/paths';
+import { packageJson } from '../harness/paths';
 
-function extensionRoot(): string {
-  return vscode.extensions.getExtension(extensionId())!.extensionPath;
-}
-
-async function activate(): Promise<SelfDevApi> {
-  const ext = vscode.extensions.getExtension<SelfDevApi>(extensionId());
-  assert.ok(ext, `extension ${extensionId()} is not installed in this VS Code`);
-  return ext.activate();
-}
+import { activate } from './support';
 
 describe('extension', () => {
   let api: SelfDevApi;
@@ -34,11 +26,6 @@ describe('extension', () => {
     assert.deepEqual([...COMMAND_IDS].sort(), contributed);
   });
 
-  it('says clearly that a command whose feature has not landed is not available yet', async () => {
-    const message = await vscode.commands.executeCommand<string>('selfdev.vetoAlgorithm');
-    assert.match(message, /not available in this version yet \(planned in issue #7\)/);
-  });
-
   it('runs every command without an unhandled error', async () => {
     // Commands that open pickers are given arguments so no UI waits for input.
     const args: Partial<Record<string, unknown[]>> = {
@@ -46,7 +33,7 @@ describe('extension', () => {
       'selfdev.selectPythonInterpreter': [process.env.SELFDEV_PYTHON ?? 'python3'],
     };
     // The loop's commands start long work or ask for a file; the 'loop' tests below run them.
-    const loopCommands = new Set(['selfdev.startDemo', 'selfdev.newRun', 'selfdev.runNextIteration', 'selfdev.runIterations', 'selfdev.finalize', 'selfdev.revealBranch', 'selfdev.openAlgorithm']);
+    const loopCommands = new Set(['selfdev.startDemo', 'selfdev.newRun', 'selfdev.runNextIteration', 'selfdev.runIterations', 'selfdev.finalize', 'selfdev.revealBranch', 'selfdev.openAlgorithm', 'selfdev.compareAlgorithms', 'selfdev.transferAlgorithm']);
     for (const id of COMMAND_IDS.filter((c) => !loopCommands.has(c))) {
       await vscode.commands.executeCommand(id, ...(args[id] ?? []));
     }
@@ -130,60 +117,6 @@ describe('extension', () => {
         .filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('selfdev.results'));
       assert.equal(panels.length, 1);
       await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    });
-  });
-
-  describe('loop', () => {
-    let runsDir: string;
-    before(async () => {
-      runsDir = mkdtempSync(path.join(os.tmpdir(), 'selfdev-loop-runs-'));
-      await vscode.workspace.getConfiguration('selfdev').update('runs.location', runsDir, vscode.ConfigurationTarget.Global);
-    });
-    after(async () => {
-      await vscode.workspace.getConfiguration('selfdev').update('runs.location', undefined, vscode.ConfigurationTarget.Global);
-    });
-
-    it('creates a run from a config, runs an iteration, and shows it in the tree', async function () {
-      this.timeout(240_000);
-      const demo = path.join(extensionRoot(), 'resources', 'demo');
-      const config = path.join(runsDir, '..', `${path.basename(runsDir)}.selfdev.json`);
-      writeFileSync(
-        config,
-        JSON.stringify({
-          name: 'it',
-          seed: path.join(demo, 'models', 'seed'),
-          candidates: ['cand-sub', 'cand-mul', 'cand-div'].map((c) => path.join(demo, 'models', c)),
-          benchmarks: { gsm: { dev: path.join(demo, 'data', 'gsm_dev.jsonl'), answer: 'gsm8k', devSize: 8 } },
-          eval: { maxNewTokens: 40, stop: ['</s>', '\n\n'] },
-          algorithmsPerIteration: 3,
-          iterations: 1,
-          baselines: false,
-          randomControl: false,
-        }),
-      );
-      const id = await vscode.commands.executeCommand<string>('selfdev.newRun', config);
-      assert.match(id, /^it-\d{8}-\d{6}$/);
-      const first = vscode.commands.executeCommand<string>('selfdev.runNextIteration', id);
-      await new Promise((r) => setTimeout(r, 200));
-      // One loop at a time: a second one is refused while the first runs.
-      assert.equal(await vscode.commands.executeCommand('selfdev.runNextIteration', id), undefined);
-      assert.equal(await first, id);
-      const runs = await api.runsTreeChildren();
-      assert.deepEqual(runs.map((n) => api.runsTreeItem(n).description), ['1 iteration']);
-      const [iteration] = await api.runsTreeChildren(runs[0]);
-      const algorithms = await api.runsTreeChildren(iteration);
-      assert.equal(algorithms.length, 3);
-      const items = algorithms.map((n) => api.runsTreeItem(n));
-      const scores = items.filter((i) => /%$/.test(String(i.description))).map((i) => parseFloat(String(i.description)));
-      assert.deepEqual(scores, [...scores].sort((a, b) => b - a), 'algorithms are sorted by score');
-      const opened = await vscode.commands.executeCommand<string>('selfdev.openAlgorithm', ...(items[0].command?.arguments ?? []));
-      assert.match(opened, /iterations\/01\/algorithms\/a000[1-3]\.py$/);
-      assert.equal(vscode.window.activeTextEditor?.document.uri.fsPath, opened);
-      assert.match(vscode.window.activeTextEditor!.document.getText(), /def merge\(task_vectors, name\)/);
-      const reveal = await vscode.commands.executeCommand<{ branch: string; dir: string }>('selfdev.revealBranch', id);
-      assert.equal(reveal.branch, `selfdev/${id}`);
-      assert.equal(reveal.dir, path.join(runsDir, id));
-      assert.equal(await vscode.commands.executeCommand('selfdev.stop'), false);
     });
   });
 });

@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { listAlgorithms, listRuns } from '../../src/core/runIndex';
+import { listRuns } from '../../src/core/runIndex';
+import { algorithmRows, RunReader } from '../../src/core/runView';
 
 function runsFolder(): string {
   return mkdtempSync(path.join(os.tmpdir(), 'selfdev-unit-runs-'));
@@ -66,8 +67,7 @@ describe('listRuns', () => {
       path.join(it, 'results.jsonl'),
       [{ id: 'a0001', status: 'ok', score: 0.2 }, { id: 'a0002', status: 'failed', errorClass: 'timeout' }, { id: 'a0003', status: 'ok', score: 0.5 }].map((r) => JSON.stringify(r)).join('\n') + '\n{"id": "a00',
     );
-    const list = await listAlgorithms(path.join(root, 'r'), 1);
-    assert.deepEqual(list.map((a) => [a.id, a.status]), [['a0003', 'ok'], ['a0001', 'ok'], ['a0002', 'failed'], ['a0004', 'pending']]);
-    assert.equal(list[0].file, path.join('iterations', '01', 'algorithms', 'a0003.py'));
+    const list = await algorithmRows(new RunReader('r', path.join(root, 'r')), 1);
+    assert.deepEqual(list.map((a) => [a.id, a.status, a.best]), [['a0003', 'ok', true], ['a0001', 'ok', false], ['a0002', 'failed', false], ['a0004', 'pending', false]]);
   });
 });

@@ -27,6 +27,27 @@ export interface ScoredRecord {
   summary?: string;
   timings?: Record<string, number>;
   kind: 'generated' | 'seed' | 'baseline' | 'control';
+  /** The code differs from what the factory generated (a person edited it). */
+  edited?: boolean;
+  /** Set on a record that replaces an earlier one of the same id (edit or re-evaluation). */
+  rescored?: { at: string; reason: 'edit' | 'reevaluate'; previousScore: number | null; previousStatus: 'ok' | 'failed' };
+}
+
+/**
+ * The record in force for each id: results files are append-only, so an edit or re-evaluation
+ * adds a later line for the same id and the earlier one stays as history. Order of first
+ * appearance is kept.
+ */
+export function latestById<T extends { id: string }>(records: readonly T[]): T[] {
+  const map = new Map<string, T>();
+  for (const r of records) map.set(r.id, r);
+  return [...map.values()];
+}
+
+/** Earlier records of `id`, oldest first (the history an edit leaves). */
+export function historyOf<T extends { id: string }>(records: readonly T[], id: string): T[] {
+  const all = records.filter((r) => r.id === id);
+  return all.slice(0, -1);
 }
 
 export interface SampleRecord {
@@ -44,6 +65,8 @@ export interface PairRecord {
   chosenScore: number;
   rejectedScore: number | null;
   why: string;
+  /** A person vetoed this pair: it is kept for the record and left out of refinement. */
+  vetoed?: boolean;
 }
 
 export class RunFileError extends Error {

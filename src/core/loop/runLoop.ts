@@ -21,15 +21,32 @@ import { selectPairs } from '../pairs';
 import { temperatureAt } from '../schedule';
 import type { Run } from '../store/runStore';
 import { baselineVariants } from './baselines';
-import { algorithmId, codeHash, iterationDir, parseJsonl, type PairRecord, type SampleRecord, type ScoredRecord } from './records';
+import { finalizeRun, transferAlgorithms } from './finalize';
+import { algorithmId, codeHash, iterationDir, latestById, parseJsonl, type PairRecord, type SampleRecord, type ScoredRecord } from './records';
 import { meanScore, stratifiedInterval } from './scoreMath';
+import { summariseRun, type RunSummary } from './summary';
+import { Vetoes } from './vetoes';
+
+export type { RunSummary } from './summary';
 
 export type LoopPhase = 'baselines' | 'generate' | 'score' | 'control' | 'pairs' | 'refine' | 'finalize' | 'transfer';
 
 export type LoopEvent =
   | { type: 'phase'; iteration: number; phase: LoopPhase; total?: number }
   | { type: 'scored'; iteration: number; record: ScoredRecord; done: number; total: number }
-  | { type: 'committed'; message: string };
+  | { type: 'committed'; message: string }
+  | { type: 'paused'; iteration: number; point: PausePoint }
+  | { type: 'resumed'; iteration: number; point: PausePoint };
+
+/** Where the loop can wait for a person: before scoring what was generated, before DPO. */
+export type PausePoint = 'afterGeneration' | 'beforeRefinement';
+
+export interface PauseRequest {
+  point: PausePoint;
+  iteration: number;
+  /** What there is to review, in a sentence. */
+  detail: string;
+}
 
 export interface LoopDeps {
   /** Needed for scoring; reading a run's status needs none. */
@@ -42,6 +59,9 @@ export interface LoopDeps {
   signal?: AbortSignal;
   onEvent?: (e: LoopEvent) => void;
   log?: (line: string) => void;
+  /** Pause points to stop at; the loop waits for onPause to settle (a throw stops it). */
+  pauseAt?: readonly PausePoint[];
+  onPause?: (p: PauseRequest) => Promise<void>;
 }
 
 export interface RunHeader {
@@ -54,7 +74,17 @@ export interface RunHeader {
 }
 
 const COMMIT_EVERY = 20;
-const BASELINES = 'baselines/results.jsonl';
+export const BASELINES = 'baselines/results.jsonl';
+const VETOES = 'vetoes.json';
+
+export interface ScoreJob {
+  id: string;
+  file?: string;
+  /** Absent: score the seed itself. */
+  source?: string;
+  constants?: Record<string, number | string | boolean | null>;
+  extra: Partial<ScoredRecord> & Pick<ScoredRecord, 'kind'>;
+}
 
 export class LoopCancelled extends Error {
   constructor() {
@@ -87,20 +117,29 @@ export class RunLoop {
     return this.header.config;
   }
 
-  private get backend(): Backend {
+  /** The backend; only operations that score need one. */
+  get backend(): Backend {
     if (!this.deps.backend) throw new Error('no backend: this operation scores models');
     return this.deps.backend;
   }
 
-  private emit(e: LoopEvent): void {
+  get signal(): AbortSignal | undefined {
+    return this.deps.signal;
+  }
+
+  get algorithmsDir(): string {
+    return this.deps.algorithmsDir;
+  }
+
+  emit(e: LoopEvent): void {
     this.deps.onEvent?.(e);
   }
 
-  private checkCancelled(): void {
+  checkCancelled(): void {
     if (this.deps.signal?.aborted) throw new LoopCancelled();
   }
 
-  private async commit(message: string): Promise<void> {
+  async commit(message: string): Promise<void> {
     if (await this.run.commit(message)) this.emit({ type: 'committed', message });
   }
 
@@ -122,9 +161,33 @@ export class RunLoop {
     return t;
   }
 
-  async vetoes(): Promise<Set<string>> {
-    const text = await this.run.read('vetoes.json');
-    return new Set(text ? (JSON.parse(text) as string[]) : []);
+  /** The records in force of one iteration's results (latest per id; earlier ones are history). */
+  async results(t: number): Promise<ScoredRecord[]> {
+    return latestById(await this.records<ScoredRecord>(`${iterationDir(t)}/results.jsonl`));
+  }
+
+  /** Iterations that have generated algorithms, 1..n. */
+  async generatedIterations(): Promise<number> {
+    let t = 0;
+    while (await this.run.read(`${iterationDir(t + 1)}/samples.jsonl`)) t++;
+    return t;
+  }
+
+  async vetoes(): Promise<Vetoes> {
+    return Vetoes.parse(await this.run.read(VETOES), this.run.path(VETOES));
+  }
+
+  async writeVetoes(vetoes: Vetoes): Promise<void> {
+    await this.run.write(VETOES, JSON.stringify(vetoes, null, 1) + '\n');
+  }
+
+  /** Waits at a pause point when the caller asked for one (the callback may throw LoopCancelled). */
+  private async pause(point: PausePoint, iteration: number, detail: string): Promise<void> {
+    if (!this.deps.pauseAt?.includes(point) || !this.deps.onPause) return;
+    this.emit({ type: 'paused', iteration, point });
+    await this.deps.onPause({ point, iteration, detail });
+    this.checkCancelled();
+    this.emit({ type: 'resumed', iteration, point });
   }
 
   /** Runs the next `count` iterations (the first also scores the seed and the baselines). */
@@ -159,17 +222,26 @@ export class RunLoop {
       await this.commit(`iteration ${t}: generate ${samples.length} algorithms at temperature ${temperature.toFixed(3)}`);
     }
 
-    // 2. Score on dev.
+    // A person may review (edit, veto) what was generated before anything is scored.
+    if (!(await this.records<ScoredRecord>(`${dir}/results.jsonl`)).length) {
+      await this.pause('afterGeneration', t, `${samples.length} algorithms generated; review, edit or veto them before they are scored`);
+    }
+
+    // 2. Score on dev (vetoed algorithms are not scored: the person has ruled them out).
     this.emit({ type: 'phase', iteration: t, phase: 'score', total: samples.length });
+    const vetoes = await this.vetoes();
     const jobs = await Promise.all(
-      samples.map(async (s) => ({
-        id: s.id,
-        file: `${dir}/algorithms/${s.id}.py`,
-        source: (await this.run.read(`${dir}/algorithms/${s.id}.py`))!,
-        extra: { factoryVersion: factory.version, temperature, summary: s.summary, kind: 'generated' as const },
-      })),
+      samples
+        .filter((s) => !vetoes.hasAlgorithm(t, s.id))
+        .map(async (s) => {
+          const file = `${dir}/algorithms/${s.id}.py`;
+          const source = await this.run.read(file);
+          if (source === undefined) throw new Error(`${this.run.path(file)} is missing: restore it with git (git checkout -- ${file}) or veto ${t}/${s.id}`);
+          const edited = codeHash(normaliseCode(source)) !== s.codeHash;
+          return { id: s.id, file, source, extra: { factoryVersion: factory.version, temperature, summary: s.summary, kind: 'generated' as const, ...(edited ? { edited } : {}) } };
+        }),
     );
-    await this.scoreAll(t, `${dir}/results.jsonl`, jobs);
+    await this.scoreAll(t, `${dir}/results.jsonl`, jobs, samples.length);
 
     // 3. The random-program control: the untrained factory with the same budget, chunk by chunk.
     if (this.config.randomControl) {
@@ -185,14 +257,16 @@ export class RunLoop {
       await this.scoreAll(t, BASELINES, controlJobs);
     }
 
-    // 4. Preference pairs over everything generated so far (elitism), vetoes left out.
+    // 4. Preference pairs over everything generated so far (elitism), vetoes left out; a person
+    // may review them (veto a pair or an algorithm) before refinement, so they are selected again
+    // after the pause.
     this.emit({ type: 'phase', iteration: t, phase: 'pairs' });
-    const vetoes = await this.vetoes();
-    const all: ScoredRecord[] = [];
-    for (let i = 1; i <= t; i++) all.push(...(await this.records<ScoredRecord>(`${iterationDir(i)}/results.jsonl`)));
-    const scored = all.map((r) => ({ id: `${r.iteration}/${r.id}`, score: r.status === 'ok' ? r.score : undefined, iteration: r.iteration, vetoed: vetoes.has(`${r.iteration}/${r.id}`) || vetoes.has(r.id) }));
-    const pairs: PairRecord[] = selectPairs(scored, t, this.config.pairs);
-    await this.run.write(`${dir}/pairs.jsonl`, pairs.map((p) => JSON.stringify(p)).join('\n') + (pairs.length ? '\n' : ''));
+    let selected = await this.selectAndWritePairs(t);
+    if (this.deps.pauseAt?.includes('beforeRefinement')) {
+      await this.pause('beforeRefinement', t, `${selected.length} preference pairs selected; review them (veto a pair or an algorithm) before refinement`);
+      selected = await this.selectAndWritePairs(t);
+    }
+    const pairs = selected.filter((p) => !p.vetoed);
 
     // 5. Refine the factory by DPO against the frozen current state.
     this.emit({ type: 'phase', iteration: t, phase: 'refine', total: pairs.length });
@@ -227,6 +301,18 @@ export class RunLoop {
     await this.run.tag(`iteration-${String(t).padStart(2, '0')}`, `iteration ${t} finished`);
   }
 
+  /** Selects iteration t's pairs from every record in force, without vetoed ones, and writes them. */
+  async selectAndWritePairs(t: number): Promise<PairRecord[]> {
+    const vetoes = await this.vetoes();
+    const all: ScoredRecord[] = [];
+    for (let i = 1; i <= t; i++) all.push(...(await this.results(i)));
+    const scored = all.map((r) => ({ id: `${r.iteration}/${r.id}`, score: r.status === 'ok' ? r.score : undefined, iteration: r.iteration, vetoed: vetoes.hasAlgorithm(r.iteration, r.id) }));
+    // A vetoed pair stays in the file, marked, so it can be shown and un-vetoed; refinement skips it.
+    const pairs: PairRecord[] = selectPairs(scored, t, this.config.pairs).map((p) => (vetoes.hasPair(t, p.chosen, p.rejected) ? { ...p, vetoed: true } : p));
+    await this.run.write(`${iterationDir(t)}/pairs.jsonl`, pairs.map((p) => JSON.stringify(p)).join('\n') + (pairs.length ? '\n' : ''));
+    return pairs;
+  }
+
   private promptText(t: number, temperature: number, factory: FactoryState): string {
     return [
       `# Iteration ${t}: factory prompt`,
@@ -251,7 +337,7 @@ export class RunLoop {
     ]);
   }
 
-  private baseParams(candidates = this.config.candidates, split: 'dev' | 'test' = 'dev'): Omit<ScoreParams, 'jobId' | 'algorithm'> {
+  baseParams(candidates = this.config.candidates, split: 'dev' | 'test' = 'dev'): Omit<ScoreParams, 'jobId' | 'algorithm'> {
     const c = this.config;
     return {
       models: { seed: c.seed, candidates, mergeScope: c.mergeScope, tensorLibrary: c.tensorLibrary },
@@ -273,35 +359,33 @@ export class RunLoop {
   private async scoreAll(
     iteration: number,
     file: string,
-    jobs: { id: string; file?: string; source?: string; constants?: Record<string, number | string | boolean | null>; extra: Partial<ScoredRecord> & Pick<ScoredRecord, 'kind'> }[],
+    jobs: ScoreJob[],
+    /** For progress: the whole batch, when some of it (vetoed) is not scored. */
+    batch = jobs.length,
   ): Promise<ScoredRecord[]> {
     const done = new Map((await this.records<ScoredRecord>(file)).map((r) => [r.id, r]));
     const byHash = await this.knownResults();
     const todo = jobs.filter((j) => !done.has(j.id));
-    let finished = jobs.length - todo.length;
+    let finished = batch - todo.length;
     let sinceCommit = 0;
     const base = this.baseParams();
     const runOne = async (job: (typeof todo)[number]): Promise<void> => {
       this.checkCancelled();
-      const hash = job.source === undefined ? 'seed' : codeHash(normaliseCode(job.source) + JSON.stringify(job.constants ?? {}));
+      const hash = jobHash(job);
       const known = byHash.get(hash);
       let record: ScoredRecord;
       if (known) {
-        record = { ...known, id: job.id, file: job.file, iteration, codeHash: hash, reusedFrom: `${known.iteration}/${known.id}`, ...job.extra, timings: { total: 0 } };
+        record = reuse(known, job, iteration, hash);
       } else {
-        const result = await this.backend.score(
-          { ...base, jobId: `${this.header.id}/dev/${hash}`, algorithm: job.source === undefined ? undefined : { source: job.source, constants: job.constants } },
-          { signal: this.deps.signal },
-        );
-        record = this.toRecord(job.id, iteration, result, hash, job.file, job.extra);
+        record = await this.evaluate(iteration, job, hash, `${this.header.id}/dev/${hash}`, base);
         byHash.set(hash, record);
       }
       await this.run.appendLine(file, JSON.stringify(record));
       done.set(job.id, record);
-      this.emit({ type: 'scored', iteration, record, done: ++finished, total: jobs.length });
+      this.emit({ type: 'scored', iteration, record, done: ++finished, total: batch });
       if (++sinceCommit >= COMMIT_EVERY) {
         sinceCommit = 0;
-        await this.commit(`${iteration ? `iteration ${iteration}` : 'baselines'}: scored ${finished}/${jobs.length}`);
+        await this.commit(`${iteration ? `iteration ${iteration}` : 'baselines'}: scored ${finished}/${batch}`);
       }
     };
     await pool(todo, this.config.concurrency, runOne);
@@ -309,6 +393,29 @@ export class RunLoop {
     return jobs.map((j) => done.get(j.id)!);
   }
 
+  private async evaluate(iteration: number, job: ScoreJob, hash: string, jobId: string, base = this.baseParams()): Promise<ScoredRecord> {
+    const result = await this.backend.score(
+      { ...base, jobId, algorithm: job.source === undefined ? undefined : { source: job.source, constants: job.constants } },
+      { signal: this.deps.signal },
+    );
+    return this.toRecord(job.id, iteration, result, hash, job.file, job.extra);
+  }
+
+  /**
+   * Scores one job now (an edit or a re-evaluation); the caller writes the record. `fresh`
+   * evaluates again even when this code has a result (in the run or the backend's journal),
+   * for when something outside the code changed, such as the Python environment.
+   */
+  async scoreNow(iteration: number, job: ScoreJob, fresh: boolean): Promise<ScoredRecord> {
+    const hash = jobHash(job);
+    if (!fresh) {
+      const known = (await this.knownResults()).get(hash);
+      if (known) return reuse(known, job, iteration, hash);
+    }
+    return this.evaluate(iteration, job, hash, `${this.header.id}/dev/${hash}${fresh ? `/again-${Date.now().toString(36)}` : ''}`);
+  }
+
+  /** Code hash -> the result in force for that code (a later evaluation replaces an earlier one). */
   private async knownResults(): Promise<Map<string, ScoredRecord>> {
     const map = new Map<string, ScoredRecord>();
     const files = [BASELINES];
@@ -316,11 +423,11 @@ export class RunLoop {
       if (!(await this.run.read(`${iterationDir(t)}/samples.jsonl`))) break;
       files.push(`${iterationDir(t)}/results.jsonl`);
     }
-    for (const f of files) for (const r of await this.records<ScoredRecord>(f)) if (r.codeHash && !r.reusedFrom && !map.has(r.codeHash)) map.set(r.codeHash, r);
+    for (const f of files) for (const r of latestById(await this.records<ScoredRecord>(f))) if (r.codeHash && !r.reusedFrom) map.set(r.codeHash, r);
     return map;
   }
 
-  private toRecord(id: string, iteration: number, r: ScoreResult, hash: string, file: string | undefined, extra: Partial<ScoredRecord> & Pick<ScoredRecord, 'kind'>): ScoredRecord {
+  toRecord(id: string, iteration: number, r: ScoreResult, hash: string, file: string | undefined, extra: Partial<ScoredRecord> & Pick<ScoredRecord, 'kind'>): ScoredRecord {
     const base = { id, iteration, file, codeHash: hash, timings: r.timings, ...extra };
     if (r.status !== 'ok' || !r.scores) return { ...base, status: 'failed', errorClass: r.errorClass ?? 'exception', message: r.message, detail: r.detail };
     return {
@@ -333,161 +440,43 @@ export class RunLoop {
     };
   }
 
+
   /** summary.json: the figures per iteration, baselines, control, finalists. */
   async writeSummary(): Promise<RunSummary> {
-    const summary = await this.summarise();
+    const summary = await summariseRun(this);
     await this.run.write('summary.json', JSON.stringify(summary, null, 1) + '\n');
     return summary;
   }
 
-  async summarise(): Promise<RunSummary> {
-    const base = await this.records<ScoredRecord>(BASELINES);
-    const best = (rs: ScoredRecord[]) => rs.filter((r) => r.status === 'ok').sort((a, b) => b.score! - a.score! || a.id.localeCompare(b.id))[0];
-    const brief = (r: ScoredRecord | undefined) => r && { id: r.id, score: r.score!, interval: r.interval!, scores: r.scores! };
-    const iterations = [];
-    const vetoes = await this.vetoes();
-    for (let t = 1; await this.run.read(`${iterationDir(t)}/samples.jsonl`); t++) {
-      const rs = (await this.records<ScoredRecord>(`${iterationDir(t)}/results.jsonl`)).filter((r) => !vetoes.has(`${t}/${r.id}`) && !vetoes.has(r.id));
-      const ok = rs.filter((r) => r.status === 'ok');
-      const factory = await this.run.read(`${iterationDir(t)}/factory.json`);
-      iterations.push({
-        iteration: t,
-        temperature: temperatureAt(this.config.temperature, t),
-        algorithms: rs.length,
-        ok: ok.length,
-        failed: rs.length - ok.length,
-        meanScore: ok.length ? meanScore(ok.map((r) => r.score!)) : null,
-        best: brief(best(rs)) ?? null,
-        complete: Boolean(factory),
-      });
-    }
-    const controls = base.filter((r) => r.kind === 'control');
-    const okControls = controls.filter((r) => r.status === 'ok');
-    const final = await this.records<ScoredRecord>('finalize/results.jsonl');
-    const references = await this.records<ScoredRecord>('finalize/references.jsonl');
-    const sealed = (r: ScoredRecord): SealedEntry => ({ id: r.id, dev: r.summary ?? null, test: r.score ?? null, interval: r.interval ?? null, status: r.status });
-    return {
-      run: this.header.id,
-      seed: brief(base.find((r) => r.id === 'seed')) ?? null,
-      bestBaseline: brief(best(base.filter((r) => r.kind === 'baseline'))) ?? null,
-      control: { algorithms: controls.length, ok: okControls.length, best: brief(best(controls)) ?? null, meanScore: okControls.length ? meanScore(okControls.map((r) => r.score!)) : null },
-      iterations,
-      sealedTest: final.length
-        ? {
-            evaluations: final.length + references.length,
-            finalists: final.map(sealed),
-            references: references.map(sealed),
-          }
-        : null,
-    };
+  summarise(): Promise<RunSummary> {
+    return summariseRun(this);
   }
 
   /** Scores the top finalists by dev on the sealed test split, once per run. */
   async finalize(): Promise<RunSummary> {
-    if ((await this.records<ScoredRecord>('finalize/results.jsonl')).length && (await this.run.read('finalize/sealed.json'))) {
-      throw new Error(`run ${this.header.id} was already finalized: the test split is scored only once (see finalize/results.jsonl)`);
-    }
-    const vetoes = await this.vetoes();
-    const all: ScoredRecord[] = [];
-    for (let t = 1; await this.run.read(`${iterationDir(t)}/samples.jsonl`); t++) all.push(...(await this.records<ScoredRecord>(`${iterationDir(t)}/results.jsonl`)));
-    const seen = new Set<string>();
-    const finalists = all
-      .filter((r) => r.status === 'ok' && !r.reusedFrom && !vetoes.has(`${r.iteration}/${r.id}`))
-      .sort((a, b) => b.score! - a.score! || a.iteration - b.iteration || a.id.localeCompare(b.id))
-      .filter((r) => !seen.has(r.codeHash!) && seen.add(r.codeHash!))
-      .slice(0, this.config.finalists);
-    if (!finalists.length) throw new Error(`run ${this.header.id} has no successfully scored algorithm to finalize`);
-    this.emit({ type: 'phase', iteration: 0, phase: 'finalize', total: finalists.length });
-    const base = this.baseParams(this.config.candidates, 'test');
-    for (const [i, f] of finalists.entries()) {
-      this.checkCancelled();
-      const id = `${f.iteration}/${f.id}`;
-      if ((await this.records<ScoredRecord>('finalize/results.jsonl')).some((r) => r.id === id)) continue;
-      const result = await this.backend.score({ ...base, jobId: `${this.header.id}/test/${f.codeHash}`, algorithm: { source: (await this.run.read(f.file!))! } }, { signal: this.deps.signal });
-      const record = this.toRecord(id, f.iteration, result, f.codeHash!, f.file, { kind: 'generated', summary: `dev ${fmt(f.score)}` });
-      await this.run.appendLine('finalize/results.jsonl', JSON.stringify(record));
-      this.emit({ type: 'scored', iteration: 0, record, done: i + 1, total: finalists.length });
-    }
-    // Reference points on the same sealed split: the seed and the best tuned baseline by dev.
-    const baselines = await this.records<ScoredRecord>(BASELINES);
-    const bestBaseline = baselines.filter((r) => r.kind === 'baseline' && r.status === 'ok').sort((a, b) => b.score! - a.score! || a.id.localeCompare(b.id))[0];
-    const references = [baselines.find((r) => r.id === 'seed'), bestBaseline].filter((r): r is ScoredRecord => Boolean(r));
-    const variants = await baselineVariants(this.deps.algorithmsDir);
-    for (const ref of references) {
-      if ((await this.records<ScoredRecord>('finalize/references.jsonl')).some((r) => r.id === ref.id)) continue;
-      const variant = variants.find((v) => v.id === ref.id);
-      const result = await this.backend.score(
-        { ...base, jobId: `${this.header.id}/test/${ref.codeHash}`, algorithm: variant && { source: variant.source, constants: variant.constants } },
-        { signal: this.deps.signal },
-      );
-      await this.run.appendLine('finalize/references.jsonl', JSON.stringify(this.toRecord(ref.id, 0, result, ref.codeHash ?? 'seed', ref.file, { kind: ref.kind, summary: `dev ${fmt(ref.score)}` })));
-    }
-    const testEvaluations = finalists.length + references.length;
-    await this.run.write('finalize/sealed.json', JSON.stringify({ finalizedAt: new Date().toISOString(), testEvaluations, finalists: finalists.length, references: references.map((r) => r.id) }, null, 1) + '\n');
+    await finalizeRun(this);
     const summary = await this.writeSummary();
-    await this.commit(`finalize: ${finalists.length} finalists and ${references.length} references scored once on the sealed test split`);
+    await this.commit(`finalize: ${summary.sealedTest?.finalists.length ?? 0} finalists and ${summary.sealedTest?.references.length ?? 0} references scored once on the sealed test split`);
     await this.run.tag('finalized', 'sealed test split scored');
     return summary;
   }
 
   /** Scores algorithms (ids like 2/a0007) with another candidate set, without re-tuning. */
-  async transfer(ids: string[], set: string): Promise<ScoredRecord[]> {
-    const candidates = this.config.transfer[set];
-    if (!candidates) throw new Error(`run ${this.header.id} has no transfer set "${set}" (it has: ${Object.keys(this.config.transfer).join(', ') || 'none'})`);
-    const base = this.baseParams(candidates, 'dev');
-    const out: ScoredRecord[] = [];
-    this.emit({ type: 'phase', iteration: 0, phase: 'transfer', total: ids.length });
-    for (const id of ids) {
-      this.checkCancelled();
-      const [t, aid] = id.includes('/') ? id.split('/') : [undefined, id];
-      const file = t ? `${iterationDir(Number(t))}/algorithms/${aid}.py` : undefined;
-      const source = file ? await this.run.read(file) : undefined;
-      if (!source) throw new Error(`run ${this.header.id} has no algorithm ${id} (use iteration/id, e.g. 1/a0003)`);
-      const hash = codeHash(normaliseCode(source));
-      const result = await this.backend.score({ ...base, jobId: `${this.header.id}/transfer/${set}/${hash}`, algorithm: { source } }, { signal: this.deps.signal });
-      const record = this.toRecord(id, Number(t), result, hash, file, { kind: 'generated' });
-      await this.run.appendLine(`transfer/${set}.jsonl`, JSON.stringify(record));
-      out.push(record);
-    }
-    await this.commit(`transfer: ${ids.length} algorithm(s) to candidate set "${set}"`);
-    return out;
+  transfer(ids: string[], set: string): Promise<ScoredRecord[]> {
+    return transferAlgorithms(this, ids, set);
   }
+
 }
 
-export interface RunSummary {
-  run: string;
-  seed: BriefRecord | null;
-  bestBaseline: BriefRecord | null;
-  control: { algorithms: number; ok: number; best: BriefRecord | null; meanScore: number | null };
-  iterations: {
-    iteration: number;
-    temperature: number;
-    algorithms: number;
-    ok: number;
-    failed: number;
-    meanScore: number | null;
-    best: BriefRecord | null;
-    complete: boolean;
-  }[];
-  sealedTest: { evaluations: number; finalists: SealedEntry[]; references: SealedEntry[] } | null;
+const jobHash = (job: ScoreJob) => (job.source === undefined ? 'seed' : codeHash(normaliseCode(job.source) + JSON.stringify(job.constants ?? {})));
+
+function reuse(known: ScoredRecord, job: ScoreJob, iteration: number, hash: string): ScoredRecord {
+  // Only the outcome carries over; what the record says about itself comes from the job.
+  const { edited: _e, rescored: _r, ...outcome } = known;
+  return { ...outcome, id: job.id, file: job.file, iteration, codeHash: hash, reusedFrom: `${known.iteration}/${known.id}`, ...job.extra, timings: { total: 0 } };
 }
 
-export interface SealedEntry {
-  id: string;
-  dev: string | null;
-  test: number | null;
-  interval: [number, number] | null;
-  status: string;
-}
-
-export interface BriefRecord {
-  id: string;
-  score: number;
-  interval: [number, number];
-  scores: Record<string, number>;
-}
-
-function fmt(x: number | undefined): string {
+export function fmt(x: number | undefined): string {
   return x === undefined ? '-' : x.toFixed(3);
 }
 

@@ -166,13 +166,19 @@ export class Run {
     }
   }
 
-  /** Commits everything changed in the run; returns the commit id, or undefined if nothing changed. */
+  /**
+   * Commits everything changed in the run; returns the commit id, or undefined if nothing
+   * changed. Commits of one worktree are serialised within this process (a veto can land while
+   * the loop commits results), since two git processes would fight over the index lock.
+   */
   async commit(message: string): Promise<string | undefined> {
-    await this.git.raw(['add', '--all', '.']);
-    const status = await this.git.raw(['status', '--porcelain']);
-    if (!status) return undefined;
-    await this.git.raw(['commit', '--quiet', '--no-verify', '-m', message]);
-    return this.git.raw(['rev-parse', 'HEAD']);
+    return serialised(this.dir, async () => {
+      await this.git.raw(['add', '--all', '.']);
+      const status = await this.git.raw(['status', '--porcelain']);
+      if (!status) return undefined;
+      await this.git.raw(['commit', '--quiet', '--no-verify', '-m', message]);
+      return this.git.raw(['rev-parse', 'HEAD']);
+    });
   }
 
   async tag(name: string, message: string): Promise<void> {
@@ -192,6 +198,19 @@ export class Run {
   async tags(): Promise<string[]> {
     return (await this.git.raw(['tag', '--list', `${this.branch}/*`])).split('\n').filter(Boolean);
   }
+}
+
+const queues = new Map<string, Promise<unknown>>();
+
+function serialised<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const before = queues.get(key) ?? Promise.resolve();
+  const next = before.then(fn, fn);
+  const settled = next.catch(() => undefined);
+  queues.set(key, settled);
+  void settled.then(() => {
+    if (queues.get(key) === settled) queues.delete(key);
+  });
+  return next;
 }
 
 async function topLevel(dir: string): Promise<string | undefined> {

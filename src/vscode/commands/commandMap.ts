@@ -1,11 +1,11 @@
 import * as vscode from 'vscode';
 import { selectBackend } from '../backendPicker';
 import type { LoopController } from '../loopController';
+import { curationCommands } from './curationCommands';
 import { loopCommands } from './loopCommands';
 import type { CommandMap } from './registerCommands';
-import { planned } from './planned';
 import { selectPythonInterpreter } from '../pythonInterpreter';
-import { ResultsPanel } from '../resultsPanel';
+import { ResultsPanel, type PanelFocus } from '../resultsPanel';
 import type { RunsTreeProvider } from '../runsTree';
 
 export interface CommandDeps {
@@ -17,18 +17,24 @@ export interface CommandDeps {
   listRunIds: () => Promise<string[]>;
 }
 
+/** What to show when the panel is opened from a tree node, the status bar or a message. */
+function panelFocus(arg: unknown): PanelFocus | undefined {
+  if (typeof arg === 'string' && arg) return { runId: arg };
+  const o = arg as { kind?: string; run?: { id?: unknown }; runId?: unknown; iteration?: unknown } | undefined;
+  const runId = typeof o?.runId === 'string' ? o.runId : typeof o?.run?.id === 'string' ? o.run.id : undefined;
+  if (!runId) return undefined;
+  return { runId, ...(typeof o?.iteration === 'number' ? { iteration: o.iteration } : {}) };
+}
+
 /** The handler of every contributed command. */
 export function commandMap({ context, runsTree, runsLocation, log, loop, listRunIds }: CommandDeps): CommandMap {
   return {
-    ...loopCommands(loop, context, listRunIds),
-    'selfdev.openResults': () => {
-      ResultsPanel.show(context.extensionUri, runsLocation, log);
+    ...loopCommands(loop, context, listRunIds, runsLocation),
+    ...curationCommands(loop, runsLocation),
+    'selfdev.openResults': (arg?: unknown) => {
+      ResultsPanel.show({ extensionUri: context.extensionUri, runsLocation, log, loop }, panelFocus(arg));
+      return true;
     },
-    'selfdev.vetoAlgorithm': planned('selfdev.vetoAlgorithm'),
-    'selfdev.unvetoAlgorithm': planned('selfdev.unvetoAlgorithm'),
-    'selfdev.reevaluateAlgorithm': planned('selfdev.reevaluateAlgorithm'),
-    'selfdev.compareAlgorithms': planned('selfdev.compareAlgorithms'),
-    'selfdev.transferAlgorithm': planned('selfdev.transferAlgorithm'),
     'selfdev.selectBackend': (choice?: unknown) => selectBackend(context, choice),
     'selfdev.selectPythonInterpreter': (interpreter?: unknown) => selectPythonInterpreter(interpreter),
     'selfdev.refreshRuns': () => {

@@ -1,20 +1,22 @@
 // The commands that drive the loop: start the demo, new run, iterate, stop, finalize, reveal.
 import * as vscode from 'vscode';
 import type { Run } from '../../core/store/runStore';
+import { requireAlgorithmRef } from '../algorithmRef';
 import type { LoopController } from '../loopController';
 
 /** A run named by a string id, a Runs tree node, or picked by the user. */
 async function resolveRun(loop: LoopController, arg: unknown, listIds: () => Promise<string[]>): Promise<Run | undefined> {
   if (typeof arg === 'string' && arg) return loop.openRun(arg);
-  const node = arg as { kind?: string; run?: { id?: string } } | undefined;
+  const node = arg as { kind?: string; run?: { id?: string }; runId?: unknown } | undefined;
   if (node?.run?.id) return loop.openRun(node.run.id);
+  if (typeof node?.runId === 'string') return loop.openRun(node.runId);
   const ids = await listIds();
   if (!ids.length) throw new Error('there are no runs yet: start the demo run or a new run first');
   const id = await vscode.window.showQuickPick(ids, { title: 'Which run?' });
   return id ? loop.openRun(id) : undefined;
 }
 
-export function loopCommands(loop: LoopController, context: vscode.ExtensionContext, listIds: () => Promise<string[]>) {
+export function loopCommands(loop: LoopController, context: vscode.ExtensionContext, listIds: () => Promise<string[]>, runsDir: () => string) {
   const iterate = async (arg: unknown, count: number) => {
     const run = await resolveRun(loop, arg, listIds);
     if (!run) return undefined;
@@ -38,6 +40,12 @@ export function loopCommands(loop: LoopController, context: vscode.ExtensionCont
     },
     'selfdev.newRun': async (arg?: unknown) => {
       let file = typeof arg === 'string' ? arg : arg instanceof vscode.Uri ? arg.fsPath : undefined;
+      // A run config open in the editor is the one meant.
+      const active = vscode.window.activeTextEditor?.document;
+      if (!file && active?.uri.scheme === 'file' && active.fileName.endsWith('.selfdev.json')) {
+        if (active.isDirty) await active.save();
+        file = active.fileName;
+      }
       if (!file) {
         const picked = await vscode.window.showOpenDialog({ title: 'Run configuration', filters: { 'Self-Developing run': ['json'] }, canSelectMany: false });
         file = picked?.[0]?.fsPath;
@@ -75,11 +83,10 @@ export function loopCommands(loop: LoopController, context: vscode.ExtensionCont
       if (choice !== 'Evaluate Finalists') return undefined;
       return loop.withLoop(run, `${run.id}: sealed test split`, (l) => l.finalize());
     },
-    'selfdev.openAlgorithm': async (arg?: unknown) => {
-      const node = arg as { run?: { dir?: string }; algorithm?: { file?: string } } | undefined;
-      const file = typeof arg === 'string' ? arg : node?.run?.dir && node.algorithm?.file ? `${node.run.dir}/${node.algorithm.file}` : undefined;
-      if (!file) throw new Error('choose an algorithm in the Runs view to open it');
-      const editor = await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: true });
+    'selfdev.openAlgorithm': async (arg?: unknown, options?: unknown) => {
+      const ref = requireAlgorithmRef(arg, runsDir());
+      const beside = typeof options === 'object' && options !== null && (options as { beside?: unknown }).beside === true;
+      const editor = await vscode.window.showTextDocument(vscode.Uri.file(ref.file), { preview: true, ...(beside ? { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true } : {}) });
       return editor.document.uri.fsPath;
     },
     'selfdev.revealBranch': async (arg?: unknown) => {

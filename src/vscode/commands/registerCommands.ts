@@ -10,7 +10,12 @@ export type CommandMap = Record<CommandId, CommandHandler>;
  * Registers every command with one error boundary, so a failing command shows its message to
  * the user and in the output channel instead of vanishing into the extension host log.
  */
-export function registerCommands(map: CommandMap, log: vscode.LogOutputChannel): vscode.Disposable[] {
+export interface CommandFailure {
+  command: CommandId;
+  message: string;
+}
+
+export function registerCommands(map: CommandMap, log: vscode.LogOutputChannel, onFailure?: (f: CommandFailure) => void): vscode.Disposable[] {
   return (Object.keys(map) as CommandId[]).map((id) =>
     vscode.commands.registerCommand(id, async (...args: unknown[]) => {
       try {
@@ -19,6 +24,7 @@ export function registerCommands(map: CommandMap, log: vscode.LogOutputChannel):
         if (err instanceof vscode.CancellationError) return undefined;
         const message = err instanceof Error ? err.message : String(err);
         log.error(`${id} failed: ${err instanceof Error && err.stack ? err.stack : message}`);
+        onFailure?.({ command: id, message });
         void vscode.window.showErrorMessage(`Self-Developing: ${message}`);
         return undefined;
       }

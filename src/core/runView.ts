@@ -1,0 +1,251 @@
+// Read-only views of a run folder for the results panel and the Runs tree, in the types of the
+// webview protocol. They never write: a loop may be appending to these files at the same time,
+// so a last line still being written is skipped here (the loop repairs it, not a reader).
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { diffLines } from 'diff';
+import type { AlgorithmDetail, AlgorithmRow, DiffLine, IterationData, PairDetail, PairRow, RunOverview, ScorePoint } from '../protocol/webviewMessages';
+import type { RunConfig } from './config/runConfig';
+import { historyOf, iterationDir, latestById, parseJsonl, type PairRecord, type SampleRecord, type ScoredRecord } from './loop/records';
+import { meanScore } from './loop/scoreMath';
+import { Vetoes } from './loop/vetoes';
+import { temperatureAt } from './schedule';
+
+const BASELINES = 'baselines/results.jsonl';
+
+export class RunReader {
+  constructor(
+    readonly runId: string,
+    readonly dir: string,
+  ) {}
+
+  async text(rel: string): Promise<string | undefined> {
+    try {
+      return await fs.readFile(path.join(this.dir, rel), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async jsonl<T>(rel: string): Promise<T[]> {
+    return parseJsonl<T>(await this.text(rel), path.join(this.dir, rel), () => undefined);
+  }
+
+  async config(): Promise<RunConfig | undefined> {
+    const text = await this.text('run.json');
+    try {
+      return text ? (JSON.parse(text) as { config?: RunConfig }).config : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async vetoes(): Promise<Vetoes> {
+    return Vetoes.parse(await this.text('vetoes.json'), path.join(this.dir, 'vetoes.json'));
+  }
+
+  /** Iterations with generated algorithms, 1..n. */
+  async iterations(): Promise<number[]> {
+    const out: number[] = [];
+    while (await this.text(`${iterationDir(out.length + 1)}/samples.jsonl`)) out.push(out.length + 1);
+    return out;
+  }
+
+  async allResults(t: number): Promise<ScoredRecord[]> {
+    return this.jsonl<ScoredRecord>(`${iterationDir(t)}/results.jsonl`);
+  }
+}
+
+const point = (r: ScoredRecord | undefined): ScorePoint | null => (r && r.status === 'ok' ? { id: r.id, score: r.score!, interval: r.interval ?? [r.score!, r.score!] } : null);
+
+function best(rs: readonly ScoredRecord[]): ScoredRecord | undefined {
+  return rs.filter((r) => r.status === 'ok').sort((a, b) => b.score! - a.score! || a.iteration - b.iteration || a.id.localeCompare(b.id))[0];
+}
+
+/** Rows of iteration t, best first, then failed, then not scored yet. */
+export async function algorithmRows(reader: RunReader, t: number, vetoes?: Vetoes): Promise<AlgorithmRow[]> {
+  const v = vetoes ?? (await reader.vetoes());
+  const dir = iterationDir(t);
+  const files = (await fs.readdir(path.join(reader.dir, dir, 'algorithms')).catch(() => [] as string[])).filter((f) => /^a\d+\.py$/.test(f)).sort();
+  const results = new Map(latestById(await reader.allResults(t)).map((r) => [r.id, r]));
+  const samples = new Map((await reader.jsonl<SampleRecord>(`${dir}/samples.jsonl`)).map((s) => [s.id, s]));
+  const rows: AlgorithmRow[] = files.map((f) => {
+    const id = f.slice(0, -3);
+    const r = results.get(id);
+    return {
+      id,
+      iteration: t,
+      status: r?.status ?? 'pending',
+      score: r?.status === 'ok' ? r.score : undefined,
+      interval: r?.interval,
+      errorClass: r?.errorClass,
+      message: r?.message,
+      factoryVersion: r?.factoryVersion,
+      temperature: r?.temperature,
+      summary: r?.summary ?? samples.get(id)?.summary,
+      vetoed: v.hasAlgorithm(t, id),
+      edited: Boolean(r?.edited),
+      best: false,
+      reusedFrom: r?.reusedFrom,
+    };
+  });
+  const rank = (a: AlgorithmRow) => (a.status === 'ok' ? 0 : a.status === 'failed' ? 1 : 2);
+  rows.sort((a, b) => rank(a) - rank(b) || (b.score ?? 0) - (a.score ?? 0) || a.id.localeCompare(b.id));
+  const top = rows.find((r) => r.status === 'ok' && !r.vetoed);
+  if (top) top.best = true;
+  return rows;
+}
+
+export async function runOverview(reader: RunReader, name: string, branch: string): Promise<RunOverview> {
+  const config = await reader.config();
+  const vetoes = await reader.vetoes();
+  const base = latestById(await reader.jsonl<ScoredRecord>(BASELINES));
+  const iterations: RunOverview['iterations'] = [];
+  let sofar: ScoredRecord | undefined;
+  for (const t of await reader.iterations()) {
+    const rs = latestById(await reader.allResults(t)).filter((r) => !vetoes.hasAlgorithm(t, r.id));
+    const ok = rs.filter((r) => r.status === 'ok');
+    const top = best(rs);
+    if (top && (!sofar || top.score! > sofar.score!)) sofar = top;
+    iterations.push({
+      iteration: t,
+      temperature: config ? temperatureAt(config.temperature, t) : NaN,
+      algorithms: rs.length,
+      ok: ok.length,
+      failed: rs.length - ok.length,
+      meanScore: ok.length ? meanScore(ok.map((r) => r.score!)) : null,
+      best: point(top),
+      bestSoFar: sofar ? { ...point(sofar)!, id: `${sofar.iteration}/${sofar.id}` } : null,
+      complete: Boolean(await reader.text(`${iterationDir(t)}/factory.json`)),
+    });
+  }
+  const controls = base.filter((r) => r.kind === 'control' && r.status === 'ok');
+  return {
+    runId: reader.runId,
+    name,
+    branch,
+    iterations,
+    seed: point(base.find((r) => r.id === 'seed')),
+    bestBaseline: point(best(base.filter((r) => r.kind === 'baseline'))),
+    control: { best: point(best(controls)), meanScore: controls.length ? meanScore(controls.map((r) => r.score!)) : null },
+    finalized: Boolean(await reader.text('finalize/sealed.json')),
+  };
+}
+
+export async function pairRows(reader: RunReader, t: number): Promise<PairRow[]> {
+  const pairs = await reader.jsonl<PairRecord>(`${iterationDir(t)}/pairs.jsonl`);
+  const vetoes = await reader.vetoes();
+  return pairs.map((p, index) => ({
+    index,
+    chosen: p.chosen,
+    rejected: p.rejected,
+    chosenScore: p.chosenScore,
+    rejectedScore: p.rejectedScore,
+    margin: p.rejectedScore === null ? null : p.chosenScore - p.rejectedScore,
+    why: p.why,
+    vetoed: Boolean(p.vetoed) || vetoes.hasPair(t, p.chosen, p.rejected),
+  }));
+}
+
+export async function iterationData(reader: RunReader, t: number): Promise<IterationData> {
+  const config = await reader.config();
+  const vetoes = await reader.vetoes();
+  const base = latestById(await reader.jsonl<ScoredRecord>(BASELINES));
+  const factory = await reader.text(`${iterationDir(t)}/factory.json`);
+  const controlPrefix = `control-${String(t).padStart(2, '0')}-`;
+  return {
+    runId: reader.runId,
+    iteration: t,
+    temperature: config ? temperatureAt(config.temperature, t) : NaN,
+    factoryVersion: factory ? ((JSON.parse(factory) as { version?: number }).version ?? null) : null,
+    algorithms: await algorithmRows(reader, t, vetoes),
+    pairs: await pairRows(reader, t),
+    controlScores: base.filter((r) => r.kind === 'control' && r.status === 'ok' && r.id.startsWith(controlPrefix)).map((r) => r.score!),
+    seed: point(base.find((r) => r.id === 'seed'))?.score ?? null,
+    bestBaseline: point(best(base.filter((r) => r.kind === 'baseline')))?.score ?? null,
+  };
+}
+
+/** Line diff from `before` to `after`. */
+export function lineDiff(before: string, after: string): DiffLine[] {
+  const out: DiffLine[] = [];
+  for (const change of diffLines(before, after)) {
+    const op = change.added ? '+' : change.removed ? '-' : ' ';
+    const lines = change.value.split('\n');
+    if (lines.at(-1) === '') lines.pop();
+    for (const text of lines) out.push({ op, text });
+  }
+  return out;
+}
+
+/** The best non-vetoed algorithm of iterations before t. */
+async function bestBefore(reader: RunReader, t: number, vetoes: Vetoes): Promise<ScoredRecord | undefined> {
+  const all: ScoredRecord[] = [];
+  for (let i = 1; i < t; i++) all.push(...latestById(await reader.allResults(i)).filter((r) => !vetoes.hasAlgorithm(i, r.id)));
+  return best(all);
+}
+
+export async function algorithmDetail(reader: RunReader, t: number, id: string): Promise<AlgorithmDetail> {
+  const file = `${iterationDir(t)}/algorithms/${id}.py`;
+  const code = await reader.text(file);
+  if (code === undefined) throw new Error(`run ${reader.runId} has no algorithm ${t}/${id}`);
+  const vetoes = await reader.vetoes();
+  const row = (await algorithmRows(reader, t, vetoes)).find((r) => r.id === id)!;
+  const records = await reader.allResults(t);
+  const current = latestById(records).find((r) => r.id === id);
+  const earlier = await bestBefore(reader, t, vetoes);
+  const earlierCode = earlier && (await reader.text(`${iterationDir(earlier.iteration)}/algorithms/${earlier.id}.py`));
+  return {
+    runId: reader.runId,
+    iteration: t,
+    id,
+    code,
+    row,
+    error: current?.status === 'failed' ? { errorClass: current.errorClass ?? 'error', message: current.message, detail: current.detail } : undefined,
+    diff: earlier && earlierCode !== undefined ? { against: `${earlier.iteration}/${earlier.id}`, againstScore: earlier.score!, lines: lineDiff(earlierCode, code) } : undefined,
+    history: historyOf(records, id).map((r) => ({ score: r.status === 'ok' ? r.score! : null, status: r.status, at: r.rescored?.at ?? 'first score' })),
+  };
+}
+
+export async function pairDetail(reader: RunReader, t: number, index: number): Promise<PairDetail> {
+  const rows = await pairRows(reader, t);
+  const p = rows[index];
+  if (!p) throw new Error(`iteration ${t} of run ${reader.runId} has no preference pair #${index + 1}`);
+  const side = async (ref: string, score: number | null) => {
+    const [i, id] = ref.split('/');
+    return { ref, score, code: (await reader.text(`${iterationDir(Number(i))}/algorithms/${id}.py`)) ?? `# ${ref}: file missing` };
+  };
+  return {
+    runId: reader.runId,
+    iteration: t,
+    index,
+    chosen: await side(p.chosen, p.chosenScore),
+    rejected: await side(p.rejected, p.rejectedScore),
+    margin: p.margin,
+    why: p.why,
+    vetoed: p.vetoed,
+  };
+}
+
+export interface ReferenceRow {
+  id: string;
+  kind: 'seed' | 'baseline' | 'control';
+  status: 'ok' | 'failed';
+  score?: number;
+  interval?: [number, number];
+  errorClass?: string;
+  summary?: string;
+  /** Code of a control program, relative to the run (baselines are files of the installation). */
+  file?: string;
+}
+
+/** The seed, the tuned baselines and the control programs, best first within each kind. */
+export async function referenceRows(reader: RunReader): Promise<ReferenceRow[]> {
+  const base = latestById(await reader.jsonl<ScoredRecord>(BASELINES));
+  const order = { seed: 0, baseline: 1, control: 2 } as const;
+  return base
+    .filter((r): r is ScoredRecord & { kind: ReferenceRow['kind'] } => r.kind in order)
+    .map((r) => ({ id: r.id, kind: r.kind, status: r.status, score: r.score, interval: r.interval, errorClass: r.errorClass, summary: r.summary, file: r.file }))
+    .sort((a, b) => order[a.kind] - order[b.kind] || (b.score ?? -1) - (a.score ?? -1) || a.id.localeCompare(b.id));
+}

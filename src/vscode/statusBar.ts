@@ -1,0 +1,48 @@
+// The status bar item: the current run, its phase and progress (or that it is paused); a click
+// opens the results panel on that run.
+import * as vscode from 'vscode';
+import type { LoopController, LoopState } from './loopController';
+
+export class RunStatusBar implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem('selfdev.status', vscode.StatusBarAlignment.Left, 50);
+  private readonly subscription: vscode.Disposable;
+
+  constructor(private readonly loop: LoopController) {
+    this.item.name = 'Self-Developing';
+    this.subscription = loop.onDidChangeState((s) => this.render(s));
+    this.render(loop.state);
+    this.item.show();
+  }
+
+  /** The text shown now (for tests and the panel). */
+  get text(): string {
+    return this.item.text;
+  }
+
+  private render(state: LoopState | undefined): void {
+    const last = this.loop.lastRunId;
+    this.item.command = { command: 'selfdev.openResults', title: 'Open Results Panel', arguments: state ? [{ runId: state.runId }] : last ? [{ runId: last }] : [] };
+    this.item.backgroundColor = undefined;
+    if (!state) {
+      this.item.text = `$(beaker) ${last ?? 'Self-Developing'}`;
+      this.item.tooltip = last ? `Self-Developing: ${last} is idle. Click to open the results.` : 'Self-Developing: no run yet. Click to open the results panel.';
+      return;
+    }
+    const s = state.status;
+    const where = s.iteration ? `iteration ${s.iteration}` : s.phase === 'baselines' ? 'baselines' : '';
+    if (state.paused) {
+      this.item.text = `$(debug-pause) ${state.runId}: ${where} paused`;
+      this.item.tooltip = `Self-Developing: ${state.paused.detail}. Continue with "Self-Developing: Continue the Paused Run".`;
+      this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+      return;
+    }
+    const progress = s.done !== undefined && s.total ? ` ${s.done}/${s.total}` : '';
+    this.item.text = `$(sync~spin) ${state.runId}: ${[where, s.phase].filter(Boolean).join(' · ')}${progress}`;
+    this.item.tooltip = `Self-Developing: ${state.title}. Click to open the results.`;
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.item.dispose();
+  }
+}

@@ -1,0 +1,207 @@
+// The loop and its steering commands in a real VS Code, on a small run of the demo models: each
+// command with good input, then with bad input (unknown run, malformed config, not an
+// algorithm, a run in progress).
+import * as assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { SelfDevApi } from '../../src/extension';
+import type { RunsNode } from '../../src/vscode/runsTree';
+import { activate, git, until, writeSmallConfig } from './support';
+
+const settings = () => vscode.workspace.getConfiguration('selfdev');
+type AlgorithmNode = Extract<RunsNode, { kind: 'algorithm' }>;
+
+describe('loop', () => {
+  let api: SelfDevApi;
+  let runsDir: string;
+  let id: string;
+  let runDir: string;
+
+  async function algorithms(iteration: number): Promise<AlgorithmNode[]> {
+    const [run] = await api.runsTreeChildren();
+    const it = (await api.runsTreeChildren(run)).find((n) => n.kind === 'iteration' && n.iteration === iteration);
+    assert.ok(it, `iteration ${iteration} is in the tree`);
+    return (await api.runsTreeChildren(it)) as AlgorithmNode[];
+  }
+  const results = (t: number) =>
+    readFileSync(path.join(runDir, 'iterations', String(t).padStart(2, '0'), 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; status: string; score?: number });
+  const lastFailure = () => api.lastCommandFailure()?.message ?? '';
+
+  before(async () => {
+    api = await activate();
+    runsDir = mkdtempSync(path.join(os.tmpdir(), 'selfdev-loop-runs-'));
+    await settings().update('runs.location', runsDir, vscode.ConfigurationTarget.Global);
+  });
+  after(async () => {
+    await settings().update('runs.location', undefined, vscode.ConfigurationTarget.Global);
+    await settings().update('pause.afterGeneration', undefined, vscode.ConfigurationTarget.Global);
+  });
+
+  it('creates a run from a config, runs an iteration, and shows it in the tree', async function () {
+    this.timeout(240_000);
+    const config = writeSmallConfig(path.join(runsDir, '..', `${path.basename(runsDir)}.selfdev.json`));
+    id = await vscode.commands.executeCommand<string>('selfdev.newRun', config);
+    assert.match(id, /^it-\d{8}-\d{6}$/);
+    runDir = path.join(runsDir, id);
+    const first = vscode.commands.executeCommand<string>('selfdev.runNextIteration', id);
+    await until('the loop to start', () => api.loopState());
+    assert.match(api.statusBarText(), new RegExp(`^\\$\\(sync~spin\\) ${id}: `), 'the status bar shows the running run');
+    // One loop at a time: a second one is refused while the first runs.
+    assert.equal(await vscode.commands.executeCommand('selfdev.runNextIteration', id), undefined);
+    assert.match(lastFailure(), new RegExp(`run ${id} is in progress; stop it first`));
+    assert.equal(await first, id);
+    assert.equal(api.statusBarText(), `$(beaker) ${id}`);
+    const runs = await api.runsTreeChildren();
+    assert.deepEqual(runs.map((n) => api.runsTreeItem(n).description), ['1 iteration']);
+    const items = (await algorithms(1)).map((n) => api.runsTreeItem(n));
+    assert.equal(items.length, 4);
+    const scores = items.filter((i) => /%/.test(String(i.description))).map((i) => parseFloat(String(i.description)));
+    assert.deepEqual(scores, [...scores].sort((a, b) => b - a), 'algorithms are sorted by score');
+    assert.equal((items[0].iconPath as vscode.ThemeIcon).id, 'star-full', 'the best is marked');
+    const opened = await vscode.commands.executeCommand<string>('selfdev.openAlgorithm', ...(items[0].command?.arguments ?? []));
+    assert.match(opened, /iterations\/01\/algorithms\/a000[1-4]\.py$/);
+    assert.equal(vscode.window.activeTextEditor?.document.uri.fsPath, opened);
+    assert.match(vscode.window.activeTextEditor!.document.getText(), /def merge\(task_vectors, name\)/);
+    const reveal = await vscode.commands.executeCommand<{ branch: string; dir: string }>('selfdev.revealBranch', id);
+    assert.equal(reveal.branch, `selfdev/${id}`);
+    assert.equal(reveal.dir, runDir);
+    assert.equal(await vscode.commands.executeCommand('selfdev.stop'), false);
+  });
+
+  it('vetoes an algorithm from its tree node and restores it, each a commit', async () => {
+    const [, second] = await algorithms(1);
+    const out = await vscode.commands.executeCommand<{ changed: boolean }>('selfdev.vetoAlgorithm', second);
+    assert.equal(out.changed, true);
+    const vetoed = (await algorithms(1)).find((n) => n.algorithm.id === second.algorithm.id)!;
+    const item = api.runsTreeItem(vetoed);
+    assert.match(String(item.description), /vetoed$/);
+    assert.match(String(item.contextValue), /-vetoed$/);
+    assert.equal((item.iconPath as vscode.ThemeIcon).id, 'circle-slash');
+    assert.equal(git(runDir, 'log', '-1', '--format=%s'), `veto 1/${second.algorithm.id} (left out of later refinement)`);
+    await vscode.commands.executeCommand('selfdev.unvetoAlgorithm', { runId: id, iteration: 1, id: second.algorithm.id });
+    assert.equal(git(runDir, 'log', '-1', '--format=%s'), `undo veto of 1/${second.algorithm.id}`);
+    assert.doesNotMatch(String(api.runsTreeItem((await algorithms(1)).find((n) => n.algorithm.id === second.algorithm.id)!).description), /vetoed/);
+  });
+
+  it('scores an edit when its file is saved, and commits code and result together', async function () {
+    this.timeout(120_000);
+    const node = (await algorithms(1)).at(-1)!;
+    const file = path.join(runDir, 'iterations', '01', 'algorithms', `${node.algorithm.id}.py`);
+    const editor = await vscode.window.showTextDocument(vscode.Uri.file(file));
+    const body = 'import numpy as np\n\ndef merge(task_vectors, name):\n    return 0.5 * np.sum(np.stack(task_vectors), axis=0)\n';
+    await editor.edit((e) => e.replace(new vscode.Range(0, 0, editor.document.lineCount, 0), body));
+    assert.ok(await editor.document.save());
+    const message = await until('the edit commit', () => {
+      const m = git(runDir, 'log', '-1', '--format=%s');
+      return m.startsWith(`edit ${node.algorithm.id}:`) ? m : undefined;
+    });
+    assert.match(message, /^edit a000\d: (\d\.\d{3}|failed \(\w+\)) -> \d\.\d{3} \(iteration 1\)$/);
+    const changed = git(runDir, 'show', '--name-only', '--format=', 'HEAD').split('\n');
+    assert.ok(changed.includes(`iterations/01/algorithms/${node.algorithm.id}.py`) && changed.includes('iterations/01/results.jsonl'), changed.join(', '));
+    const item = api.runsTreeItem((await algorithms(1)).find((n) => n.algorithm.id === node.algorithm.id)!);
+    assert.match(String(item.description), /edited/);
+    assert.equal(results(1).filter((r) => r.id === node.algorithm.id).length, 2, 'the earlier result stays in results.jsonl');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  it('re-evaluates an algorithm as it is', async function () {
+    this.timeout(120_000);
+    const [best] = await algorithms(1);
+    const record = await vscode.commands.executeCommand<{ id: string; status: string; rescored: { reason: string } }>('selfdev.reevaluateAlgorithm', best);
+    assert.equal(record.id, best.algorithm.id);
+    assert.equal(record.rescored.reason, 'reevaluate');
+    assert.match(git(runDir, 'log', '-1', '--format=%s'), new RegExp(`^re-evaluate ${best.algorithm.id}: `));
+  });
+
+  it('compares two algorithms in a diff editor', async () => {
+    const [a, b] = await algorithms(1);
+    const files = await vscode.commands.executeCommand<string[]>('selfdev.compareAlgorithms', a, [a, b]);
+    assert.equal(files.length, 2);
+    const tab = vscode.window.tabGroups.activeTabGroup.activeTab;
+    assert.ok(tab?.input instanceof vscode.TabInputTextDiff, 'a diff editor is open');
+    assert.equal(tab.input.original.fsPath, files[0]);
+    assert.equal(tab.input.modified.fsPath, files[1]);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  it('transfers an algorithm to another candidate set, recorded in the run', async function () {
+    this.timeout(120_000);
+    const [best] = await algorithms(1);
+    const record = await vscode.commands.executeCommand<{ id: string; status: string }>('selfdev.transferAlgorithm', best, 'other');
+    assert.equal(record.id, `1/${best.algorithm.id}`);
+    assert.ok(['ok', 'failed'].includes(record.status));
+    assert.match(readFileSync(path.join(runDir, 'transfer', 'other.jsonl'), 'utf8'), new RegExp(`"id":"1/${best.algorithm.id}"`));
+    assert.equal(await vscode.commands.executeCommand('selfdev.transferAlgorithm', best, 'nope'), undefined);
+    assert.match(lastFailure(), /no transfer set "nope" \(it has: other\)/);
+  });
+
+  it('pauses after generation; a veto then keeps an algorithm from being scored; Continue resumes', async function () {
+    this.timeout(240_000);
+    await settings().update('pause.afterGeneration', true, vscode.ConfigurationTarget.Global);
+    const running = vscode.commands.executeCommand<string>('selfdev.runNextIteration', id);
+    const paused = await until('the pause', () => api.loopState()?.paused, 120_000);
+    assert.equal(paused.point, 'afterGeneration');
+    assert.equal(paused.iteration, 2);
+    assert.match(api.statusBarText(), new RegExp(`^\\$\\(debug-pause\\) ${id}: iteration 2 paused$`));
+    // While it waits: review. Re-evaluating now would score before the loop does; vetoing is what reviewing is for.
+    await vscode.commands.executeCommand('selfdev.vetoAlgorithm', { runId: id, iteration: 2, id: 'a0001' });
+    assert.equal(await vscode.commands.executeCommand('selfdev.continueRun'), true);
+    assert.equal(await running, id);
+    assert.deepEqual(results(2).map((r) => r.id).sort(), ['a0002', 'a0003', 'a0004']);
+    assert.equal(await vscode.commands.executeCommand('selfdev.continueRun'), false, 'nothing is paused now');
+    await settings().update('pause.afterGeneration', undefined, vscode.ConfigurationTarget.Global);
+  });
+
+  it('queues a re-evaluation asked for while the same run is scoring, and runs it afterwards', async function () {
+    this.timeout(240_000);
+    const running = vscode.commands.executeCommand<string>('selfdev.runNextIteration', id);
+    await until('scoring to start', () => api.loopState()?.status.phase === 'score');
+    const queued = await vscode.commands.executeCommand('selfdev.reevaluateAlgorithm', { runId: id, iteration: 1, id: 'a0002' });
+    assert.equal(queued, undefined, 'nothing is scored while the loop scores');
+    assert.equal(await running, id);
+    await until('the queued re-evaluation', () => git(runDir, 'log', '-1', '--format=%s').startsWith('re-evaluate a0002:'));
+  });
+
+  it('opens the results panel on a run', async () => {
+    assert.equal(await vscode.commands.executeCommand('selfdev.openResults', { runId: id, iteration: 1 }), true);
+    const panels = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith('selfdev.results'));
+    await until('the panel tab', () => panels().length === 1, 10_000);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  describe('bad input gets a clear error and changes nothing', () => {
+    it('an unknown run', async () => {
+      for (const command of ['selfdev.runNextIteration', 'selfdev.finalize', 'selfdev.revealBranch']) {
+        assert.equal(await vscode.commands.executeCommand(command, 'no-such-run'), undefined);
+        assert.match(lastFailure(), /no run named "no-such-run"/, command);
+      }
+      assert.equal(await vscode.commands.executeCommand('selfdev.vetoAlgorithm', { runId: 'no-such-run', iteration: 1, id: 'a0001' }), undefined);
+      assert.match(lastFailure(), /no run named "no-such-run"/);
+    });
+
+    it('a malformed config names the file and the field', async () => {
+      const bad = path.join(runsDir, '..', `${path.basename(runsDir)}-bad.selfdev.json`);
+      writeFileSync(bad, JSON.stringify({ name: 'bad', seed: 42 }));
+      assert.equal(await vscode.commands.executeCommand('selfdev.newRun', bad), undefined);
+      assert.match(lastFailure(), new RegExp(`${path.basename(bad).replace(/\./g, '\\.')}: [a-z.]+: expected`));
+      writeFileSync(bad, '{ "name": ');
+      assert.equal(await vscode.commands.executeCommand('selfdev.newRun', bad), undefined);
+      assert.match(lastFailure(), /-bad\.selfdev\.json: not valid JSON/);
+      assert.deepEqual((await api.runsTreeChildren()).map((n) => n.kind === 'run' && n.run.id), [id], 'no run was created');
+    });
+
+    it('something that is not an algorithm of a run', async () => {
+      for (const command of ['selfdev.vetoAlgorithm', 'selfdev.reevaluateAlgorithm', 'selfdev.openAlgorithm', 'selfdev.transferAlgorithm']) {
+        assert.equal(await vscode.commands.executeCommand(command, { runId: id, iteration: 1, id: '../../etc/passwd' }), undefined);
+        assert.match(lastFailure(), /not an algorithm of a run/, command);
+        await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+        assert.equal(await vscode.commands.executeCommand(command), undefined);
+        assert.match(lastFailure(), /choose an algorithm in the Runs view, or open its \.py file, first/, command);
+      }
+      assert.equal(await vscode.commands.executeCommand('selfdev.vetoAlgorithm', { runId: id, iteration: 1, id: 'a0999' }), undefined);
+      assert.match(lastFailure(), /has no algorithm 1\/a0999/);
+    });
+  });
+});

@@ -1,0 +1,53 @@
+// Shared by the integration suites: the extension under test, and small real runs.
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { SelfDevApi } from '../../src/extension';
+import { extensionId } from '../harness/paths';
+
+export function extensionRoot(): string {
+  return vscode.extensions.getExtension(extensionId())!.extensionPath;
+}
+
+export async function activate(): Promise<SelfDevApi> {
+  const ext = vscode.extensions.getExtension<SelfDevApi>(extensionId());
+  assert.ok(ext, `extension ${extensionId()} is not installed in this VS Code`);
+  return ext.activate();
+}
+
+/** A run config on the demo models small enough for an iteration in seconds. */
+export function writeSmallConfig(file: string, extra: Record<string, unknown> = {}): string {
+  const demo = path.join(extensionRoot(), 'resources', 'demo');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      name: 'it',
+      seed: path.join(demo, 'models', 'seed'),
+      candidates: ['cand-sub', 'cand-mul', 'cand-div'].map((c) => path.join(demo, 'models', c)),
+      transfer: { other: ['transfer-muldiv', 'transfer-sub'].map((c) => path.join(demo, 'models', c)) },
+      benchmarks: { gsm: { dev: path.join(demo, 'data', 'gsm_dev.jsonl'), answer: 'gsm8k', devSize: 8 } },
+      eval: { maxNewTokens: 40, stop: ['</s>', '\n\n'] },
+      algorithmsPerIteration: 4,
+      iterations: 1,
+      pairs: { chosenTop: 0.5, rejectedBottom: 0.5 },
+      baselines: false,
+      randomControl: false,
+      ...extra,
+    }),
+  );
+  return file;
+}
+
+export const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
+
+export async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

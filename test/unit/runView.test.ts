@@ -1,0 +1,115 @@
+// The read-only views the results panel and the Runs tree show, on a run folder written here.
+import * as assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { algorithmDetail, iterationData, lineDiff, pairDetail, referenceRows, runOverview, RunReader } from '../../src/core/runView';
+
+const CODE = (k: number) => `import numpy as np\n\ndef merge(task_vectors, name):\n    return ${k} * np.mean(np.stack(task_vectors), axis=0)\n`;
+const lines = (rs: object[]) => rs.map((r) => JSON.stringify(r)).join('\n') + '\n';
+const rec = (id: string, iteration: number, score: number | undefined, extra: object = {}) =>
+  score === undefined
+    ? { id, iteration, status: 'failed', errorClass: 'timeout', message: 'took too long', kind: 'generated', ...extra }
+    : { id, iteration, status: 'ok', score, interval: [Math.round((score - 0.05) * 100) / 100, Math.round((score + 0.05) * 100) / 100], kind: 'generated', factoryVersion: iteration - 1, temperature: 1.2, ...extra };
+
+function writeRun(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'selfdev-view-'));
+  const put = (rel: string, text: string) => {
+    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    writeFileSync(path.join(dir, rel), text);
+  };
+  put('run.json', JSON.stringify({ id: 'v', name: 'view', config: { temperature: { kind: 'inverse', start: 1.2, decay: 0.2 } } }));
+  for (const [t, ids] of [[1, ['a0001', 'a0002', 'a0003']], [2, ['a0001', 'a0002']]] as const) {
+    const d = `iterations/0${t}`;
+    put(`${d}/samples.jsonl`, lines(ids.map((id) => ({ id, summary: `program ${id}` }))));
+    ids.forEach((id, i) => put(`${d}/algorithms/${id}.py`, CODE(t * 10 + i)));
+  }
+  put('iterations/01/results.jsonl', lines([rec('a0001', 1, 0.3), rec('a0002', 1, undefined), rec('a0003', 1, 0.5), rec('a0001', 1, 0.6, { edited: true, rescored: { at: '2026-12-01T10:00:00Z', reason: 'edit', previousScore: 0.3, previousStatus: 'ok' } })]));
+  put('iterations/01/pairs.jsonl', lines([{ chosen: '1/a0001', rejected: '1/a0003', chosenScore: 0.6, rejectedScore: 0.5, why: 'top over bottom' }, { chosen: '1/a0001', rejected: '1/a0002', chosenScore: 0.6, rejectedScore: null, why: 'top over failed', vetoed: true }]));
+  put('iterations/01/factory.json', JSON.stringify({ version: 1 }));
+  // Iteration 2 is being scored: its last line is still being written.
+  writeFileSync(path.join(dir, 'iterations/02/results.jsonl'), lines([rec('a0002', 2, 0.55)]) + '{"id": "a00');
+  put('baselines/results.jsonl', lines([
+    { id: 'seed', iteration: 0, status: 'ok', score: 0.35, interval: [0.3, 0.4], kind: 'seed' },
+    { id: 'baseline-ties-K=1', iteration: 0, status: 'ok', score: 0.45, interval: [0.4, 0.5], kind: 'baseline', summary: 'ties' },
+    { id: 'baseline-dare-K=1', iteration: 0, status: 'ok', score: 0.4, interval: [0.35, 0.45], kind: 'baseline', summary: 'dare' },
+    { id: 'control-01-c0001', iteration: 1, status: 'ok', score: 0.2, interval: [0.15, 0.25], kind: 'control', file: 'baselines/control/control-01-c0001.py' },
+    { id: 'control-02-c0001', iteration: 2, status: 'ok', score: 0.42, interval: [0.37, 0.47], kind: 'control' },
+  ]));
+  put('vetoes.json', JSON.stringify({ algorithms: ['2/a0001'], pairs: ['1:1/a0001>1/a0002'] }));
+  return dir;
+}
+
+describe('run views for the panel and the tree', () => {
+  const dir = writeRun();
+  const reader = new RunReader('v', dir);
+
+  it('overview: per-iteration best, best so far with intervals, references; vetoed and superseded records left out', async () => {
+    const o = await runOverview(reader, 'view', 'selfdev/v');
+    assert.equal(o.iterations.length, 2);
+    const [i1, i2] = o.iterations;
+    assert.deepEqual([i1.algorithms, i1.ok, i1.failed], [3, 2, 1], 'the edited a0001 counts once');
+    assert.deepEqual(i1.best, { id: 'a0001', score: 0.6, interval: [0.55, 0.65] });
+    assert.equal(i1.meanScore, (0.6 + 0.5) / 2);
+    assert.equal(i1.complete, true);
+    assert.equal(i2.best?.id, 'a0002');
+    assert.deepEqual(i2.bestSoFar, { id: '1/a0001', score: 0.6, interval: [0.55, 0.65] });
+    assert.equal(i2.complete, false);
+    assert.ok(Math.abs(i2.temperature - 1.0) < 1e-12);
+    assert.equal(o.seed?.score, 0.35);
+    assert.equal(o.bestBaseline?.id, 'baseline-ties-K=1');
+    assert.equal(o.control.best?.id, 'control-02-c0001');
+    assert.equal(o.finalized, false);
+  });
+
+  it("iteration data: rows best first with flags, pairs with margins, the control's share", async () => {
+    const d = await iterationData(reader, 1);
+    assert.deepEqual(d.algorithms.map((a) => [a.id, a.status, a.best, a.edited]), [['a0001', 'ok', true, true], ['a0003', 'ok', false, false], ['a0002', 'failed', false, false]]);
+    assert.equal(d.algorithms[2].errorClass, 'timeout');
+    assert.equal(d.factoryVersion, 1);
+    assert.deepEqual(d.pairs.map((p) => [p.chosen, p.rejected, p.margin === null ? null : Number(p.margin.toFixed(3)), p.vetoed]), [['1/a0001', '1/a0003', 0.1, false], ['1/a0001', '1/a0002', null, true]]);
+    assert.deepEqual(d.controlScores, [0.2]);
+    assert.equal(d.seed, 0.35);
+    assert.equal(d.bestBaseline, 0.45);
+    const d2 = await iterationData(reader, 2);
+    assert.deepEqual(d2.algorithms.map((a) => [a.id, a.status, a.vetoed, a.best]), [['a0002', 'ok', false, true], ['a0001', 'pending', true, false]]);
+  });
+
+  it("detail: the code, the failure, the history of an edit, and a diff against the best earlier algorithm", async () => {
+    const failed = await algorithmDetail(reader, 1, 'a0002');
+    assert.deepEqual(failed.error, { errorClass: 'timeout', message: 'took too long', detail: undefined });
+    assert.equal(failed.diff, undefined, 'iteration 1 has no earlier algorithm');
+    const edited = await algorithmDetail(reader, 1, 'a0001');
+    assert.deepEqual(edited.history, [{ score: 0.3, status: 'ok', at: 'first score' }]);
+    const later = await algorithmDetail(reader, 2, 'a0002');
+    assert.equal(later.diff?.against, '1/a0001');
+    assert.deepEqual(later.diff?.lines.filter((l) => l.op !== ' '), [
+      { op: '-', text: '    return 10 * np.mean(np.stack(task_vectors), axis=0)' },
+      { op: '+', text: '    return 21 * np.mean(np.stack(task_vectors), axis=0)' },
+    ]);
+    await assert.rejects(algorithmDetail(reader, 1, 'a0009'), /run v has no algorithm 1\/a0009/);
+  });
+
+  it('pair detail: both programs side by side', async () => {
+    const p = await pairDetail(reader, 1, 0);
+    assert.equal(p.chosen.ref, '1/a0001');
+    assert.equal(p.chosen.code, CODE(10));
+    assert.equal(p.rejected.code, CODE(12));
+    await assert.rejects(pairDetail(reader, 1, 5), /has no preference pair #6/);
+  });
+
+  it('references: seed, then baselines and controls best first', async () => {
+    assert.deepEqual((await referenceRows(reader)).map((r) => r.id), ['seed', 'baseline-ties-K=1', 'baseline-dare-K=1', 'control-02-c0001', 'control-01-c0001']);
+  });
+
+  it('lineDiff marks removed and added lines', () => {
+    assert.deepEqual(lineDiff('a\nb\nc\n', 'a\nB\nc\nd\n'), [
+      { op: ' ', text: 'a' },
+      { op: '-', text: 'b' },
+      { op: '+', text: 'B' },
+      { op: ' ', text: 'c' },
+      { op: '+', text: 'd' },
+    ]);
+  });
+});
