@@ -36,4 +36,10 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The test peer of the Python extension is a plain CommonJS extension, as VS Code loads it.
+    files: ['test/fixtures/**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', exports: 'writable', process: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

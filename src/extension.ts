@@ -4,6 +4,7 @@ import { commandMap } from './vscode/commands/commandMap';
 import { registerCommands, type CommandFailure } from './vscode/commands/registerCommands';
 import { watchAlgorithmEdits } from './vscode/editWatcher';
 import { LoopController, type LoopState } from './vscode/loopController';
+import { resolveInterpreter } from './vscode/pythonInterpreter';
 import { ResultsPanel } from './vscode/resultsPanel';
 import { RunsTreeProvider, type RunsNode } from './vscode/runsTree';
 import { runsLocation } from './vscode/settings';
@@ -17,6 +18,8 @@ export interface SelfDevApi {
   statusBarText(): string;
   loopState(): LoopState | undefined;
   onDidChangeLoopState: vscode.Event<LoopState | undefined>;
+  /** The interpreter runs will use now: the setting, else the Python extension's, else python3. */
+  pythonInterpreter(): Promise<string>;
   /** The last error a command showed the user (what the error notification said). */
   lastCommandFailure(): CommandFailure | undefined;
 }
@@ -65,6 +68,7 @@ export function activate(context: vscode.ExtensionContext): SelfDevApi {
     loopState: () => loop.state,
     onDidChangeLoopState: loop.onDidChangeState,
     lastCommandFailure: () => lastFailure,
+    pythonInterpreter: resolveInterpreter,
   };
 }
 

@@ -1,10 +1,10 @@
 // What a person sees: the packaged .vsix installed into code-server, driven by Debian Chromium.
 // Screenshots land in test-output/e2e/.
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { installExtension, launchBrowser, makeSandbox, startCodeServer, type RunningCodeServer } from '../harness/codeServer';
 import { packageJson, repoRoot, testOutput } from '../harness/paths';
 
@@ -32,15 +32,83 @@ function toast(page: Page, text: RegExp) {
   return page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
 }
 
+const sidebar = (page: Page) => page.locator('#workbench\\.view\\.extension\\.selfdev');
+
+/** A row of the Runs tree whose text (label, then description) matches. */
+function treeRow(page: Page, text: RegExp): Locator {
+  return sidebar(page).locator('.monaco-list-row[role=treeitem]', { hasText: text }).first();
+}
+
+async function expand(row: Locator): Promise<void> {
+  await row.waitFor({ timeout: 60_000 });
+  if ((await row.getAttribute('aria-expanded')) !== 'true') await row.click();
+}
+
+async function collapse(row: Locator): Promise<void> {
+  if ((await row.getAttribute('aria-expanded')) === 'true') await row.click();
+}
+
+/** Answers the open input box or quick pick. */
+async function answer(page: Page, text: string): Promise<void> {
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(text);
+  await page.waitForTimeout(300);
+  await input.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden' }).catch(() => undefined);
+}
+
+function resultsFrame(page: Page) {
+  return page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+}
+
+/** Waits until the panel has drawn iteration `t` (table and charts). */
+async function rendered(page: Page, t: number): Promise<void> {
+  await resultsFrame(page).locator(`body[data-rendered-iteration="${t}"]`).waitFor({ timeout: 60_000 });
+}
+
+async function until(what: string, fn: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+function writeSmallConfig(workspace: string): void {
+  const demo = path.join(repoRoot, 'resources', 'demo');
+  writeFileSync(
+    path.join(workspace, 'small.selfdev.json'),
+    JSON.stringify(
+      {
+        name: 'small',
+        seed: path.join(demo, 'models', 'seed'),
+        candidates: ['cand-sub', 'cand-mul', 'cand-div'].map((c) => path.join(demo, 'models', c)),
+        benchmarks: { gsm: { dev: path.join(demo, 'data', 'gsm_dev.jsonl'), answer: 'gsm8k', devSize: 10 } },
+        eval: { maxNewTokens: 40, stop: ['</s>', '\n\n'] },
+        algorithmsPerIteration: 6,
+        iterations: 3,
+        pairs: { chosenTop: 0.34, rejectedBottom: 0.34 },
+        baselines: false,
+        randomControl: false,
+      },
+      null,
+      1,
+    ),
+  );
+}
+
 describe('Self-Developing in the VS Code UI', () => {
   let server: RunningCodeServer;
   let browser: BrowserContext;
   let page: Page;
+  let smallId = '';
 
   before(async () => {
     mkdirSync(shots, { recursive: true });
     const sandbox = makeSandbox('e2e', { 'selfdev.python.interpreter': process.env.SELFDEV_PYTHON ?? 'python3' });
     installExtension(sandbox, builtVsix());
+    writeSmallConfig(sandbox.workspace);
     server = await startCodeServer(sandbox);
     browser = await launchBrowser(sandbox);
     page = browser.pages()[0] ?? (await browser.newPage());
@@ -73,22 +141,107 @@ describe('Self-Developing in the VS Code UI', () => {
     await page.screenshot({ path: path.join(shots, '2-select-backend.png') });
   });
 
-  it('the welcome button starts the demo run; Stop stops it and the run shows in the sidebar', async () => {
-    await page.locator('#workbench\\.view\\.extension\\.selfdev').getByRole('button', { name: 'Start the Demo Run' }).click();
+  it('starts the demo from the palette and the sidebar fills as results arrive; Stop stops it', async () => {
+    await runFromPalette(page, 'Self-Developing: Start the Demo Run');
     await toast(page, /Self-Developing: demo run demo-/).waitFor({ timeout: 60_000 });
-    await page.screenshot({ path: path.join(shots, '3-demo-running.png') });
+    // The run shows at once; its first iteration once the seed and the baselines are scored.
+    const run = treeRow(page, /^demo/);
+    await run.waitFor({ timeout: 30_000 });
+    await treeRow(page, /demo.*1 iteration/).waitFor({ timeout: 240_000 });
+    await expand(run);
+    const iteration = treeRow(page, /^Iteration 1/);
+    await expand(iteration);
+    await page.screenshot({ path: path.join(shots, '3-demo-first-results.png') });
+    await until('three scored algorithms in the sidebar', async () => (await treeRow(page, /^a\d{4}.*\d+\.\d%/).count()) >= 3, 180_000);
+    await treeRow(page, /^Baselines and controls/).waitFor();
+    await page.screenshot({ path: path.join(shots, '3-demo-sidebar-filled.png') });
     await runFromPalette(page, 'Self-Developing: Stop the Running Iteration');
     await toast(page, /stopped run demo-\d{8}-\d{6}/).waitFor({ timeout: 120_000 });
-    const row = page.locator('#workbench\\.view\\.extension\\.selfdev .monaco-list-row[role=treeitem]', { hasText: 'demo' }).first();
-    await row.waitFor({ timeout: 30_000 });
-    await page.screenshot({ path: path.join(shots, '3-demo-stopped.png') });
+    await collapse(run);
   });
 
-  it('opens the results panel, a webview that lists the runs', async () => {
+  it('runs a small config for two iterations, then steps through them in the results panel', async () => {
+    await page.keyboard.press('Control+P');
+    const quickOpen = page.locator('.quick-input-widget input');
+    await quickOpen.fill('small.selfdev.json');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'small.selfdev.json' }).first().waitFor();
+    await quickOpen.press('Enter');
+    await page.locator('.tab', { hasText: 'small.selfdev.json' }).waitFor();
+    await runFromPalette(page, 'Self-Developing: New Run from Config…');
+    const created = toast(page, /created run small-\d{8}-\d{6}/);
+    await created.waitFor({ timeout: 60_000 });
+    smallId = /small-\d{8}-\d{6}/.exec((await created.textContent()) ?? '')![0];
+    await runFromPalette(page, 'Self-Developing: Run N Iterations…');
+    await answer(page, '2');
+    await answer(page, smallId);
+    await toast(page, new RegExp(`${smallId}: iteration 2 done`)).waitFor({ timeout: 240_000 });
+
     await runFromPalette(page, 'Self-Developing: Open Results Panel');
-    const frame = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
-    await frame.locator('li.run', { hasText: 'demo' }).first().waitFor({ timeout: 60_000 });
-    assert.equal(await frame.locator('li.run').count(), 1);
-    await page.screenshot({ path: path.join(shots, '4-results-panel.png') });
+    const panel = resultsFrame(page);
+    await panel.locator('.iteration-label', { hasText: 'Iteration 2 of 2' }).waitFor({ timeout: 60_000 });
+    await rendered(page, 2);
+    assert.ok((await panel.locator('.algo-row').count()) >= 5);
+    await page.screenshot({ path: path.join(shots, '4-panel-iteration-2.png') });
+    await panel.locator('.stepper [data-action="prev"]').click();
+    await panel.locator('.iteration-label', { hasText: 'Iteration 1 of 2' }).waitFor();
+    await rendered(page, 1);
+    await page.screenshot({ path: path.join(shots, '5-panel-iteration-1.png') });
+    await panel.locator('.stepper [data-action="next"]').click();
+    await rendered(page, 2);
+  });
+
+  it('opens a preference pair: chosen and rejected code side by side', async () => {
+    const panel = resultsFrame(page);
+    await panel.locator('#tab-pairs').click();
+    const first = panel.locator('.pair[data-index]').first();
+    await first.waitFor();
+    await first.click();
+    await panel.locator('.pair-detail .chosen pre', { hasText: 'def merge' }).waitFor();
+    await panel.locator('.pair-detail .rejected pre', { hasText: 'def merge' }).waitFor();
+    await page.screenshot({ path: path.join(shots, '6-preference-pair.png') });
+    await panel.locator('#tab-algorithms').click();
+  });
+
+  it('edits an algorithm: saving scores it again and commits the edit with its new score', async () => {
+    const run = treeRow(page, new RegExp(`^small`));
+    await expand(run);
+    await expand(treeRow(page, /^Iteration 2/));
+    await treeRow(page, /^a0003/).click();
+    await page.locator('.tab', { hasText: 'a0003.py' }).waitFor();
+    const editor = page.locator('.editor-instance .monaco-editor .view-lines').first();
+    await editor.click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.insertText('import numpy as np\n\n\ndef merge(task_vectors, name):\n    return 0.4 * np.sum(np.stack(task_vectors), axis=0)\n');
+    await page.keyboard.press('Control+S');
+    const done = toast(page, /2\/a0003: .* → dev \d+\.\d%; committed "edit a0003: /);
+    await done.waitFor({ timeout: 120_000 });
+    await treeRow(page, /^a0003.*edited/).waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: path.join(shots, '7-edit-scored-and-committed.png') });
+  });
+
+  it("vetoes the best algorithm in the panel; it is left out of the next iteration's pairs", async () => {
+    await page.locator('.tab', { hasText: 'Self-Developing Results' }).click();
+    const panel = resultsFrame(page);
+    await rendered(page, 2);
+    const best = panel.locator('.algo-row').first();
+    const vetoed = await best.getAttribute('data-id');
+    assert.ok(vetoed);
+    await best.click();
+    await panel.locator('.detail').getByRole('button', { name: 'Veto' }).click();
+    await toast(page, new RegExp(`vetoed ${smallId} 2/${vetoed}`)).waitFor({ timeout: 30_000 });
+    await runFromPalette(page, 'Self-Developing: Run Next Iteration');
+    await answer(page, smallId);
+    await toast(page, new RegExp(`${smallId}: iteration 3 done`)).waitFor({ timeout: 240_000 });
+    await panel.locator('.iteration-label', { hasText: /of 3/ }).waitFor({ timeout: 30_000 });
+    await panel.locator('.stepper [data-action="next"]').click();
+    await panel.locator('.iteration-label', { hasText: 'Iteration 3 of 3' }).waitFor();
+    await rendered(page, 3);
+    await panel.locator('#tab-pairs').click();
+    await panel.locator('.pair[data-index]').first().waitFor();
+    const pairs = await panel.locator('.pair[data-index]').allTextContents();
+    assert.ok(pairs.length > 0);
+    assert.ok(!pairs.some((t) => t.includes(`2/${vetoed}`)), `2/${vetoed} must not be in iteration 3's pairs: ${pairs.join(' | ')}`);
+    assert.ok(pairs.some((t) => /2\/a\d{4}/.test(t)), "iteration 2's other elites still are");
+    await page.screenshot({ path: path.join(shots, '8-vetoed-left-out-of-next-pairs.png') });
   });
 });

@@ -2,9 +2,11 @@
 // Here: code-server driven by Debian Chromium. Elsewhere (a machine that can download VS Code):
 // @vscode/test-electron. SELFDEV_VSCODE=code-server|electron forces one; if neither can run, this
 // exits non-zero: the tier never passes by skipping.
-import { rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { codeServerBin, launchBrowser, makeSandbox, startCodeServer } from './codeServer';
+import { codeServerBin, installExtension, launchBrowser, makeSandbox, startCodeServer } from './codeServer';
 import { repoRoot } from './paths';
 import { readResult, writeResult, type TierResult } from './results';
 
@@ -24,9 +26,31 @@ const PASSES: Pass[] = [
   { folder: false, suite: 'no-workspace' },
 ];
 
+/** The test peer of the Python extension's API (test/fixtures/python-extension-peer) as a .vsix. */
+function pythonExtensionPeer(): string {
+  const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'selfdev-pyext-')), 'python-peer.vsix');
+  execFileSync(path.join(repoRoot, 'node_modules', '.bin', 'vsce'), ['package', '--out', out, '--allow-missing-repository', '--skip-license'], {
+    cwd: path.join(repoRoot, 'test', 'fixtures', 'python-extension-peer'),
+    stdio: 'pipe',
+  });
+  return out;
+}
+
+/** The interpreter the peer reports: the tests' Python, as an absolute path. */
+function peerInterpreter(): string {
+  const python = process.env.SELFDEV_PYTHON ?? 'python3';
+  return execFileSync(python, ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
+}
+
 async function inCodeServer(resultsFile: string, pass: Pass): Promise<number> {
   const sandbox = makeSandbox(`integration-${pass.suite}`);
-  const server = await startCodeServer(sandbox, { SELFDEV_TEST_RESULTS: resultsFile, SELFDEV_TEST_WORKSPACE: sandbox.workspace, SELFDEV_TEST_SUITE: pass.suite });
+  if (pass.folder) installExtension(sandbox, pythonExtensionPeer());
+  const server = await startCodeServer(sandbox, {
+    SELFDEV_TEST_RESULTS: resultsFile,
+    SELFDEV_TEST_WORKSPACE: sandbox.workspace,
+    SELFDEV_TEST_SUITE: pass.suite,
+    SELFDEV_TEST_PYTHON_EXTENSION_INTERPRETER: pass.folder ? peerInterpreter() : '',
+  });
   const browser = await launchBrowser(sandbox);
   try {
     const page = browser.pages()[0] ?? (await browser.newPage());

@@ -101,6 +101,17 @@ describe('extension', () => {
       await vscode.workspace.getConfiguration('selfdev').update('python.interpreter', undefined, vscode.ConfigurationTarget.Global);
     });
 
+    it("uses the Python extension's active interpreter when the setting is empty, and the setting over it", async () => {
+      const peer = process.env.SELFDEV_TEST_PYTHON_EXTENSION_INTERPRETER;
+      assert.ok(peer, 'the harness installs the peer of the Python extension and names its interpreter');
+      assert.ok(vscode.extensions.getExtension('ms-python.python'), 'the Python extension (its test peer) is installed');
+      assert.equal(vscode.workspace.getConfiguration('selfdev').get('python.interpreter'), '');
+      assert.equal(await api.pythonInterpreter(), peer);
+      await vscode.workspace.getConfiguration('selfdev').update('python.interpreter', '/opt/other/python3', vscode.ConfigurationTarget.Global);
+      assert.equal(await api.pythonInterpreter(), '/opt/other/python3');
+      await vscode.workspace.getConfiguration('selfdev').update('python.interpreter', undefined, vscode.ConfigurationTarget.Global);
+    });
+
     it('reports an interpreter that cannot run instead of saving it', async () => {
       const result = await vscode.commands.executeCommand('selfdev.selectPythonInterpreter', '/nonexistent/python3');
       assert.equal(result, undefined);

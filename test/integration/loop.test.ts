@@ -171,6 +171,16 @@ describe('loop', () => {
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
+  it('evaluates the finalists on the sealed test split once, and refuses a second time', async function () {
+    this.timeout(120_000);
+    const summary = await vscode.commands.executeCommand<{ sealedTest: { evaluations: number; finalists: { id: string; test: number | null }[] } }>('selfdev.finalize', id, { confirmed: true });
+    assert.equal(summary.sealedTest.evaluations, 2);
+    assert.ok(summary.sealedTest.finalists.every((f) => /^\d\/a\d{4}$/.test(f.id)));
+    assert.match(git(runDir, 'log', '-1', '--format=%s'), /^finalize: 2 finalists and 0 references scored once on the sealed test split$/);
+    assert.equal(await vscode.commands.executeCommand('selfdev.finalize', id, { confirmed: true }), undefined);
+    assert.match(lastFailure(), /already finalized: the test split is scored only once/);
+  });
+
   describe('bad input gets a clear error and changes nothing', () => {
     it('an unknown run', async () => {
       for (const command of ['selfdev.runNextIteration', 'selfdev.finalize', 'selfdev.revealBranch']) {

@@ -1,7 +1,7 @@
 // Shared by the integration suites: the extension under test, and small real runs.
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { SelfDevApi } from '../../src/extension';
@@ -20,6 +20,9 @@ export async function activate(): Promise<SelfDevApi> {
 /** A run config on the demo models small enough for an iteration in seconds. */
 export function writeSmallConfig(file: string, extra: Record<string, unknown> = {}): string {
   const demo = path.join(extensionRoot(), 'resources', 'demo');
+  // A sealed test split of 10 items, so finalizing takes seconds.
+  const test = file.replace(/\.selfdev\.json$/, '') + '-gsm-test.jsonl';
+  writeFileSync(test, readFileSync(path.join(demo, 'data', 'gsm_test.jsonl'), 'utf8').split('\n').slice(0, 10).join('\n') + '\n');
   writeFileSync(
     file,
     JSON.stringify({
@@ -27,7 +30,8 @@ export function writeSmallConfig(file: string, extra: Record<string, unknown> = 
       seed: path.join(demo, 'models', 'seed'),
       candidates: ['cand-sub', 'cand-mul', 'cand-div'].map((c) => path.join(demo, 'models', c)),
       transfer: { other: ['transfer-muldiv', 'transfer-sub'].map((c) => path.join(demo, 'models', c)) },
-      benchmarks: { gsm: { dev: path.join(demo, 'data', 'gsm_dev.jsonl'), answer: 'gsm8k', devSize: 8 } },
+      benchmarks: { gsm: { dev: path.join(demo, 'data', 'gsm_dev.jsonl'), test, answer: 'gsm8k', devSize: 8 } },
+      finalists: 2,
       eval: { maxNewTokens: 40, stop: ['</s>', '\n\n'] },
       algorithmsPerIteration: 4,
       iterations: 1,

@@ -20,11 +20,23 @@ export function loopCommands(loop: LoopController, context: vscode.ExtensionCont
   const iterate = async (arg: unknown, count: number) => {
     const run = await resolveRun(loop, arg, listIds);
     if (!run) return undefined;
-    const done = await loop.withLoop(run, `${run.id}: ${count === 1 ? 'next iteration' : `${count} iterations`}`, async (l) => {
+    const summary = await loop.withLoop(run, `${run.id}: ${count === 1 ? 'next iteration' : `${count} iterations`}`, async (l) => {
       await l.iterate(count);
-      return true;
+      return l.summarise();
     });
-    return done ? run.id : undefined;
+    if (!summary) return undefined;
+    const last = summary.iterations.at(-1);
+    let best: { score: number; ref: string } | undefined;
+    for (const it of summary.iterations) if (it.best && (!best || it.best.score > best.score)) best = { score: it.best.score, ref: `${it.iteration}/${it.best.id}` };
+    void vscode.window
+      .showInformationMessage(
+        `Self-Developing: ${run.id}: iteration ${last?.iteration ?? '?'} done${best ? `; best so far ${(100 * best.score).toFixed(1)}% (${best.ref})` : ''}.`,
+        'Open Results',
+      )
+      .then((c) => {
+        if (c) void vscode.commands.executeCommand('selfdev.openResults', { runId: run.id, iteration: last?.iteration });
+      });
+    return run.id;
   };
   return {
     'selfdev.startDemo': async () => {
@@ -72,16 +84,27 @@ export function loopCommands(loop: LoopController, context: vscode.ExtensionCont
       if (!stopped) void vscode.window.showInformationMessage('Self-Developing: no run is in progress.');
       return stopped;
     },
-    'selfdev.finalize': async (arg?: unknown) => {
+    'selfdev.finalize': async (arg?: unknown, options?: unknown) => {
       const run = await resolveRun(loop, arg, listIds);
       if (!run) return undefined;
-      const choice = await vscode.window.showWarningMessage(
-        `Score the finalists of ${run.id} on the sealed test split? This happens once per run.`,
-        { modal: true },
-        'Evaluate Finalists',
-      );
-      if (choice !== 'Evaluate Finalists') return undefined;
-      return loop.withLoop(run, `${run.id}: sealed test split`, (l) => l.finalize());
+      // Callers that already asked (tests, other extensions) pass {confirmed: true}.
+      const confirmed = typeof options === 'object' && options !== null && (options as { confirmed?: unknown }).confirmed === true;
+      if (!confirmed) {
+        const choice = await vscode.window.showWarningMessage(
+          `Score the finalists of ${run.id} on the sealed test split? This happens once per run.`,
+          { modal: true },
+          'Evaluate Finalists',
+        );
+        if (choice !== 'Evaluate Finalists') return undefined;
+      }
+      const summary = await loop.withLoop(run, `${run.id}: sealed test split`, (l) => l.finalize());
+      const top = summary?.sealedTest?.finalists.filter((f) => f.test !== null).sort((a, b) => b.test! - a.test!)[0];
+      if (summary?.sealedTest) {
+        void vscode.window.showInformationMessage(
+          `Self-Developing: ${run.id}: ${summary.sealedTest.evaluations} models scored once on the sealed test split${top ? `; best finalist ${top.id}: ${(100 * top.test!).toFixed(1)}%` : ''}.`,
+        );
+      }
+      return summary;
     },
     'selfdev.openAlgorithm': async (arg?: unknown, options?: unknown) => {
       const ref = requireAlgorithmRef(arg, runsDir());
