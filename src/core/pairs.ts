@@ -32,6 +32,8 @@ export interface Pair {
   why: string;
 }
 
+const SCORE_EPSILON = 1e-9;
+
 const byScoreDesc = (a: Scored, b: Scored) => (b.score ?? -Infinity) - (a.score ?? -Infinity) || a.id.localeCompare(b.id);
 
 /**
@@ -58,8 +60,10 @@ export function selectPairs(all: readonly Scored[], current: number, policy: Pai
   for (const [c, origin] of [...chosen.map((c) => [c, 'top'] as const), ...elite.map((c) => [c, 'elite'] as const)]) {
     if (rejectedIds.has(c.id)) continue;
     for (const r of rejected) {
-      // A chosen must beat its rejected; equal scores carry no preference.
-      if (r.score !== undefined && r.score >= c.score!) continue;
+      // A chosen must beat its rejected; equal scores carry no preference. Scores are means of
+      // per-benchmark accuracies, so equal ones can differ in the last bits: compare with a margin
+      // far below one item of any benchmark.
+      if (r.score !== undefined && r.score >= c.score! - SCORE_EPSILON) continue;
       const key = `${c.id}>${r.id}`;
       if (seen.has(key)) continue;
       seen.add(key);

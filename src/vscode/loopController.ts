@@ -2,6 +2,7 @@
 // DPO on a small table), the heavy work in the backend child process. One loop at a time, with
 // a cancellable progress notification and optional pause points; edits, vetoes and
 // re-evaluations go through here too, so they never race the loop on the same run.
+import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { startLocalBackend, type Backend } from '../backend/client';
 import { readRunConfig } from '../core/config/runConfig';
@@ -85,8 +86,12 @@ export class LoopController implements vscode.Disposable {
     });
   }
 
-  private async deps(runId: string, backend: Backend, signal: AbortSignal, progress?: vscode.Progress<{ message?: string }>): Promise<LoopDeps> {
+  private async deps(run: Run, backend: Backend, signal: AbortSignal, progress?: vscode.Progress<{ message?: string }>): Promise<LoopDeps> {
+    const runId = run.id;
     const pauseAt: PausePoint[] = [];
+    // Concurrent jobs share the cores instead of each asking for all of them (as the CLI does).
+    const header = JSON.parse((await run.read('run.json')) ?? '{}') as { config?: { concurrency?: number } };
+    const threads = settings.threads() || Math.max(1, Math.floor(os.cpus().length / (header.config?.concurrency ?? 1)));
     if (settings.pauseAfterGeneration()) pauseAt.push('afterGeneration');
     if (settings.pauseBeforeRefinement()) pauseAt.push('beforeRefinement');
     return {
@@ -94,7 +99,7 @@ export class LoopController implements vscode.Disposable {
       python: await resolveInterpreter(),
       algorithmsDir: vscode.Uri.joinPath(this.context.extensionUri, 'resources', 'algorithms').fsPath,
       executionProvider: settings.executionProvider(),
-      threads: settings.threads() || undefined,
+      threads,
       signal,
       onEvent: (e) => this.report(runId, e, progress),
       log: (line) => this.log.warn(line),
@@ -122,7 +127,7 @@ export class LoopController implements vscode.Disposable {
           const backend = await this.startBackend();
           running.backend = backend;
           try {
-            const loop = await RunLoop.open(run, await this.deps(run.id, backend, controller.signal, progress));
+            const loop = await RunLoop.open(run, await this.deps(run, backend, controller.signal, progress));
             return await fn(loop);
           } finally {
             running.backend = undefined;
@@ -162,7 +167,7 @@ export class LoopController implements vscode.Disposable {
       const backend = opts.needsBackend ? (shared ?? (await this.startBackend())) : undefined;
       try {
         const deps = backend
-          ? await this.deps(runId, backend, controller.signal, progress)
+          ? await this.deps(run, backend, controller.signal, progress)
           : { python: '', algorithmsDir: vscode.Uri.joinPath(this.context.extensionUri, 'resources', 'algorithms').fsPath, onEvent: (e: LoopEvent) => this.report(runId, e) };
         // A short operation never pauses, even where the loop would.
         return await fn(await RunLoop.open(run, { ...deps, pauseAt: [] }));

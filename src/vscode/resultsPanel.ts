@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { listRuns } from '../core/runIndex';
@@ -6,6 +5,7 @@ import { algorithmDetail, iterationData, pairDetail, runOverview, RunReader } fr
 import { parseFromWebview, type FromWebview, type ToWebview } from '../protocol/webviewMessages';
 import { vetoPair } from './commands/curationCommands';
 import type { LoopController } from './loopController';
+import { panelHtml } from './panelHtml';
 
 export interface PanelDeps {
   extensionUri: vscode.Uri;
@@ -173,28 +173,9 @@ export class ResultsPanel implements vscode.Disposable {
 }
 
 function renderHtml(webview: vscode.Webview, root: vscode.Uri): string {
-  const nonce = randomBytes(16).toString('base64');
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(root, 'main.js'));
-  const style = webview.asWebviewUri(vscode.Uri.joinPath(root, 'main.css'));
-  const csp = [
-    "default-src 'none'",
-    `script-src 'nonce-${nonce}'`,
-    `style-src ${webview.cspSource} 'nonce-${nonce}'`,
-    `font-src ${webview.cspSource}`,
-    `img-src ${webview.cspSource} data:`,
-  ].join('; ');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style}">
-<title>Self-Developing Results</title>
-</head>
-<body>
-<main id="app" aria-live="polite"></main>
-<script nonce="${nonce}" src="${script}"></script>
-</body>
-</html>`;
+  return panelHtml({
+    cspSource: webview.cspSource,
+    scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(root, 'main.js')).toString(),
+    styleUri: webview.asWebviewUri(vscode.Uri.joinPath(root, 'main.css')).toString(),
+  });
 }

@@ -1,7 +1,7 @@
 // What a person sees: the packaged .vsix installed into code-server, driven by Debian Chromium.
 // Screenshots land in test-output/e2e/.
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
@@ -35,8 +35,12 @@ function toast(page: Page, text: RegExp) {
 const sidebar = (page: Page) => page.locator('#workbench\\.view\\.extension\\.selfdev');
 
 /** A row of the Runs tree whose text (label, then description) matches. */
+function treeRows(page: Page, text: RegExp): Locator {
+  return sidebar(page).locator('.monaco-list-row[role=treeitem]', { hasText: text });
+}
+
 function treeRow(page: Page, text: RegExp): Locator {
-  return sidebar(page).locator('.monaco-list-row[role=treeitem]', { hasText: text }).first();
+  return treeRows(page, text).first();
 }
 
 async function expand(row: Locator): Promise<void> {
@@ -84,8 +88,12 @@ function writeSmallConfig(workspace: string): void {
         name: 'small',
         seed: path.join(demo, 'models', 'seed'),
         candidates: ['cand-sub', 'cand-mul', 'cand-div'].map((c) => path.join(demo, 'models', c)),
-        benchmarks: { gsm: { dev: path.join(demo, 'data', 'gsm_dev.jsonl'), answer: 'gsm8k', devSize: 10 } },
-        eval: { maxNewTokens: 40, stop: ['</s>', '\n\n'] },
+        // Enough items that scores differ (ties carry no preference), few enough for seconds.
+        benchmarks: {
+          gsm: { dev: path.join(demo, 'data', 'gsm_dev.jsonl'), answer: 'gsm8k', devSize: 24 },
+          math: { dev: path.join(demo, 'data', 'math_dev.jsonl'), answer: 'boxed', devSize: 24 },
+        },
+        eval: { maxNewTokens: 48, stop: ['</s>', '\n\n'] },
         algorithmsPerIteration: 6,
         iterations: 3,
         pairs: { chosenTop: 0.34, rejectedBottom: 0.34 },
@@ -103,12 +111,21 @@ describe('Self-Developing in the VS Code UI', () => {
   let browser: BrowserContext;
   let page: Page;
   let smallId = '';
+  let sandboxRoot = '';
+  /** Where the extension keeps runs in this sandbox: the workspace's extension storage. */
+  const runsFolder = () => {
+    const storage = path.join(sandboxRoot, 'user-data', 'User', 'workspaceStorage');
+    const ws = readdirSync(storage).find((d) => existsSync(path.join(storage, d, 'selfdev.self-developing', 'runs')));
+    assert.ok(ws, 'the runs folder exists');
+    return path.join(storage, ws, 'selfdev.self-developing', 'runs');
+  };
 
   before(async () => {
     mkdirSync(shots, { recursive: true });
     const sandbox = makeSandbox('e2e', { 'selfdev.python.interpreter': process.env.SELFDEV_PYTHON ?? 'python3' });
     installExtension(sandbox, builtVsix());
     writeSmallConfig(sandbox.workspace);
+    sandboxRoot = sandbox.root;
     server = await startCodeServer(sandbox);
     browser = await launchBrowser(sandbox);
     page = browser.pages()[0] ?? (await browser.newPage());
@@ -152,7 +169,7 @@ describe('Self-Developing in the VS Code UI', () => {
     const iteration = treeRow(page, /^Iteration 1/);
     await expand(iteration);
     await page.screenshot({ path: path.join(shots, '3-demo-first-results.png') });
-    await until('three scored algorithms in the sidebar', async () => (await treeRow(page, /^a\d{4}.*\d+\.\d%/).count()) >= 3, 180_000);
+    await until('three scored algorithms in the sidebar', async () => (await treeRows(page, /^a\d{4}.*\d+\.\d%/).count()) >= 3, 180_000);
     await treeRow(page, /^Baselines and controls/).waitFor();
     await page.screenshot({ path: path.join(shots, '3-demo-sidebar-filled.png') });
     await runFromPalette(page, 'Self-Developing: Stop the Running Iteration');
@@ -227,8 +244,10 @@ describe('Self-Developing in the VS Code UI', () => {
     const vetoed = await best.getAttribute('data-id');
     assert.ok(vetoed);
     await best.click();
-    await panel.locator('.detail').getByRole('button', { name: 'Veto' }).click();
+    await panel.locator('.detail [data-action="veto"]').click();
     await toast(page, new RegExp(`vetoed ${smallId} 2/${vetoed}`)).waitFor({ timeout: 30_000 });
+    await panel.locator('.algo-row', { hasText: 'vetoed' }).first().waitFor();
+    await page.screenshot({ path: path.join(shots, '8-vetoed-in-panel.png') });
     await runFromPalette(page, 'Self-Developing: Run Next Iteration');
     await answer(page, smallId);
     await toast(page, new RegExp(`${smallId}: iteration 3 done`)).waitFor({ timeout: 240_000 });
@@ -238,10 +257,16 @@ describe('Self-Developing in the VS Code UI', () => {
     await rendered(page, 3);
     await panel.locator('#tab-pairs').click();
     await panel.locator('.pair[data-index]').first().waitFor();
-    const pairs = await panel.locator('.pair[data-index]').allTextContents();
-    assert.ok(pairs.length > 0);
-    assert.ok(!pairs.some((t) => t.includes(`2/${vetoed}`)), `2/${vetoed} must not be in iteration 3's pairs: ${pairs.join(' | ')}`);
-    assert.ok(pairs.some((t) => /2\/a\d{4}/.test(t)), "iteration 2's other elites still are");
-    await page.screenshot({ path: path.join(shots, '8-vetoed-left-out-of-next-pairs.png') });
+    const shown = await panel.locator('.pair[data-index]').allTextContents();
+    assert.ok(!shown.some((t) => t.includes(`2/${vetoed}`)), `2/${vetoed} must not be in iteration 3's pairs: ${shown.join(' | ')}`);
+    // The veto is what kept it out: as the best of iteration 2 it is an elite, and it beats a
+    // rejected program of iteration 3, so without the veto it would have been paired.
+    const runDir = path.join(runsFolder(), smallId);
+    const rec = (t: number) => readFileSync(path.join(runDir, 'iterations', `0${t}`, 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; score?: number });
+    const vetoedScore = rec(2).filter((r) => r.id === vetoed).at(-1)?.score ?? 0;
+    const pairs = readFileSync(path.join(runDir, 'iterations', '03', 'pairs.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { rejectedScore: number | null });
+    assert.equal(shown.length, pairs.length, 'the panel shows every pair');
+    assert.ok(pairs.some((p) => p.rejectedScore === null || p.rejectedScore < vetoedScore), `2/${vetoed} (${vetoedScore}) would have been paired`);
+    await page.screenshot({ path: path.join(shots, '9-vetoed-left-out-of-next-pairs.png') });
   });
 });

@@ -43,6 +43,8 @@ export function makeSandbox(label: string, settings: Record<string, unknown> = {
         'telemetry.telemetryLevel': 'off',
         'extensions.autoUpdate': false,
         'extensions.autoCheckUpdates': false,
+        // The sandbox lives under /tmp, inside no repository of interest.
+        'git.openRepositoryInParentFolders': 'never',
         ...settings,
       },
       null,

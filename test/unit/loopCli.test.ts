@@ -8,33 +8,23 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { repoRoot } from '../harness/paths';
+import { writeSmallConfig } from './support/smallRun';
 
 const demo = path.join(repoRoot, 'resources', 'demo');
 const cli = path.join(repoRoot, 'out', 'cli.js');
 const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
 
 function smallConfig(dir: string, extra: Record<string, unknown> = {}): string {
-  const file = path.join(dir, 'small.selfdev.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      name: 'small',
-      seed: path.join(demo, 'models', 'seed'),
-      candidates: ['cand-sub', 'cand-mul', 'cand-div'].map((c) => path.join(demo, 'models', c)),
-      transfer: { other: ['transfer-muldiv', 'transfer-sub'].map((c) => path.join(demo, 'models', c)) },
-      benchmarks: {
-        gsm: { dev: path.join(demo, 'data', 'gsm_dev.jsonl'), test: path.join(demo, 'data', 'gsm_test.jsonl'), answer: 'gsm8k', devSize: 16 },
-        math: { dev: path.join(demo, 'data', 'math_dev.jsonl'), test: path.join(demo, 'data', 'math_test.jsonl'), answer: 'boxed', devSize: 12 },
-      },
-      eval: { maxNewTokens: 48, stop: ['</s>', '\n\n'] },
-      algorithmsPerIteration: 6,
-      iterations: 2,
-      finalists: 2,
-      baselines: false,
-      ...extra,
-    }),
-  );
-  return file;
+  return writeSmallConfig(dir, {
+    benchmarks: {
+      gsm: { dev: path.join(demo, 'data', 'gsm_dev.jsonl'), test: path.join(demo, 'data', 'gsm_test.jsonl'), answer: 'gsm8k', devSize: 16 },
+      math: { dev: path.join(demo, 'data', 'math_dev.jsonl'), test: path.join(demo, 'data', 'math_test.jsonl'), answer: 'boxed', devSize: 12 },
+    },
+    eval: { maxNewTokens: 48, stop: ['</s>', '\n\n'] },
+    finalists: 2,
+    randomControl: true,
+    ...extra,
+  });
 }
 
 function selfdev(cwd: string, ...args: string[]) {
