@@ -11,6 +11,7 @@ let failed = run(process.execPath, ['esbuild.mjs']) || run('npx', ['tsc', '-p', 
 const benches = [
   ['engine', process.execPath, [path.join('out', 'test', 'bench', 'engine.js')]],
   ['runner', python, [path.join('resources', 'python', 'bench_runner.py')]],
+  ['panel', process.execPath, [path.join('out', 'test', 'bench', 'panel.js')]],
 ];
 for (const [name, cmd, args] of benches) {
   if (failed) break;

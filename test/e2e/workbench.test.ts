@@ -203,6 +203,11 @@ describe('Self-Developing in the VS Code UI', () => {
     await panel.locator('.iteration-label', { hasText: 'Iteration 1 of 2' }).waitFor();
     await rendered(page, 1);
     await page.screenshot({ path: path.join(shots, '5-panel-iteration-1.png') });
+    // Hidden and shown again (VS Code drops a hidden webview's page), it comes back where it was.
+    await page.locator('.tab', { hasText: 'small.selfdev.json' }).click();
+    await page.locator('.tab', { hasText: 'Self-Developing Results' }).click();
+    await rendered(page, 1);
+    await resultsFrame(page).locator('.iteration-label', { hasText: 'Iteration 1 of 2' }).waitFor();
     await panel.locator('.stepper [data-action="next"]').click();
     await rendered(page, 2);
   });
