@@ -171,6 +171,13 @@ describe('loop', () => {
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
+  it('runs N iterations when given the count', async function () {
+    this.timeout(240_000);
+    assert.equal(await vscode.commands.executeCommand('selfdev.runIterations', id, 1), id);
+    assert.deepEqual((await api.runsTreeChildren()).map((n) => api.runsTreeItem(n).description), ['4 iterations']);
+    assert.match(git(runDir, 'tag', '--list'), /iteration-04/);
+  });
+
   it('evaluates the finalists on the sealed test split once, and refuses a second time', async function () {
     this.timeout(120_000);
     const summary = await vscode.commands.executeCommand<{ sealedTest: { evaluations: number; finalists: { id: string; test: number | null }[] } }>('selfdev.finalize', id, { confirmed: true });
@@ -192,6 +199,8 @@ describe('loop', () => {
     });
 
     it('a malformed config names the file and the field', async () => {
+      const runIds = async () => (await api.runsTreeChildren()).map((n) => n.kind === 'run' && n.run.id);
+      const before = await runIds();
       const bad = path.join(runsDir, '..', `${path.basename(runsDir)}-bad.selfdev.json`);
       writeFileSync(bad, JSON.stringify({ name: 'bad', seed: 42 }));
       assert.equal(await vscode.commands.executeCommand('selfdev.newRun', bad), undefined);
@@ -199,7 +208,7 @@ describe('loop', () => {
       writeFileSync(bad, '{ "name": ');
       assert.equal(await vscode.commands.executeCommand('selfdev.newRun', bad), undefined);
       assert.match(lastFailure(), /-bad\.selfdev\.json: not valid JSON/);
-      assert.deepEqual((await api.runsTreeChildren()).map((n) => n.kind === 'run' && n.run.id), [id], 'no run was created');
+      assert.deepEqual(await runIds(), before, 'no run was created');
     });
 
     it('something that is not an algorithm of a run', async () => {
@@ -213,5 +222,19 @@ describe('loop', () => {
       assert.equal(await vscode.commands.executeCommand('selfdev.vetoAlgorithm', { runId: id, iteration: 1, id: 'a0999' }), undefined);
       assert.match(lastFailure(), /has no algorithm 1\/a0999/);
     });
+  });
+
+  it('starts the demo run, and Stop stops it where it is', async function () {
+    this.timeout(240_000);
+    const demo = vscode.commands.executeCommand<string>('selfdev.startDemo');
+    const state = await until('the demo to start', () => api.loopState(), 60_000);
+    assert.match(state.runId, /^demo-\d{8}-\d{6}$/);
+    await until('the demo to score', () => api.loopState()?.status.phase === 'baselines', 60_000);
+    assert.equal(await vscode.commands.executeCommand('selfdev.stop'), true);
+    assert.equal(await demo, state.runId);
+    assert.equal(api.loopState(), undefined);
+    const demoDir = path.join(runsDir, state.runId);
+    assert.match(git(demoDir, 'log', '--format=%s'), /^create run demo-/m);
+    assert.ok((await api.runsTreeChildren()).some((n) => n.kind === 'run' && n.run.id === state.runId));
   });
 });
