@@ -24,6 +24,7 @@ import { baselineVariants } from './baselines';
 import { finalizeRun, transferAlgorithms } from './finalize';
 import { algorithmId, codeHash, iterationDir, latestById, parseJsonl, type PairRecord, type SampleRecord, type ScoredRecord } from './records';
 import { meanScore, stratifiedInterval } from './scoreMath';
+import { scoreAll, scoreNow } from './scoring';
 import { summariseRun, type RunSummary } from './summary';
 import { Vetoes } from './vetoes';
 
@@ -73,7 +74,6 @@ export interface RunHeader {
   config: RunConfig;
 }
 
-const COMMIT_EVERY = 20;
 export const BASELINES = 'baselines/results.jsonl';
 const VETOES = 'vetoes.json';
 
@@ -241,7 +241,7 @@ export class RunLoop {
           return { id: s.id, file, source, extra: { factoryVersion: factory.version, temperature, summary: s.summary, kind: 'generated' as const, ...(edited ? { edited } : {}) } };
         }),
     );
-    await this.scoreAll(t, `${dir}/results.jsonl`, jobs, samples.length);
+    await scoreAll(this, t, `${dir}/results.jsonl`, jobs, samples.length);
 
     // 3. The random-program control: the untrained factory with the same budget, chunk by chunk.
     if (this.config.randomControl) {
@@ -254,7 +254,7 @@ export class RunLoop {
         if (!(await this.run.read(file))) await this.run.write(file, s.code);
         controlJobs.push({ id, file, source: s.code, extra: { kind: 'control' as const, summary: s.summary, temperature: this.config.temperature.start, factoryVersion: 0 } });
       }
-      await this.scoreAll(t, BASELINES, controlJobs);
+      await scoreAll(this, t, BASELINES, controlJobs);
     }
 
     // 4. Preference pairs over everything generated so far (elitism), vetoes left out; a person
@@ -331,7 +331,7 @@ export class RunLoop {
     const done = new Set((await this.records<ScoredRecord>(BASELINES)).map((r) => r.id));
     if (done.has('seed') && variants.every((v) => done.has(v.id))) return;
     this.emit({ type: 'phase', iteration: 0, phase: 'baselines', total: variants.length + 1 });
-    await this.scoreAll(0, BASELINES, [
+    await scoreAll(this, 0, BASELINES, [
       { id: 'seed', extra: { kind: 'seed' as const } },
       ...variants.map((v) => ({ id: v.id, source: v.source, constants: v.constants, extra: { kind: 'baseline' as const, summary: v.method } })),
     ]);
@@ -355,78 +355,6 @@ export class RunLoop {
     };
   }
 
-  /** Scores the jobs that `file` has no record of yet; identical code reuses a result. */
-  private async scoreAll(
-    iteration: number,
-    file: string,
-    jobs: ScoreJob[],
-    /** For progress: the whole batch, when some of it (vetoed) is not scored. */
-    batch = jobs.length,
-  ): Promise<ScoredRecord[]> {
-    const done = new Map((await this.records<ScoredRecord>(file)).map((r) => [r.id, r]));
-    const byHash = await this.knownResults();
-    const todo = jobs.filter((j) => !done.has(j.id));
-    let finished = batch - todo.length;
-    let sinceCommit = 0;
-    const base = this.baseParams();
-    const runOne = async (job: (typeof todo)[number]): Promise<void> => {
-      this.checkCancelled();
-      const hash = jobHash(job);
-      const known = byHash.get(hash);
-      let record: ScoredRecord;
-      if (known) {
-        record = reuse(known, job, iteration, hash);
-      } else {
-        record = await this.evaluate(iteration, job, hash, `${this.header.id}/dev/${hash}`, base);
-        byHash.set(hash, record);
-      }
-      await this.run.appendLine(file, JSON.stringify(record));
-      done.set(job.id, record);
-      this.emit({ type: 'scored', iteration, record, done: ++finished, total: batch });
-      if (++sinceCommit >= COMMIT_EVERY) {
-        sinceCommit = 0;
-        await this.commit(`${iteration ? `iteration ${iteration}` : 'baselines'}: scored ${finished}/${batch}`);
-      }
-    };
-    await pool(todo, this.config.concurrency, runOne);
-    await this.commit(`${iteration ? `iteration ${iteration}` : 'baselines'}: scored ${jobs.length} ${file.startsWith('baselines') ? 'baselines and controls' : 'algorithms'}`);
-    return jobs.map((j) => done.get(j.id)!);
-  }
-
-  private async evaluate(iteration: number, job: ScoreJob, hash: string, jobId: string, base = this.baseParams()): Promise<ScoredRecord> {
-    const result = await this.backend.score(
-      { ...base, jobId, algorithm: job.source === undefined ? undefined : { source: job.source, constants: job.constants } },
-      { signal: this.deps.signal },
-    );
-    return this.toRecord(job.id, iteration, result, hash, job.file, job.extra);
-  }
-
-  /**
-   * Scores one job now (an edit or a re-evaluation); the caller writes the record. `fresh`
-   * evaluates again even when this code has a result (in the run or the backend's journal),
-   * for when something outside the code changed, such as the Python environment.
-   */
-  async scoreNow(iteration: number, job: ScoreJob, fresh: boolean): Promise<ScoredRecord> {
-    const hash = jobHash(job);
-    if (!fresh) {
-      const known = (await this.knownResults()).get(hash);
-      if (known) return reuse(known, job, iteration, hash);
-    }
-    return this.evaluate(iteration, job, hash, `${this.header.id}/dev/${hash}${fresh ? `/again-${Date.now().toString(36)}` : ''}`);
-  }
-
-  /** Code hash -> the result in force for that code (a later evaluation replaces an earlier one). */
-  private async knownResults(): Promise<Map<string, ScoredRecord>> {
-    const map = new Map<string, ScoredRecord>();
-    const files = [BASELINES];
-    for (let t = 1; ; t++) {
-      if (!(await this.run.read(`${iterationDir(t)}/samples.jsonl`))) break;
-      files.push(`${iterationDir(t)}/results.jsonl`);
-    }
-    for (const f of files) for (const r of latestById(await this.records<ScoredRecord>(f))) if (r.codeHash && !r.reusedFrom) map.set(r.codeHash, r);
-    return map;
-  }
-
   toRecord(id: string, iteration: number, r: ScoreResult, hash: string, file: string | undefined, extra: Partial<ScoredRecord> & Pick<ScoredRecord, 'kind'>): ScoredRecord {
     const base = { id, iteration, file, codeHash: hash, timings: r.timings, ...extra };
     if (r.status !== 'ok' || !r.scores) return { ...base, status: 'failed', errorClass: r.errorClass ?? 'exception', message: r.message, detail: r.detail };
@@ -440,6 +368,10 @@ export class RunLoop {
     };
   }
 
+  /** Scores one job now, for an edit or a re-evaluation (see scoring.ts). */
+  scoreNow(iteration: number, job: ScoreJob, fresh: boolean): Promise<ScoredRecord> {
+    return scoreNow(this, iteration, job, fresh);
+  }
 
   /** summary.json: the figures per iteration, baselines, control, finalists. */
   async writeSummary(): Promise<RunSummary> {
@@ -465,27 +397,10 @@ export class RunLoop {
   transfer(ids: string[], set: string): Promise<ScoredRecord[]> {
     return transferAlgorithms(this, ids, set);
   }
-
-}
-
-const jobHash = (job: ScoreJob) => (job.source === undefined ? 'seed' : codeHash(normaliseCode(job.source) + JSON.stringify(job.constants ?? {})));
-
-function reuse(known: ScoredRecord, job: ScoreJob, iteration: number, hash: string): ScoredRecord {
-  // Only the outcome carries over; what the record says about itself comes from the job.
-  const { edited: _e, rescored: _r, ...outcome } = known;
-  return { ...outcome, id: job.id, file: job.file, iteration, codeHash: hash, reusedFrom: `${known.iteration}/${known.id}`, ...job.extra, timings: { total: 0 } };
 }
 
 export function fmt(x: number | undefined): string {
   return x === undefined ? '-' : x.toFixed(3);
-}
-
-async function pool<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.max(1, Math.min(size, items.length)) }, async () => {
-    while (next < items.length) await fn(items[next++]);
-  });
-  await Promise.all(workers);
 }
 
 export function runHeader(id: string, config: RunConfig, configFile: string, version: string): RunHeader {
