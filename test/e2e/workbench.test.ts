@@ -1,12 +1,13 @@
 // What a person sees: the packaged .vsix installed into code-server, driven by Debian Chromium.
 // Screenshots land in test-output/e2e/.
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { installExtension, launchBrowser, makeSandbox, startCodeServer, type RunningCodeServer } from '../harness/codeServer';
 import { packageJson, repoRoot, testOutput } from '../harness/paths';
+import { writeDemoConfig } from '../harness/smallConfig';
 
 const shots = path.join(testOutput, 'e2e');
 
@@ -81,29 +82,16 @@ async function until(what: string, fn: () => Promise<boolean>, timeoutMs: number
 
 function writeSmallConfig(workspace: string): void {
   const demo = path.join(repoRoot, 'resources', 'demo');
-  writeFileSync(
-    path.join(workspace, 'small.selfdev.json'),
-    JSON.stringify(
-      {
-        name: 'small',
-        seed: path.join(demo, 'models', 'seed'),
-        candidates: ['cand-sub', 'cand-mul', 'cand-div'].map((c) => path.join(demo, 'models', c)),
-        // Enough items that scores differ (ties carry no preference), few enough for seconds.
-        benchmarks: {
-          gsm: { dev: path.join(demo, 'data', 'gsm_dev.jsonl'), answer: 'gsm8k', devSize: 24 },
-          math: { dev: path.join(demo, 'data', 'math_dev.jsonl'), answer: 'boxed', devSize: 24 },
-        },
-        eval: { maxNewTokens: 48, stop: ['</s>', '\n\n'] },
-        algorithmsPerIteration: 6,
-        iterations: 3,
-        pairs: { chosenTop: 0.34, rejectedBottom: 0.34 },
-        baselines: false,
-        randomControl: false,
-      },
-      null,
-      1,
-    ),
-  );
+  writeDemoConfig(path.join(workspace, 'small.selfdev.json'), demo, {
+    // Enough items that scores differ (ties carry no preference), few enough for seconds.
+    benchmarks: {
+      gsm: { dev: path.join(demo, 'data', 'gsm_dev.jsonl'), answer: 'gsm8k', devSize: 24 },
+      math: { dev: path.join(demo, 'data', 'math_dev.jsonl'), answer: 'boxed', devSize: 24 },
+    },
+    eval: { maxNewTokens: 48, stop: ['</s>', '\n\n'] },
+    iterations: 3,
+    pairs: { chosenTop: 0.34, rejectedBottom: 0.34 },
+  });
 }
 
 describe('Self-Developing in the VS Code UI', () => {

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { SelfDevApi } from '../../src/extension';
 import { extensionId } from '../harness/paths';
+import { writeDemoConfig } from '../harness/smallConfig';
 
 export function extensionRoot(): string {
   return vscode.extensions.getExtension(extensionId())!.extensionPath;
@@ -23,25 +24,15 @@ export function writeSmallConfig(file: string, extra: Record<string, unknown> = 
   // A sealed test split of 10 items, so finalizing takes seconds.
   const test = file.replace(/\.selfdev\.json$/, '') + '-gsm-test.jsonl';
   writeFileSync(test, readFileSync(path.join(demo, 'data', 'gsm_test.jsonl'), 'utf8').split('\n').slice(0, 10).join('\n') + '\n');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      name: 'it',
-      seed: path.join(demo, 'models', 'seed'),
-      candidates: ['cand-sub', 'cand-mul', 'cand-div'].map((c) => path.join(demo, 'models', c)),
-      transfer: { other: ['transfer-muldiv', 'transfer-sub'].map((c) => path.join(demo, 'models', c)) },
-      benchmarks: { gsm: { dev: path.join(demo, 'data', 'gsm_dev.jsonl'), test, answer: 'gsm8k', devSize: 8 } },
-      finalists: 2,
-      eval: { maxNewTokens: 40, stop: ['</s>', '\n\n'] },
-      algorithmsPerIteration: 4,
-      iterations: 1,
-      pairs: { chosenTop: 0.5, rejectedBottom: 0.5 },
-      baselines: false,
-      randomControl: false,
-      ...extra,
-    }),
-  );
-  return file;
+  return writeDemoConfig(file, demo, {
+    name: 'it',
+    benchmarks: { gsm: { dev: path.join(demo, 'data', 'gsm_dev.jsonl'), test, answer: 'gsm8k', devSize: 8 } },
+    finalists: 2,
+    algorithmsPerIteration: 4,
+    iterations: 1,
+    pairs: { chosenTop: 0.5, rejectedBottom: 0.5 },
+    ...extra,
+  });
 }
 
 export const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();

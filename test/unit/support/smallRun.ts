@@ -1,6 +1,5 @@
 // A small real run on the demo models for tests that need the loop: a run store in a temporary
 // folder (its own bare repository), the real backend process and the real Python runner.
-import { writeFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -9,29 +8,13 @@ import { readRunConfig } from '../../../src/core/config/runConfig';
 import { RunLoop, runHeader, type LoopDeps } from '../../../src/core/loop/runLoop';
 import { RunStore, type Run } from '../../../src/core/store/runStore';
 import { repoRoot } from '../../harness/paths';
+import { writeDemoConfig } from '../../harness/smallConfig';
 import { PYTHON } from './python';
 
 const demo = path.join(repoRoot, 'resources', 'demo');
 
 export function writeSmallConfig(dir: string, extra: Record<string, unknown> = {}): string {
-  const file = path.join(dir, 'small.selfdev.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      name: 'small',
-      seed: path.join(demo, 'models', 'seed'),
-      candidates: ['cand-sub', 'cand-mul', 'cand-div'].map((c) => path.join(demo, 'models', c)),
-      transfer: { other: ['transfer-muldiv', 'transfer-sub'].map((c) => path.join(demo, 'models', c)) },
-      benchmarks: { gsm: { dev: path.join(demo, 'data', 'gsm_dev.jsonl'), answer: 'gsm8k', devSize: 12 } },
-      eval: { maxNewTokens: 40, stop: ['</s>', '\n\n'] },
-      algorithmsPerIteration: 6,
-      iterations: 2,
-      baselines: false,
-      randomControl: false,
-      ...extra,
-    }),
-  );
-  return file;
+  return writeDemoConfig(path.join(dir, 'small.selfdev.json'), demo, extra);
 }
 
 export interface SmallRun {
