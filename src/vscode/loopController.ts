@@ -169,8 +169,9 @@ export class LoopController implements vscode.Disposable {
         const deps = backend
           ? await this.deps(run, backend, controller.signal, progress)
           : { python: '', algorithmsDir: vscode.Uri.joinPath(this.context.extensionUri, 'resources', 'algorithms').fsPath, onEvent: (e: LoopEvent) => this.report(runId, e) };
-        // A short operation never pauses, even where the loop would.
-        return await fn(await RunLoop.open(run, { ...deps, pauseAt: [] }));
+        // A short operation never pauses, and leaves repairs to the run's own loop when it has one.
+        const ownLoop = this.running?.runId === runId;
+        return await fn(await RunLoop.open(run, { ...deps, pauseAt: [], repairFiles: !ownLoop }));
       } finally {
         if (backend && backend !== shared) await backend.dispose();
       }

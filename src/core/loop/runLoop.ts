@@ -60,6 +60,12 @@ export interface LoopDeps {
   signal?: AbortSignal;
   onEvent?: (e: LoopEvent) => void;
   log?: (line: string) => void;
+  /**
+   * Whether reading a results file may repair a last line cut short by a crash (default true).
+   * False for short operations while the run's own loop may be appending: a repair rewrites the
+   * file, and a line being appended at that moment would be lost.
+   */
+  repairFiles?: boolean;
   /** Pause points to stop at; the loop waits for onPause to settle (a throw stops it). */
   pauseAt?: readonly PausePoint[];
   onPause?: (p: PauseRequest) => Promise<void>;
@@ -147,7 +153,7 @@ export class RunLoop {
   async records<T>(rel: string): Promise<T[]> {
     let truncated = false;
     const out = parseJsonl<T>(await this.run.read(rel), this.run.path(rel), () => (truncated = true));
-    if (truncated) {
+    if (truncated && this.deps.repairFiles !== false) {
       this.deps.log?.(`${rel}: dropped a record cut short by an interruption`);
       await this.run.write(rel, out.map((r) => JSON.stringify(r)).join('\n') + (out.length ? '\n' : ''));
     }
