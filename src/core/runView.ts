@@ -6,12 +6,11 @@ import * as path from 'node:path';
 import { diffLines } from 'diff';
 import type { AlgorithmDetail, AlgorithmRow, DiffLine, IterationData, PairDetail, PairRow, RunOverview, ScorePoint } from '../protocol/webviewMessages';
 import type { RunConfig } from './config/runConfig';
-import { historyOf, iterationDir, latestById, parseJsonl, type PairRecord, type SampleRecord, type ScoredRecord } from './loop/records';
+import { BASELINES, historyOf, iterationDir, latestById, parseJsonl, type PairRecord, type SampleRecord, type ScoredRecord } from './loop/records';
 import { meanScore } from './loop/scoreMath';
+import { bestOf } from './loop/summary';
 import { Vetoes } from './loop/vetoes';
 import { temperatureAt } from './schedule';
-
-const BASELINES = 'baselines/results.jsonl';
 
 export class RunReader {
   constructor(
@@ -59,10 +58,6 @@ export class RunReader {
 
 const point = (r: ScoredRecord | undefined): ScorePoint | null => (r && r.status === 'ok' ? { id: r.id, score: r.score!, interval: r.interval ?? [r.score!, r.score!] } : null);
 
-function best(rs: readonly ScoredRecord[]): ScoredRecord | undefined {
-  return rs.filter((r) => r.status === 'ok').sort((a, b) => b.score! - a.score! || a.iteration - b.iteration || a.id.localeCompare(b.id))[0];
-}
-
 /** Rows of iteration t, best first, then failed, then not scored yet. */
 export async function algorithmRows(reader: RunReader, t: number, vetoes?: Vetoes): Promise<AlgorithmRow[]> {
   const v = vetoes ?? (await reader.vetoes());
@@ -106,7 +101,7 @@ export async function runOverview(reader: RunReader, name: string, branch: strin
   for (const t of await reader.iterations()) {
     const rs = latestById(await reader.allResults(t)).filter((r) => !vetoes.hasAlgorithm(t, r.id));
     const ok = rs.filter((r) => r.status === 'ok');
-    const top = best(rs);
+    const top = bestOf(rs);
     if (top && (!sofar || top.score! > sofar.score!)) sofar = top;
     iterations.push({
       iteration: t,
@@ -127,15 +122,15 @@ export async function runOverview(reader: RunReader, name: string, branch: strin
     branch,
     iterations,
     seed: point(base.find((r) => r.id === 'seed')),
-    bestBaseline: point(best(base.filter((r) => r.kind === 'baseline'))),
-    control: { best: point(best(controls)), meanScore: controls.length ? meanScore(controls.map((r) => r.score!)) : null },
+    bestBaseline: point(bestOf(base.filter((r) => r.kind === 'baseline'))),
+    control: { best: point(bestOf(controls)), meanScore: controls.length ? meanScore(controls.map((r) => r.score!)) : null },
     finalized: Boolean(await reader.text('finalize/sealed.json')),
   };
 }
 
-export async function pairRows(reader: RunReader, t: number): Promise<PairRow[]> {
+export async function pairRows(reader: RunReader, t: number, vetoes?: Vetoes): Promise<PairRow[]> {
   const pairs = await reader.jsonl<PairRecord>(`${iterationDir(t)}/pairs.jsonl`);
-  const vetoes = await reader.vetoes();
+  const v = vetoes ?? (await reader.vetoes());
   return pairs.map((p, index) => ({
     index,
     chosen: p.chosen,
@@ -144,7 +139,7 @@ export async function pairRows(reader: RunReader, t: number): Promise<PairRow[]>
     rejectedScore: p.rejectedScore,
     margin: p.rejectedScore === null ? null : p.chosenScore - p.rejectedScore,
     why: p.why,
-    vetoed: Boolean(p.vetoed) || vetoes.hasPair(t, p.chosen, p.rejected),
+    vetoed: Boolean(p.vetoed) || v.hasPair(t, p.chosen, p.rejected),
   }));
 }
 
@@ -160,10 +155,10 @@ export async function iterationData(reader: RunReader, t: number): Promise<Itera
     temperature: config ? temperatureAt(config.temperature, t) : NaN,
     factoryVersion: factory ? ((JSON.parse(factory) as { version?: number }).version ?? null) : null,
     algorithms: await algorithmRows(reader, t, vetoes),
-    pairs: await pairRows(reader, t),
+    pairs: await pairRows(reader, t, vetoes),
     controlScores: base.filter((r) => r.kind === 'control' && r.status === 'ok' && r.id.startsWith(controlPrefix)).map((r) => r.score!),
     seed: point(base.find((r) => r.id === 'seed'))?.score ?? null,
-    bestBaseline: point(best(base.filter((r) => r.kind === 'baseline')))?.score ?? null,
+    bestBaseline: point(bestOf(base.filter((r) => r.kind === 'baseline')))?.score ?? null,
   };
 }
 
@@ -183,7 +178,7 @@ export function lineDiff(before: string, after: string): DiffLine[] {
 async function bestBefore(reader: RunReader, t: number, vetoes: Vetoes): Promise<ScoredRecord | undefined> {
   const all: ScoredRecord[] = [];
   for (let i = 1; i < t; i++) all.push(...latestById(await reader.allResults(i)).filter((r) => !vetoes.hasAlgorithm(i, r.id)));
-  return best(all);
+  return bestOf(all);
 }
 
 export async function algorithmDetail(reader: RunReader, t: number, id: string): Promise<AlgorithmDetail> {

@@ -21,6 +21,12 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   private readonly changed = new vscode.EventEmitter<RunsNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private timer: NodeJS.Timeout | undefined;
+  /**
+   * An iteration's rows, read once per refresh: the run node needs each iteration's best and the
+   * expanded iteration its rows, and while a loop scores the tree refreshes every 300 ms. Kept
+   * for a second at most, so changes made outside VS Code (the CLI) show on the next expand.
+   */
+  private rows = new Map<string, { at: number; rows: Promise<AlgorithmRow[]> }>();
 
   constructor(
     private readonly location: () => string,
@@ -28,6 +34,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   ) {}
 
   refresh(): void {
+    this.rows.clear();
     this.changed.fire(undefined);
   }
 
@@ -46,14 +53,14 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     if (node.kind === 'run') {
       const iterations: RunsNode[] = [];
       for (const iteration of node.run.iterations) {
-        const rows = await algorithmRows(reader, iteration);
+        const rows = await this.iterationRows(reader, iteration);
         iterations.push({ kind: 'iteration', run: node.run, iteration, best: rows.find((r) => r.best), count: rows.length });
       }
       const refs = await referenceRows(reader);
       return refs.length ? [{ kind: 'references', run: node.run }, ...iterations] : iterations;
     }
     if (node.kind === 'iteration') {
-      return (await algorithmRows(reader, node.iteration)).map((algorithm) => ({ kind: 'algorithm', run: node.run, iteration: node.iteration, algorithm }));
+      return (await this.iterationRows(reader, node.iteration)).map((algorithm) => ({ kind: 'algorithm', run: node.run, iteration: node.iteration, algorithm }));
     }
     if (node.kind === 'references') {
       const refs = await referenceRows(reader);
@@ -62,6 +69,17 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       return refs.map((reference) => ({ kind: 'reference', run: node.run, reference, best: reference === bestBaseline || reference === bestControl }));
     }
     return [];
+  }
+
+  private iterationRows(reader: RunReader, t: number): Promise<AlgorithmRow[]> {
+    const key = `${reader.dir}\n${t}`;
+    const kept = this.rows.get(key);
+    if (kept && Date.now() - kept.at < 1000) return kept.rows;
+    const rows = algorithmRows(reader, t);
+    this.rows.set(key, { at: Date.now(), rows });
+    // A failed read is not kept: the next look reads again.
+    rows.catch(() => this.rows.delete(key));
+    return rows;
   }
 
   getTreeItem(node: RunsNode): vscode.TreeItem {

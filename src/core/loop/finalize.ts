@@ -2,8 +2,8 @@
 // algorithms to another candidate set without re-tuning.
 import { normaliseCode } from '../factory';
 import { baselineVariants } from './baselines';
-import { codeHash, iterationDir, latestById, type ScoredRecord } from './records';
-import { BASELINES, fmt, type RunLoop } from './runLoop';
+import { BASELINES, codeHash, iterationDir, latestById, type ScoredRecord } from './records';
+import { fmt, type RunLoop } from './runLoop';
 import { bestOf } from './summary';
 
 const FINAL = 'finalize/results.jsonl';

@@ -22,7 +22,7 @@ import { temperatureAt } from '../schedule';
 import type { Run } from '../store/runStore';
 import { baselineVariants } from './baselines';
 import { finalizeRun, transferAlgorithms } from './finalize';
-import { algorithmId, codeHash, iterationDir, latestById, parseJsonl, type PairRecord, type SampleRecord, type ScoredRecord } from './records';
+import { algorithmId, BASELINES, codeHash, iterationDir, latestById, parseJsonl, type PairRecord, type SampleRecord, type ScoredRecord } from './records';
 import { meanScore, stratifiedInterval } from './scoreMath';
 import { scoreAll, scoreNow } from './scoring';
 import { summariseRun, type RunSummary } from './summary';
@@ -80,7 +80,6 @@ export interface RunHeader {
   config: RunConfig;
 }
 
-export const BASELINES = 'baselines/results.jsonl';
 const VETOES = 'vetoes.json';
 
 export interface ScoreJob {

@@ -2,8 +2,8 @@
 // already recorded are not scored again, identical code reuses a result), and one job scored
 // now for an edit or a re-evaluation.
 import { normaliseCode } from '../factory';
-import { codeHash, iterationDir, latestById, type ScoredRecord } from './records';
-import { BASELINES, type RunLoop, type ScoreJob } from './runLoop';
+import { BASELINES, codeHash, iterationDir, latestById, type ScoredRecord } from './records';
+import type { RunLoop, ScoreJob } from './runLoop';
 
 /** Results are committed every this many, so an interruption loses little of git's record. */
 const COMMIT_EVERY = 20;

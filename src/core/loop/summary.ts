@@ -1,7 +1,7 @@
 // summary.json: the figures of a run per iteration (vetoed algorithms left out), with the seed,
 // the best tuned baseline, the random-program control and the sealed test results.
 import { temperatureAt } from '../schedule';
-import { iterationDir, latestById, type ScoredRecord } from './records';
+import { BASELINES, iterationDir, latestById, type ScoredRecord } from './records';
 import type { RunLoop } from './runLoop';
 import { meanScore } from './scoreMath';
 
@@ -38,15 +38,15 @@ export interface BriefRecord {
   scores: Record<string, number>;
 }
 
-/** The best scored record, ties broken by id so the choice is stable. */
+/** The best scored record; ties go to the earlier iteration, then the lower id, so the choice is stable. */
 export function bestOf(rs: readonly ScoredRecord[]): ScoredRecord | undefined {
-  return rs.filter((r) => r.status === 'ok').sort((a, b) => b.score! - a.score! || a.id.localeCompare(b.id))[0];
+  return rs.filter((r) => r.status === 'ok').sort((a, b) => b.score! - a.score! || a.iteration - b.iteration || a.id.localeCompare(b.id))[0];
 }
 
 const brief = (r: ScoredRecord | undefined): BriefRecord | null => (r ? { id: r.id, score: r.score!, interval: r.interval!, scores: r.scores! } : null);
 
 export async function summariseRun(loop: RunLoop): Promise<RunSummary> {
-  const base = latestById(await loop.records<ScoredRecord>('baselines/results.jsonl'));
+  const base = latestById(await loop.records<ScoredRecord>(BASELINES));
   const iterations = [];
   const vetoes = await loop.vetoes();
   const generated = await loop.generatedIterations();
