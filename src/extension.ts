@@ -42,7 +42,10 @@ export function activate(context: vscode.ExtensionContext): SelfDevApi {
     treeView,
     statusBar,
     ...registerCommands(commandMap({ context, runsTree, runsLocation: location, log, loop, listRunIds }), log, (f) => (lastFailure = f)),
-    loop.onDidChangeRun(() => runsTree.refreshSoon()),
+    loop.onDidChangeRun((runId) => {
+      runsTree.invalidate(runId);
+      runsTree.refreshSoon();
+    }),
     loop.onDidChangeState((s) => {
       runsTree.refreshSoon();
       void vscode.commands.executeCommand('setContext', 'selfdev.paused', Boolean(s?.paused));

@@ -23,8 +23,9 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   private timer: NodeJS.Timeout | undefined;
   /**
    * An iteration's rows, read once per refresh: the run node needs each iteration's best and the
-   * expanded iteration its rows, and while a loop scores the tree refreshes every 300 ms. Kept
-   * for a second at most, so changes made outside VS Code (the CLI) show on the next expand.
+   * expanded iteration its rows, and while a loop scores the tree refreshes every 300 ms. A
+   * run's entries are dropped as soon as it changes (`invalidate`), and kept for a second at most
+   * otherwise, so changes made outside VS Code (the CLI) show on the next expand.
    */
   private rows = new Map<string, { at: number; rows: Promise<AlgorithmRow[]> }>();
 
@@ -32,6 +33,11 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     private readonly location: () => string,
     private readonly runningId: () => string | undefined,
   ) {}
+
+  /** Forgets what was read of a run; its next look reads the files again. */
+  invalidate(runId: string): void {
+    for (const key of this.rows.keys()) if (key.startsWith(`${runId}\n`)) this.rows.delete(key);
+  }
 
   refresh(): void {
     this.rows.clear();
@@ -72,7 +78,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   }
 
   private iterationRows(reader: RunReader, t: number): Promise<AlgorithmRow[]> {
-    const key = `${reader.dir}\n${t}`;
+    const key = `${reader.runId}\n${t}`;
     const kept = this.rows.get(key);
     if (kept && Date.now() - kept.at < 1000) return kept.rows;
     const rows = algorithmRows(reader, t);
