@@ -70,12 +70,16 @@ FORBIDDEN_ATTRIBUTES = frozenset({
 
 
 def forbidden_attribute(attr: str) -> bool:
-    return attr.startswith("__") or attr in FORBIDDEN_ATTRIBUTES
+    """Dunders, the names above, and every private name: modules keep their imports under private
+    aliases (collections._sys, random._os), so `_x` leads out as easily as `os`."""
+    return attr.startswith("_") or attr in FORBIDDEN_ATTRIBUTES
 
 
 def module_allowed(module: str) -> bool:
-    top = module.split(".")[0]
-    if top not in ALLOWED_MODULES:
+    """Every part of a dotted name is checked, not only the first: numpy._posixsubprocess is a
+    private extension module inside an allowed package."""
+    parts = module.split(".")
+    if parts[0] not in ALLOWED_MODULES or any(not p or p.startswith("_") for p in parts):
         return False
     return not any(module == m or module.startswith(m + ".") for m in FORBIDDEN_SUBMODULES)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import builtins
 import os
 import sys
-from typing import Callable, Dict, List, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from . import checks
 
@@ -42,7 +42,7 @@ DENY_EVENTS = (
     "smtplib.", "telnetlib.", "webbrowser.", "sqlite3.", "winreg.", "msvcrt.", "_winapi.",
     "resource.", "syslog.", "fcntl.", "mmap.", "signal.", "cpython.run_",
     "sys.addaudithook", "sys.settrace", "sys.setprofile", "sys._current_frames",
-    "sys.remote_exec", "sys.monitoring", "os.", "glob.", "tempfile.", "pickle.", "marshal.",
+    "sys.remote_exec", "sys.monitoring", "os.", "glob.", "tempfile.", "pickle.", "marshal.dump",
 )
 # os events that are allowed (with a path check for directory listings).
 ALLOW_OS_EVENTS = frozenset({"os.listdir", "os.scandir"})
@@ -52,8 +52,11 @@ def _under(path: str, roots: Sequence[str]) -> bool:
     return any(path == r or path.startswith(r + os.sep) for r in roots)
 
 
-def install_audit_hook(scratch: str, read_roots: Sequence[str], violations: List[str]) -> None:
-    """Installs the hook. It cannot be removed; it applies to the whole process."""
+def install_audit_hook(scratch: str, read_roots: Sequence[str], violations: List[str],
+                       on_refusal: Optional[Callable[[str], None]] = None) -> None:
+    """Installs the hook. It cannot be removed; it applies to the whole process. `on_refusal`
+    reports each refusal outside the process at once (the supervisor's report pipe), so code
+    that empties `violations` afterwards hides nothing."""
     realpath = os.path.realpath
     fsdecode = os.fsdecode
     scratch_root = realpath(scratch)
@@ -64,9 +67,13 @@ def install_audit_hook(scratch: str, read_roots: Sequence[str], violations: List
     allow_os = ALLOW_OS_EVENTS
     deny_import = DENY_IMPORT
 
+    tell = on_refusal
+
     def refuse(what: str) -> None:
         if len(violations) < 100:
             record(what)
+        if tell is not None:
+            tell(what)
         raise SandboxViolation(f"sandbox: {what} is not allowed")
 
     def hook(event: str, args: tuple) -> None:

@@ -176,10 +176,11 @@ def select(names: Iterable[str], scope: Optional[str]) -> List[str]:
 
 
 def write_file(path: str, items: List[Tuple[str, str, Tuple[int, ...], object]],
-               metadata: Optional[Dict[str, str]] = None) -> int:
+               metadata: Optional[Dict[str, str]] = None, digest=None) -> int:
     """Writes (name, dtype tag, shape, data) tensors; returns bytes written. `data` is an array
     in the storage dtype or a function returning one, called when that tensor is written, so a
-    file can be produced one tensor at a time without holding them all in memory."""
+    file can be produced one tensor at a time without holding them all in memory. `digest` (a
+    hashlib object) is fed every byte written."""
     header: Dict[str, object] = {}
     offset = 0
     for name, tag, shape, _ in items:
@@ -191,14 +192,19 @@ def write_file(path: str, items: List[Tuple[str, str, Tuple[int, ...], object]],
     blob = json.dumps(header, separators=(",", ":")).encode()
     blob += b" " * (-len(blob) % 8)  # keep the data 8-byte aligned
     tmp = path + ".part"
+    def put(b) -> None:
+        f.write(b)
+        if digest is not None:
+            digest.update(b)
+
     with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(blob)))
-        f.write(blob)
+        put(struct.pack("<Q", len(blob)))
+        put(blob)
         for name, tag, shape, data in items:
             arr = np.ascontiguousarray(data() if callable(data) else data)
             want = int(np.prod(shape, dtype=np.int64)) * DTYPES[tag].itemsize
             if arr.nbytes != want or arr.dtype != DTYPES[tag]:
                 raise ValueError(f"{name}: {arr.dtype} {arr.nbytes} bytes for {tag} {shape}")
-            f.write(memoryview(arr).cast("B"))
+            put(memoryview(arr).cast("B"))
     os.replace(tmp, path)
     return 8 + len(blob) + offset

@@ -21,7 +21,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from . import checks, st_io
+from . import checks, isolation, st_io
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER = os.path.join(os.path.dirname(HERE), "sandbox_worker.py")
@@ -34,9 +34,12 @@ DEFAULT_LIMITS = {
     "gpuMemoryFraction": 0.5,
     "outputChars": 16384,
     "fileMB": 64,
+    "scratchMB": 64,
 }
+#: A delta within this relative distance of one candidate's task vector (L2 norm over the whole
+#: merge scope) is that candidate unchanged: a no-op.
+DEFAULT_NO_OP_TOLERANCE = 1e-3
 CAPTURE_BYTES = 64 * 1024
-SAMPLE = 64  # entries per parameter compared against each task vector for the no-op check
 
 _netns_probe: Dict[str, Optional[List[str]]] = {}
 
@@ -96,10 +99,11 @@ def _pdeathsig() -> None:
 class _Reader(threading.Thread):
     """Drains a pipe, keeping at most `limit` bytes (the rest is counted and dropped)."""
 
-    def __init__(self, fileobj, limit: int):
+    def __init__(self, fileobj, limit: int, on_first=None):
         super().__init__(daemon=True)
         self.f = fileobj
         self.limit = limit
+        self.on_first = on_first
         self.buf = bytearray()
         self.dropped = 0
         self.ready_at: Optional[float] = None
@@ -115,6 +119,8 @@ class _Reader(threading.Thread):
                 break
             if self.ready_at is None:
                 self.ready_at = time.perf_counter()
+                if self.on_first is not None and chunk.startswith(b"READY"):
+                    self.on_first()
             room = self.limit - len(self.buf)
             if room > 0:
                 self.buf += chunk[:room]
@@ -149,7 +155,17 @@ def normalise_job(job: dict) -> dict:
     j.setdefault("randomSeed", 0)
     j.setdefault("network", "auto")
     j.setdefault("threads", 1)
+    # "kernel" (the default) refuses to run without kernel isolation; "unisolated" is the user's
+    # explicit opt-in (allowUnisolated) for machines without it.
+    if j.pop("allowUnisolated", False) and j.get("isolation") != "kernel":
+        j["isolation"] = "kernel" if isolation.probe(trial=False)["available"] else "unisolated"
+    j.setdefault("isolation", "kernel")
+    if j["isolation"] not in ("kernel", "unisolated"):
+        raise ValueError(f"isolation must be kernel or unisolated, not {j['isolation']!r}")
     j["limits"] = dict(DEFAULT_LIMITS, **(j.get("limits") or {}))
+    tol = j.setdefault("noOpTolerance", DEFAULT_NO_OP_TOLERANCE)
+    if not isinstance(tol, (int, float)) or not 0 <= tol < 1:
+        raise ValueError(f"noOpTolerance must be a number in [0, 1), not {tol!r}")
     j.setdefault("output", os.path.join(j["scratch"], "merged.safetensors"))
     return j
 
@@ -177,7 +193,9 @@ def _read_roots() -> List[str]:
     return sorted(os.path.abspath(r) for r in roots if r and os.path.isdir(r))
 
 
-def run_job(job: dict) -> dict:
+def run_job(job: dict, on_loaded=None) -> dict:
+    """`on_loaded` is called (from another thread) once the worker has finished its trusted
+    set-up and is about to load the algorithm: from then on, a failure is the algorithm's."""
     t0 = time.perf_counter()
     timings: Dict[str, float] = {}
     try:
@@ -238,11 +256,13 @@ def run_job(job: dict) -> dict:
     tau_mb = offset * len(cands) / 1e6
 
     # 3. The worker.
-    worker = _run_worker(j, source, params, delta_path)
+    worker = _run_worker(j, source, params, delta_path, seed, cands, on_loaded)
     timings.update(worker.pop("timings", {}))
     timings["workerWallMs"] = worker.pop("wallMs")
     sandbox_info = worker.pop("sandbox")
-    common = dict(result_base, sandbox=sandbox_info, peakMemoryMB=worker.pop("peakMemoryMB"),
+    worker.pop("cpuSeconds", None)
+    common = dict(result_base, sandbox=sandbox_info, isolation=sandbox_info.get("isolation", "none"),
+                  peakMemoryMB=worker.pop("peakMemoryMB"),
                   output=worker.pop("output", ""), taskVectorMB=round(tau_mb, 3), parameters=len(names))
     if worker.get("status") != "ok":
         try:
@@ -268,44 +288,75 @@ def run_job(job: dict) -> dict:
     if "errorClass" in outcome:
         return _failed(outcome["errorClass"], outcome["detail"], timings=timings,
                        deltaStats=outcome.get("deltaStats"), **common)
-    return dict(status="ok", mergedFile=j["output"], timings=timings, deltaStats=outcome["deltaStats"], **common)
+    return dict(status="ok", mergedFile=j["output"], mergedSha256=outcome["sha256"], timings=timings,
+                deltaStats=outcome["deltaStats"], **common)
 
 
-def _run_worker(j: dict, source: str, params: list, delta_path: str) -> dict:
-    limits = j["limits"]
+def _worker_plan(j: dict, seed: st_io.ModelFiles, cands: List[st_io.ModelFiles]):
+    """How the worker is started: (mode, argv, worker job fields, sandbox description, fds to
+    pass), or a setup failure record when kernel isolation is missing and not waived."""
+    threads = int(j["threads"])
+    if j["isolation"] != "unisolated":
+        p = isolation.probe(trial=False)
+        if not p["available"]:
+            err = isolation.IsolationUnavailable(str(p["reason"]), str(p["fix"]))
+            return _failed("setup", err.message(), isolation="none")
+        env = scrubbed_env(isolation.SCRATCH, threads)
+        files = [seed.paths] + [c.paths for c in cands]
+        cuda = j["tensorLibrary"] == "torch" and j["device"] in ("auto", "cuda")
+        bpf_fd = isolation.startup_bpf_fd()
+        try:
+            argv, info = isolation.command(sys.executable, WORKER, env, files, int(j["limits"]["scratchMB"]), cuda, bpf_fd)
+        except isolation.IsolationUnavailable as e:
+            os.close(bpf_fd)
+            return _failed("setup", e.message(), isolation="none")
+        folders = [f"{isolation.MODELS}/{k}" for k in range(len(files))]
+        fields = {"isolation": "kernel", "seedFolder": folders[0], "candidateFolders": folders[1:],
+                  "scratch": isolation.SCRATCH,
+                  "readRoots": isolation.python_roots() + [os.path.dirname(HERE), isolation.MODELS]}
+        return "kernel", argv, fields, dict(info, tensorLibrary=j["tensorLibrary"]), [bpf_fd], None
     prefix = None
     if j["network"] in ("auto", "namespace"):
         prefix = network_prefix()
         if prefix is None and j["network"] == "namespace":
-            return {"status": "failed", "errorClass": "setup", "wallMs": 0, "peakMemoryMB": 0,
-                    "detail": "a network namespace was required but unshare is not permitted here",
-                    "sandbox": {"networkNamespace": False}}
-    cmd = (prefix or []) + [sys.executable, "-s", "-B", WORKER]
+            return _failed("setup", "a network namespace was required but unshare is not permitted here", isolation="unisolated")
+    os.makedirs(j["scratch"], exist_ok=True)
+    argv = (prefix or []) + [sys.executable, "-s", "-B", WORKER]
+    fields = {"isolation": "unisolated", "seedFolder": j["seedModel"], "candidateFolders": j["candidates"],
+              "scratch": j["scratch"], "readRoots": _read_roots()}
+    info = {"isolation": "unisolated", "networkNamespace": prefix is not None, "auditHook": True, "processGroup": True,
+            "scrubbedEnvironment": True, "tensorLibrary": j["tensorLibrary"], "seccomp": False}
+    return "unisolated", argv, fields, info, [], scrubbed_env(j["scratch"], threads)
+
+
+def _run_worker(j: dict, source: str, params: list, delta_path: str, seed, cands, on_loaded=None) -> dict:
+    limits = j["limits"]
+    plan = _worker_plan(j, seed, cands)
+    if isinstance(plan, dict):
+        return dict(plan, wallMs=0, peakMemoryMB=0, sandbox={"isolation": plan.get("isolation", "none")})
+    mode, argv, fields, sandbox_info, extra_fds, env = plan
     report_r, report_w = os.pipe()
-    wjob = {
-        "source": source, "seedFolder": j["seedModel"], "candidateFolders": j["candidates"],
-        "params": params, "deltaFile": delta_path, "scratch": j["scratch"],
-        "tensorLibrary": j["tensorLibrary"], "device": j["device"], "randomSeed": j["randomSeed"],
-        "limits": limits, "readRoots": _read_roots(), "reportFd": report_w, "threads": j["threads"],
-    }
-    sandbox_info = {"networkNamespace": prefix is not None, "auditHook": True, "processGroup": True,
-                    "scrubbedEnvironment": True, "tensorLibrary": j["tensorLibrary"]}
+    delta_fd = os.open(delta_path, os.O_RDWR)
+    wjob = dict(fields, source=source, params=params, deltaFd=delta_fd, reportFd=report_w,
+                tensorLibrary=j["tensorLibrary"], device=j["device"], randomSeed=j["randomSeed"],
+                limits=limits, threads=j["threads"])
     start = time.perf_counter()
     try:
         proc = subprocess.Popen(
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            cwd=j["scratch"], env=scrubbed_env(j["scratch"], int(j["threads"])), pass_fds=(report_w,),
-            start_new_session=True, preexec_fn=_pdeathsig, close_fds=True,
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=j["scratch"] if mode == "unisolated" else "/", env=env if env is not None else {"PATH": "/usr/bin:/bin"},
+            pass_fds=(report_w, delta_fd, *extra_fds), start_new_session=True, preexec_fn=_pdeathsig, close_fds=True,
         )
     except OSError as e:
-        os.close(report_r)
-        os.close(report_w)
+        for fd in (report_r, report_w, delta_fd, *extra_fds):
+            os.close(fd)
         return {"status": "failed", "errorClass": "setup", "detail": f"cannot start the worker: {e}",
                 "wallMs": 0, "peakMemoryMB": 0, "sandbox": sandbox_info}
-    os.close(report_w)
-    pgid = proc.pid  # start_new_session: the worker leads its own group
+    for fd in (report_w, delta_fd, *extra_fds):
+        os.close(fd)
+    pgid = proc.pid  # start_new_session: the worker (or bwrap) leads its own group
     _current_worker["pgid"] = pgid
-    report = _Reader(os.fdopen(report_r, "rb"), 8 * 1024 * 1024)
+    report = _Reader(os.fdopen(report_r, "rb"), 8 * 1024 * 1024, on_first=on_loaded)
     out = _Reader(proc.stdout, CAPTURE_BYTES)
     err = _Reader(proc.stderr, CAPTURE_BYTES)
     try:
@@ -331,61 +382,116 @@ def _run_worker(j: dict, source: str, params: list, delta_path: str) -> dict:
             _killpg(pgid)
         time.sleep(delay)
         delay = min(delay * 2, 0.02)
-    _killpg(pgid)  # anything the algorithm left behind in its group
+    _killpg(pgid)  # anything left in the group (unisolated mode; a sandbox dies with its PID namespace)
+    cpu_s = 0.0
     try:
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         peak_mb = usage.ru_maxrss / 1024.0
+        cpu_s = usage.ru_utime + usage.ru_stime
     except ChildProcessError:
         peak_mb = 0.0
     _current_worker.pop("pgid", None)
     wall_ms = (time.perf_counter() - start) * 1000
     for r in (report, out, err):
         r.join(timeout=2)
-    code = proc.returncode
-    raw = bytes(report.buf)
-    ready = raw.startswith(b"READY\n")
-    body = raw[6:] if ready else raw
-    parsed = None
-    if body:
-        try:
-            parsed = json.loads(body.decode("utf-8", "replace"))
-        except ValueError:
-            parsed = None
-    sandbox_info["limits"] = (parsed or {}).pop("limits", {}) if parsed else {}
-    if parsed and "device" in parsed:
-        sandbox_info["device"] = parsed.pop("device")
+    lines = _report_lines(bytes(report.buf))
+    ready = lines["ready"] is not None
+    facts = lines["ready"] or {}
+    parsed = lines["report"]
+    if isinstance(facts, dict):
+        sandbox_info["limits"] = facts.get("limits", {})
+        if "device" in facts:
+            sandbox_info["device"] = facts["device"]
+    if parsed is not None:
         sandbox_info["torchLoaded"] = bool(parsed.pop("torchLoaded", False))
-    base = {"wallMs": wall_ms, "peakMemoryMB": round(peak_mb, 1), "sandbox": sandbox_info}
+    base = {"wallMs": wall_ms, "peakMemoryMB": round(peak_mb, 1), "sandbox": sandbox_info, "cpuSeconds": round(cpu_s, 3)}
+    if parsed is not None and isinstance(parsed.get("timings"), dict):
+        base["timings"] = {k: float(v) for k, v in parsed["timings"].items() if isinstance(v, (int, float))}
     stderr_tail = err.text()[-4000:]
-    captured = (parsed or {}).get("output", "")
+    captured = str((parsed or {}).get("output", ""))
     noise = out.text()
     if noise.strip():
         captured = (captured + "\n" + noise).strip()
     base["output"] = captured[: int(limits["outputChars"])]
+    code = proc.returncode
+    # bwrap reports a worker killed by signal N as exit status 128 + N.
+    sig = -code if code is not None and code < 0 else (code - 128 if mode == "kernel" and code is not None and 128 < code < 160 else 0)
+    return dict(base, **_classify_worker(limits, timed_out, ready, parsed, lines["refused"], sig, code, cpu_s, stderr_tail))
 
+
+def _report_lines(raw: bytes) -> dict:
+    """The report pipe's lines: READY {facts} (trusted set-up), REFUSED <what>, REPORT {json}."""
+    out = {"ready": None, "refused": [], "report": None}
+    for line in raw.split(b"\n"):
+        kind, _, rest = line.partition(b" ")
+        if kind == b"READY" and out["ready"] is None:
+            try:
+                out["ready"] = json.loads(rest.decode("utf-8", "replace") or "{}")
+            except ValueError:
+                out["ready"] = {}
+        elif out["ready"] is None:
+            continue  # nothing before READY can come from the algorithm; nothing else is expected
+        elif kind == b"REFUSED" and len(out["refused"]) < 100:
+            out["refused"].append(rest.decode("utf-8", "replace")[:300])
+        elif kind == b"REPORT":
+            try:
+                parsed = json.loads(rest.decode("utf-8", "replace"))
+                out["report"] = parsed if isinstance(parsed, dict) else None
+            except ValueError:
+                out["report"] = None
+    return out
+
+
+ALGORITHM_CLASSES = frozenset(checks.FAILURE_CLASSES) - {"setup"}
+
+
+def _classify_worker(limits: dict, timed_out: bool, ready: bool, parsed: Optional[dict], refused: List[str], sig: int,
+                     code: Optional[int], cpu_s: float, stderr_tail: str) -> dict:
+    """The worker's outcome from facts: the supervisor's clock, the CPU time and the exit status
+    the kernel reports, whether trusted set-up finished (READY). The worker's own report only picks
+    among the classes that are the algorithm's fault."""
+    def fail(cls: str, detail: str) -> dict:
+        return {"status": "failed", "errorClass": cls, "detail": detail}
+
+    cpu_limit = float(limits.get("cpuSeconds") or 0)
     if timed_out:
-        return dict(base, status="failed", errorClass="timeout",
-                    detail=f"stopped after the wall-clock limit of {limits['wallSeconds']} s")
-    if parsed is not None and code == 0:
-        return dict(base, **parsed)
-    if code is not None and code < 0:
-        sig = -code
-        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
-        if sig == signal.SIGXCPU:
-            return dict(base, status="failed", errorClass="timeout", detail=f"stopped at the CPU time limit of {limits['cpuSeconds']} s")
-        if sig == signal.SIGXFSZ:
-            return dict(base, status="failed", errorClass="forbidden", detail=f"wrote a file larger than {limits['fileMB']} MB")
-        if sig == signal.SIGKILL and ready:
-            return dict(base, status="failed", errorClass="memory", detail="the worker was killed (out of memory)")
-        if ready:
-            return dict(base, status="failed", errorClass="exception", detail=f"the worker crashed with {name}")
-        return dict(base, status="failed", errorClass="setup", detail=f"the worker crashed with {name} before loading the algorithm: {stderr_tail[-500:]}")
+        return fail("timeout", f"stopped after the wall-clock limit of {limits['wallSeconds']} s")
     if not ready:
-        return dict(base, status="failed", errorClass="setup", detail=f"the worker failed before loading the algorithm (exit {code}): {stderr_tail[-800:]}")
-    if "MemoryError" in stderr_tail:
-        return dict(base, status="failed", errorClass="memory", detail="MemoryError in the worker")
-    return dict(base, status="failed", errorClass="exception", detail=f"the worker exited with code {code} without a report: {stderr_tail[-500:]}")
+        if sig:
+            return fail("setup", f"the worker died with {_signame(sig)} before loading the algorithm: {stderr_tail[-500:]}")
+        return fail("setup", f"the worker failed before loading the algorithm (exit {code}): {stderr_tail[-800:]}")
+    if cpu_limit and cpu_s >= cpu_limit - 0.05 and (sig in (signal.SIGXCPU, signal.SIGKILL) or parsed is None):
+        return fail("timeout", f"stopped at the CPU time limit of {limits['cpuSeconds']} s")
+    if refused:
+        return fail("forbidden", f"the algorithm attempted {refused[0]}" + (" (and caught the refusal)" if parsed and parsed.get("status") == "ok" else ""))
+    if sig == signal.SIGSYS:
+        return fail("forbidden", "the algorithm made a system call the sandbox forbids (process creation, exec, signals to other processes, sockets, priority or affinity changes, ...); the kernel stopped it")
+    if sig == signal.SIGXFSZ:
+        return fail("forbidden", f"wrote a file larger than {limits['fileMB']} MB")
+    if sig == signal.SIGXCPU:
+        return fail("timeout", f"stopped at the CPU time limit of {limits['cpuSeconds']} s")
+    if sig == signal.SIGKILL:
+        return fail("memory", "the worker was killed by the kernel (out of memory)")
+    if sig:
+        return fail("exception", f"the worker crashed with {_signame(sig)} after the algorithm was loaded")
+    if parsed is not None and code == 0:
+        status = parsed.get("status")
+        if status == "ok":
+            return {"status": "ok"}
+        cls = parsed.get("errorClass")
+        cls = cls if cls in ALGORITHM_CLASSES else "exception"
+        out = fail(cls, str(parsed.get("detail", ""))[:2000])
+        out["traceback"] = str(parsed.get("traceback", ""))[:8000]
+        return out
+    return fail("exception", f"the worker exited with code {code} without a report after the algorithm was loaded: {stderr_tail[-500:]}")
+
+
+def _signame(sig: int) -> str:
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return f"signal {sig}"
 
 
 _current_worker: Dict[str, int] = {}
@@ -407,7 +513,12 @@ def kill_current_worker() -> None:
 
 def _validate_and_write(j: dict, seed: st_io.ModelFiles, cands: List[st_io.ModelFiles], params: list,
                         delta_path: str) -> dict:
+    """Reads the deltas the worker left (after it and its whole sandbox are gone), checks them and
+    writes seed + delta in the seed's dtype, hashing the bytes as they are written."""
     size = os.path.getsize(delta_path)
+    expected = params[-1]["offset"] + 4 * int(np.prod(params[-1]["shape"], dtype=np.int64)) if params else 0
+    if size != expected:
+        return {"errorClass": "forbidden", "detail": f"the delta buffer was resized ({size} bytes, expected {expected})"}
     fd = os.open(delta_path, os.O_RDONLY)
     try:
         import mmap
@@ -415,9 +526,11 @@ def _validate_and_write(j: dict, seed: st_io.ModelFiles, cands: List[st_io.Model
         dmap = mmap.mmap(fd, 0, access=mmap.ACCESS_READ) if size else None
     finally:
         os.close(fd)
-    rng = np.random.default_rng(int(j["randomSeed"]) + 12345)
+    tol = float(j["noOpTolerance"])
     n_cands = len(cands)
-    same_as = [True] * n_cands  # delta == tau_j on every sampled entry so far
+    # Per candidate: squared distance of the delta to its task vector, and the task vector's norm.
+    dist_sq = [0.0] * n_cands
+    tau_sq = [0.0] * n_cands
     stats = {"elements": 0, "absSum": 0.0, "sqSum": 0.0, "maxAbs": 0.0, "zeros": 0, "seedSq": 0.0}
     changed = False
     bad: Dict[str, str] = {}
@@ -449,14 +562,16 @@ def _validate_and_write(j: dict, seed: st_io.ModelFiles, cands: List[st_io.Model
         stats["zeros"] += int(flat.size - np.count_nonzero(flat))
         del a
         base32 = seed.float32(name)
-        stats["seedSq"] += float(np.dot(base32.reshape(-1), base32.reshape(-1)))
-        if any(same_as) and flat.size:
-            idx = rng.integers(0, flat.size, size=min(SAMPLE, flat.size))
-            b = base32.reshape(-1)[idx]
+        base_flat = base32.reshape(-1)
+        stats["seedSq"] += float(np.dot(base_flat, base_flat))
+        if tol > 0 and flat.size:
+            buf = np.empty_like(flat)
             for k, c in enumerate(cands):
-                if same_as[k]:
-                    tau = c.float32(name).reshape(-1)[idx] - b
-                    same_as[k] = bool(np.allclose(flat[idx], tau, rtol=1e-6, atol=0.0))
+                np.subtract(c.float32(name).reshape(-1), base_flat, out=buf)  # tau_k
+                tau_sq[k] += float(np.dot(buf, buf))
+                buf -= flat
+                dist_sq[k] += float(np.dot(buf, buf))
+            del buf
         merged32 = base32 + d
         merged = st_io.from_float32(merged32, info.dtype)
         if info.dtype != "F32" or not np.isfinite(sq):
@@ -472,8 +587,9 @@ def _validate_and_write(j: dict, seed: st_io.ModelFiles, cands: List[st_io.Model
     items = [(p["name"], seed.tensors[p["name"]].dtype, tuple(p["shape"]), (lambda p=p: produce(p))) for p in params]
     meta = {"format": "pt", "selfdev.algorithmSha256": hashlib.sha256(j["source"].encode()).hexdigest(),
             "selfdev.scope": j["mergeScope"], "selfdev.randomSeed": str(j["randomSeed"])}
+    digest = hashlib.sha256()
     try:
-        st_io.write_file(j["output"], items, meta)
+        st_io.write_file(j["output"], items, meta, digest=digest)
     except _Abort:
         _remove(j["output"] + ".part")
         return dict(bad)
@@ -490,20 +606,15 @@ def _validate_and_write(j: dict, seed: st_io.ModelFiles, cands: List[st_io.Model
         _remove(j["output"])
         why = "every delta is zero" if stats["zeros"] == stats["elements"] else "the merged model equals the seed"
         return {"errorClass": "no_op", "detail": why, "deltaStats": delta_stats}
-    for k, same in enumerate(same_as):
-        if same and _equals_task_vector(seed, cands[k], params, delta_of):
+    for k in range(n_cands):
+        if tau_sq[k] > 0 and dist_sq[k] <= (tol ** 2) * tau_sq[k]:
             _remove(j["output"])
-            return {"errorClass": "no_op", "detail": f"the delta is the task vector of candidate {k + 1} ({os.path.basename(cands[k].folder)}) unchanged",
-                    "deltaStats": delta_stats}
-    return {"deltaStats": delta_stats}
-
-
-def _equals_task_vector(seed, cand, params, delta_of) -> bool:
-    for p in params:
-        tau = cand.float32(p["name"]) - seed.float32(p["name"])
-        if not np.allclose(delta_of(p), tau, rtol=1e-6, atol=0.0):
-            return False
-    return True
+            rel = (dist_sq[k] / tau_sq[k]) ** 0.5
+            return {"errorClass": "no_op",
+                    "detail": f"the delta is the task vector of candidate {k + 1} ({os.path.basename(cands[k].folder)}) "
+                              f"unchanged, up to a relative difference of {rel:.2e} (tolerance {tol:g})",
+                    "deltaStats": delta_stats, "matchedCandidate": k}
+    return {"deltaStats": delta_stats, "sha256": digest.hexdigest()}
 
 
 class _Abort(Exception):
@@ -517,9 +628,42 @@ def _remove(path: str) -> None:
         pass
 
 
+class ResultChannel:
+    """Where the supervisor tells its caller what happened: framed lines on a descriptor the
+    caller opened for it (the job's resultChannel.fd), each carrying the caller's per-job nonce.
+    The worker never holds this descriptor (it is not inheritable and never passed on) and never
+    sees the nonce. Without a channel (a person running the script) the record goes to stdout."""
+
+    def __init__(self, spec):
+        self.fd: Optional[int] = None
+        self.nonce = ""
+        self.lock = threading.Lock()
+        if isinstance(spec, dict) and isinstance(spec.get("fd"), int):
+            self.fd = spec["fd"]
+            self.nonce = str(spec.get("nonce", ""))
+            os.set_inheritable(self.fd, False)
+
+    def send(self, message: dict) -> None:
+        body = json.dumps(message, default=_json_default)
+        if self.fd is None:
+            if message.get("event") == "result":
+                sys.stdout.write(json.dumps(message["result"], default=_json_default) + "\n")
+                sys.stdout.flush()
+            return
+        data = f"SELFDEV {self.nonce} {body}\n".encode()
+        with self.lock:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self.fd, view):]
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    """`python apply_algorithm.py [job.json]` (or the job on stdin): prints the result record."""
+    """`python apply_algorithm.py [job.json]` (or the job on stdin): runs the job and sends the
+    result record. `python apply_algorithm.py --probe` prints whether kernel isolation works."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "--probe":
+        print(json.dumps(isolation.probe(trial=True)))
+        return 0
 
     def on_term(signum, _frame):
         kill_current_worker()
@@ -533,17 +677,21 @@ def main(argv: Optional[List[str]] = None) -> int:
                 job = json.load(f)
         else:
             job = json.loads(sys.stdin.read())
+        if not isinstance(job, dict):
+            raise ValueError("the job is not a JSON object")
     except (OSError, ValueError) as e:
         print(json.dumps(_failed("setup", f"cannot read the job: {e}")))
         return 2
-    result = run_job(job)
-    text = json.dumps(result, default=_json_default)
-    result_file = job.get("resultFile") if isinstance(job, dict) else None
+    channel = ResultChannel(job.pop("resultChannel", None))
+    try:
+        result = run_job(job, on_loaded=lambda: channel.send({"event": "loaded"}))
+    except Exception as e:  # noqa: BLE001  (a bug here must still produce a record)
+        result = _failed("setup", f"the runner failed: {type(e).__name__}: {e}")
+    result_file = job.get("resultFile")
     if result_file:
         with open(result_file, "w", encoding="utf-8") as f:
-            f.write(text)
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
+            f.write(json.dumps(result, default=_json_default))
+    channel.send({"event": "result", "result": result})
     return 0
 
 

@@ -1,19 +1,24 @@
 """The untrusted side: runs one algorithm over the merge scope inside the sandbox.
 
-Started by `supervisor` as its own process (own process group, scrubbed environment, network
-namespace when available). Reads a JSON job on stdin, maps the model files and the delta file,
-imports the tensor library, sets its resource limits, installs the audit hook, and only then
-loads the algorithm. Writes one JSON report to the file descriptor the job names, then exits
-with os._exit (no interpreter shutdown that untrusted code could hook into).
+Started by `supervisor`, with kernel isolation inside a bubblewrap sandbox (isolation.py), or,
+where the user opted in to unisolated runs, as a plain child process. Reads a JSON job on stdin,
+imports the tensor library, maps the model files and the delta buffer (an fd the supervisor
+opened), closes every other descriptor, sets its resource limits, and then, in this order: drops
+to the sandbox uid (as root), installs the algorithm's seccomp filter, installs the Python-level
+guards (audit hook, restricted builtins), writes READY on the report fd, and only then loads the
+algorithm. Everything after READY is the algorithm's responsibility.
 
-Nothing this process reports is trusted for correctness: the supervisor re-reads the deltas
-from the shared file and checks them itself.
+The report fd carries lines: `READY {facts}`, `REFUSED <what>` for each refusal of the Python
+guards (written at once, so catching the refusal does not hide it) and a final `REPORT {json}`.
+None of it is trusted for correctness: the supervisor re-reads the deltas itself, classifies
+kills from what the kernel tells it, and treats the report as advice.
 """
 from __future__ import annotations
 
 import hashlib
 import inspect  # noqa: F401  (imported before the sandbox closes imports)
 import json
+import importlib
 import linecache
 import math
 import mmap
@@ -27,7 +32,7 @@ import warnings
 
 import numpy as np
 
-from . import checks, sandbox, st_io
+from . import checks, isolation, policy, sandbox, seccomp, st_io
 
 ALGO_FILE = "<algorithm>"
 
@@ -71,17 +76,19 @@ def set_limits(limits: dict, cuda: bool) -> dict:
 
 
 def classify(exc: BaseException, violations: list) -> str:
+    """The class of an exception, from its type alone (a message can say anything)."""
     if violations or isinstance(exc, sandbox.SandboxViolation):
         return "forbidden"
     if isinstance(exc, (SystemExit, KeyboardInterrupt, GeneratorExit)):
         return "forbidden"
     if isinstance(exc, MemoryError):
         return "memory"
-    if isinstance(exc, OSError) and exc.errno == 27:  # EFBIG: past RLIMIT_FSIZE in scratch
-        return "forbidden"
-    text = str(exc)
-    if isinstance(exc, RuntimeError) and ("can't allocate memory" in text or "out of memory" in text.lower()):
+    torch = sys.modules.get("torch")
+    oom = getattr(torch, "OutOfMemoryError", None) if torch is not None else None
+    if isinstance(oom, type) and isinstance(exc, oom):
         return "memory"
+    if isinstance(exc, OSError) and exc.errno in (27, 28):  # EFBIG, ENOSPC: past the file or scratch cap
+        return "forbidden"
     return "exception"
 
 
@@ -113,16 +120,21 @@ class Failure(Exception):
 
 def to_delta(result, shape, lib: str, torch):
     """The merge result as a float array of `shape`, or a Failure."""
+    # Only the exact library type is read: a subclass can override .shape, .dtype and friends.
     if lib == "torch":
-        if not isinstance(result, torch.Tensor):
-            raise Failure("dtype", f"merge returned {type(result).__name__}, expected a torch tensor")
+        if type(result) is not torch.Tensor:
+            what = "a subclass of torch.Tensor" if isinstance(result, torch.Tensor) else type(result).__name__
+            raise Failure("dtype", f"merge returned {what}, expected a plain torch tensor")
         if not result.is_floating_point():
             raise Failure("dtype", f"merge returned a {result.dtype} tensor, expected floating point")
         if tuple(result.shape) != tuple(shape):
             raise Failure("shape_mismatch", f"merge returned shape {tuple(result.shape)}, expected {tuple(shape)}")
         return result.detach().to("cpu", torch.float32).contiguous().numpy()
-    if not isinstance(result, np.ndarray):
-        raise Failure("dtype", f"merge returned {type(result).__name__}, expected a numpy array")
+    if type(result) is not np.ndarray:
+        if not isinstance(result, np.ndarray):
+            raise Failure("dtype", f"merge returned {type(result).__name__}, expected a numpy array")
+        # A subclass: look at its buffer through the base class, which no subclass can change.
+        result = np.ndarray.view(result, np.ndarray)
     if result.dtype.kind != "f":
         raise Failure("dtype", f"merge returned a {result.dtype} array, expected floating point")
     if result.shape != tuple(shape):
@@ -130,11 +142,45 @@ def to_delta(result, shape, lib: str, torch):
     return result
 
 
-def run(job: dict) -> dict:
+#: Standard-library modules of the allowlist, imported during set-up: a first import after the
+#: guards are up would need file reads and code loading the guards refuse.
+PRELOAD = ("math", "cmath", "functools", "itertools", "random", "time", "typing", "collections", "heapq",
+           "bisect", "statistics", "numbers", "dataclasses")
+
+
+class Report:
+    """The report fd: one line per event, written at once."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def line(self, kind: str, payload: str = "") -> None:
+        data = (kind + (" " + payload if payload else "") + "\n").encode("utf-8", "replace")
+        view = memoryview(data)
+        try:
+            while view:
+                n = os.write(self.fd, view)
+                view = view[n:]
+        except OSError:
+            pass  # the supervisor is gone; PDEATHSIG follows
+
+
+def close_other_fds(keep) -> None:
+    keep = sorted(set(keep) | {0, 1, 2})
+    lo = 0
+    for k in keep:
+        if k > lo:
+            os.closerange(lo, k)
+        lo = k + 1
+    os.closerange(lo, 65536)
+
+
+def run(job: dict, report: Report):
     t0 = time.perf_counter()
     timings = {}
     lib = job.get("tensorLibrary", "numpy")
     device = job.get("device", "cpu")
+    kernel = job.get("isolation") == "kernel"
     torch = None
     if lib != "torch":
         device = "cpu"
@@ -149,16 +195,19 @@ def run(job: dict) -> dict:
             frac = job.get("limits", {}).get("gpuMemoryFraction")
             if frac:
                 torch.cuda.set_per_process_memory_fraction(float(frac))
+    for name in PRELOAD:
+        importlib.import_module(name)
     timings["importMs"] = (time.perf_counter() - t0) * 1000
 
     seed_files = st_io.ModelFiles(job["seedFolder"])
     cands = [st_io.ModelFiles(f) for f in job["candidateFolders"]]
     for m in [seed_files] + cands:
         m.open_all()
-    delta_fd = os.open(job["deltaFile"], os.O_RDWR)
+    delta_fd = int(job["deltaFd"])
     delta_map = mmap.mmap(delta_fd, 0) if os.fstat(delta_fd).st_size else None
+    os.close(delta_fd)  # the map stays; the descriptor is not left to the algorithm
     params = job["params"]
-    report_fd = int(job["reportFd"])
+    close_other_fds([report.fd])
 
     out = sandbox.CappedText(int(job.get("limits", {}).get("outputChars", 16384)))
     violations: list = []
@@ -169,11 +218,21 @@ def run(job: dict) -> dict:
     namespace = {"__name__": "algorithm", "__builtins__": builtins_}
     warnings.simplefilter("ignore")
     sys.setrecursionlimit(1000)
+    if kernel:
+        seccomp.library()  # loaded before the limits and the guards
     applied = set_limits(job.get("limits", {}), device == "cuda")
+    facts = {"pid": os.getpid(), "vmSizeMB": round(vm_size_bytes() / 2**20, 1), "limits": applied, "device": device}
+    if kernel:
+        isolation.drop_privileges()
+        f = policy.algorithm_filter(os.getpid())
+        f.load(all_threads=True)
+        f.release()
+        facts.update(uid=os.getuid(), seccomp=True)
     sys.stdout = out
     sys.stderr = out
-    sandbox.install_audit_hook(job["scratch"], job.get("readRoots", []), violations)
-    os.write(report_fd, b"READY\n")
+    sandbox.install_audit_hook(job["scratch"], job.get("readRoots", []), violations,
+                               on_refusal=lambda what: report.line("REFUSED", what))
+    report.line("READY", json.dumps(facts))
 
     done = 0
     merge_s = 0.0
@@ -236,21 +295,17 @@ def run(job: dict) -> dict:
     timings["taskVectorsMs"] = tau_s * 1000
     timings["workerMs"] = (time.perf_counter() - t0) * 1000
     status.update({"paramsDone": done, "timings": timings, "violations": violations[:20],
-                   "output": out.text(), "limits": applied, "device": device,
-                   "torchLoaded": "torch" in sys.modules})
-    return status, report_fd
+                   "output": out.text(), "torchLoaded": "torch" in sys.modules})
+    return status
 
 
 def main() -> None:
     try:
         job = json.loads(sys.stdin.read())
-    except ValueError as e:
+        report = Report(int(job["reportFd"]))
+    except (ValueError, KeyError, TypeError) as e:
         sys.__stderr__.write(f"worker: bad job: {e}\n")
         os._exit(3)
-    report, fd = run(job)
-    data = json.dumps(report, default=str).encode()
-    view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]
+    status = run(job, report)
+    report.line("REPORT", json.dumps(status, default=str))
     os._exit(0)
