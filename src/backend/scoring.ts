@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import { evaluateBenchmarks, loadModelForEval, type LoadedModel } from '../engine/evaluate';
 import { createDecoderSession, type ExecutionProvider } from '../engine/inference/session';
 import { readSafetensorsHeader } from '../engine/model/safetensors';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { applyAlgorithm } from '../engine/runner';
 import type { ProgressParams, ScoreParams, ScoreResult } from '../protocol/backend';
 
@@ -23,6 +25,22 @@ function seedModel(p: ScoreParams): Promise<LoadedModel> {
   return loaded;
 }
 
+/** A job the runner refused because the machine has no kernel isolation (and the user did not
+ * opt out): the loop stops with the reason and the fix instead of recording a failure. */
+export class IsolationUnavailableError extends Error {
+  override name = 'IsolationUnavailableError';
+}
+
+function sha256File(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    createReadStream(file)
+      .on('data', (b) => h.update(b))
+      .on('error', reject)
+      .on('end', () => resolve(h.digest('hex')));
+  });
+}
+
 export async function runScoreJob(p: ScoreParams, signal: AbortSignal, progress: (p: ProgressParams) => void): Promise<ScoreResult> {
   const started = performance.now();
   const timings: Record<string, number> = {};
@@ -30,6 +48,7 @@ export async function runScoreJob(p: ScoreParams, signal: AbortSignal, progress:
   let model = seed;
   let scratch: string | undefined;
   let deltaStats: ScoreResult['deltaStats'];
+  let isolation: ScoreResult['isolation'];
   try {
     if (p.algorithm) {
       progress({ jobId: p.jobId, phase: 'apply', done: 0, total: 1 });
@@ -45,12 +64,16 @@ export async function runScoreJob(p: ScoreParams, signal: AbortSignal, progress:
           scratch,
           randomSeed: p.randomSeed,
           limits: { wallSeconds: p.limits.timeoutSeconds, cpuSeconds: p.limits.timeoutSeconds, memoryMB: p.limits.memoryMB },
+          allowUnisolated: p.allowUnisolated,
         },
         { python: p.python, signal },
       );
       timings.apply = (performance.now() - started) / 1000;
+      if (applied.status === 'failed' && applied.isolation === 'none') throw new IsolationUnavailableError(applied.detail ?? 'kernel isolation is not available');
+      isolation = applied.isolation === 'kernel' || applied.isolation === 'unisolated' ? applied.isolation : undefined;
       if (applied.status !== 'ok' || !applied.mergedFile) {
         return {
+          isolation,
           jobId: p.jobId,
           status: 'failed',
           errorClass: applied.errorClass,
@@ -61,6 +84,10 @@ export async function runScoreJob(p: ScoreParams, signal: AbortSignal, progress:
         };
       }
       deltaStats = applied.deltaStats as unknown as ScoreResult['deltaStats'];
+      // Evaluate exactly the bytes the runner validated.
+      if (!applied.mergedSha256 || (await sha256File(applied.mergedFile)) !== applied.mergedSha256) {
+        throw new Error(`the merged model ${applied.mergedFile} is not the one the runner validated (its SHA-256 differs); not evaluated`);
+      }
       const overlay = await readSafetensorsHeader(applied.mergedFile);
       const session = await createDecoderSession(seed.session.model, { executionProvider: p.executionProvider as ExecutionProvider, threads: p.threads, maxContext: 4096 }, overlay);
       model = { session, tokenizer: seed.tokenizer };
@@ -78,6 +105,7 @@ export async function runScoreJob(p: ScoreParams, signal: AbortSignal, progress:
       scores: results.map((r) => ({ name: r.name, n: r.n, correct: r.correct, accuracy: r.accuracy, items: r.records.map((x) => x.correct) })),
       timings,
       deltaStats,
+      isolation,
     };
   } finally {
     if (model !== seed) await model.session.release();

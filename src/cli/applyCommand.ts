@@ -1,7 +1,7 @@
 // `selfdev apply <algorithm.py> --config <run config>`: applies one algorithm in the sandboxed
 // runner, then (when an evaluator is plugged in) scores the merged model. This is also how a
 // user checks a hand-written algorithm.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { applyAlgorithm, type ApplyOptions } from '../engine/runner/applyAlgorithm';
@@ -45,7 +45,9 @@ options:
   --seed N               random seed of the run (default 0)
   --set NAME=VALUE       replace a module constant first (repeatable), e.g. --set LAMBDA=0.4
   --scope REGEX          merge scope (default: the config's mergeScope, else the MLP weights)
-  --scratch DIR          folder for the merged file (default: a new temporary folder)
+  --scratch DIR          keep the merged file in this folder (default: a temporary folder, removed at the end)
+  --allow-unisolated     run the algorithm even where kernel isolation (bubblewrap, seccomp) is not
+                         available, with only Python-level guards (not recommended)
   --timeout SECONDS      wall-clock limit of the algorithm (default 300)
   --memory MB            memory the algorithm may allocate (default 4096)`;
 
@@ -64,6 +66,7 @@ interface Parsed {
   scratch?: string;
   timeout?: number;
   memory?: number;
+  allowUnisolated: boolean;
 }
 
 class UsageError extends Error {}
@@ -100,6 +103,7 @@ export function parseApplyArgs(args: string[], env: NodeJS.ProcessEnv = process.
       case '--json': p.json = true; break;
       case '--python': p.python = next(); break;
       case '--torch': p.torch = true; break;
+      case '--allow-unisolated': p.allowUnisolated = true; break;
       case '--seed': {
         const n = Number(next());
         if (!Number.isInteger(n)) throw new UsageError('--seed needs an integer');
@@ -131,6 +135,7 @@ export function parseApplyArgs(args: string[], env: NodeJS.ProcessEnv = process.
     json: p.json ?? false,
     python: p.python ?? env.SELFDEV_PYTHON ?? 'python3',
     torch: p.torch ?? false,
+    allowUnisolated: p.allowUnisolated ?? false,
     seed: p.seed ?? 0,
     constants: p.constants,
     scope: p.scope,
@@ -165,7 +170,7 @@ function ms(x: number | undefined): string {
   return x === undefined ? '-' : x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${Math.round(x)} ms`;
 }
 
-export function formatResult(r: RunnerResult, algorithm: string, evaluation?: EvaluateResult | string): string[] {
+export function formatResult(r: RunnerResult, algorithm: string, evaluation?: EvaluateResult | string, keepsMerged = true): string[] {
   const lines: string[] = [];
   if (r.status === 'ok') {
     lines.push('status: ok');
@@ -176,7 +181,7 @@ export function formatResult(r: RunnerResult, algorithm: string, evaluation?: Ev
     if (r.traceback && r.traceback.trim() && !r.detail?.includes(r.traceback.trim())) lines.push('traceback (algorithm lines only):', ...r.traceback.split('\n').map((l) => `  ${l}`));
   }
   lines.push(`algorithm: ${algorithm}${r.algorithmSha256 ? ` (sha256 ${r.algorithmSha256.slice(0, 12)})` : ''}`);
-  if (r.mergedFile) lines.push(`merged: ${r.mergedFile} (${r.parameters ?? '?'} parameters; ${fmt(r.taskVectorMB)} MB of task vectors)`);
+  if (r.mergedFile) lines.push(`merged: ${keepsMerged ? r.mergedFile : 'removed at the end (--scratch DIR keeps it)'} (${r.parameters ?? '?'} parameters; ${fmt(r.taskVectorMB)} MB of task vectors)`);
   const d = r.deltaStats;
   if (d) {
     lines.push(`delta: mean|d| ${fmt(d.meanAbs)}, rms ${fmt(d.rms)}, max|d| ${fmt(d.maxAbs)}, zeros ${(100 * d.zeroFraction).toFixed(1)}%, |d|/|seed| ${fmt(d.relativeNorm)}`);
@@ -187,7 +192,10 @@ export function formatResult(r: RunnerResult, algorithm: string, evaluation?: Ev
   }
   if (r.sandbox) {
     const s = r.sandbox;
-    lines.push(`sandbox: ${s.tensorLibrary}${s.device ? ` on ${s.device}` : ''}; network namespace ${s.networkNamespace ? 'yes' : 'no (audit hook only)'}; audit hook ${s.auditHook ? 'yes' : 'no'}`);
+    const mode = s.isolation === 'kernel'
+      ? `kernel isolation (namespaces ${(s.namespaces ?? []).join(', ')}; uid ${s.uid ?? '?'}; seccomp; scratch ${s.scratchMB ?? '?'} MB)`
+      : `UNISOLATED (Python-level guards only; network namespace ${s.networkNamespace ? 'yes' : 'no'})`;
+    lines.push(`sandbox: ${mode}; ${s.tensorLibrary}${s.device ? ` on ${s.device}` : ''}`);
   }
   if (r.output && r.output.trim()) {
     const out = r.output.trim().split('\n');
@@ -220,6 +228,15 @@ export async function applyCommand(args: string[], io: ApplyIo, deps: ApplyDeps 
     return EXIT.usage;
   }
   const scratch = path.resolve(p.scratch ?? mkdtempSync(path.join(os.tmpdir(), 'selfdev-apply-')));
+  try {
+    return await applyIn(scratch, p, config, models, io, deps);
+  } finally {
+    // A folder of our own goes, merged file included; one the user named keeps the merged file.
+    if (!p.scratch) rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+async function applyIn(scratch: string, p: Parsed, config: Record<string, unknown>, models: ReturnType<typeof modelsFromConfig>, io: ApplyIo, deps: ApplyDeps): Promise<number> {
   const job: ApplyJob = {
     seedModel: models.seed,
     candidates: models.candidates,
@@ -231,6 +248,7 @@ export async function applyCommand(args: string[], io: ApplyIo, deps: ApplyDeps 
     scratch,
     randomSeed: p.seed,
     limits: { wallSeconds: p.timeout, cpuSeconds: p.timeout, memoryMB: p.memory },
+    allowUnisolated: p.allowUnisolated,
   };
   const ac = new AbortController();
   const onSignal = () => ac.abort();
@@ -260,7 +278,7 @@ export async function applyCommand(args: string[], io: ApplyIo, deps: ApplyDeps 
   if (p.json) {
     io.out(JSON.stringify({ ...result, evaluation: evaluation ?? null }, null, 2));
   } else {
-    for (const line of formatResult(result, p.algorithm, evaluation)) io.out(line);
+    for (const line of formatResult(result, p.algorithm, evaluation, Boolean(p.scratch))) io.out(line);
   }
   const evaluationFailed = typeof evaluation === 'string' && evaluation.startsWith('evaluation failed');
   return result.status === 'ok' && !evaluationFailed ? EXIT.ok : EXIT.failure;

@@ -3,7 +3,8 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { readCapabilities } from '../backend/capabilities';
-import { probePython, pythonProblems } from '../engine/pythonProbe';
+import { describeIsolation, probeIsolation, probePython, pythonProblems, type IsolationReport } from '../engine/pythonProbe';
+import { findRunnerScript } from '../engine/runner';
 import { applyCommand } from './applyCommand';
 import { evaluateMerged } from './applyEvaluation';
 import { evalCommand } from './evalCommand';
@@ -26,7 +27,11 @@ commands:
                                     score a model on a benchmark
   apply <algorithm.py> --config <run config> [--benchmark FILE] [--set NAME=VALUE] [--json]
                                     apply one algorithm in the sandbox and score the merged model
-  --version                         print the version`;
+  --version                         print the version
+
+Generated code runs in a kernel sandbox (bubblewrap namespaces, uid 65534, seccomp). Where the
+machine has none, demo/iterate/finalize/transfer/apply refuse to run it unless given
+--allow-unisolated (Python-level guards only; not recommended).`;
 
 const RUN_COMMANDS = new Set(['demo', 'new', 'iterate', 'status', 'finalize', 'transfer']);
 
@@ -42,15 +47,20 @@ async function doctor(args: string[], io: Io): Promise<number> {
   const problems: string[] = [];
   if ('error' in caps.onnxruntime) problems.push(caps.onnxruntime.error);
   let pythonReport;
+  let isolation: IsolationReport | undefined;
   try {
     pythonReport = await probePython(python);
     problems.push(...pythonProblems(pythonReport));
+    isolation = await probeIsolation(python, findRunnerScript());
+    if (!isolation.available) {
+      problems.push(`kernel isolation of generated code is not available: ${isolation.reason}. To fix: ${isolation.fix}. (Runs refuse generated code without it unless you pass --allow-unisolated.)`);
+    }
   } catch (err) {
     problems.push((err as Error).message);
   }
   const demoWorld = existsSync(demoConfig);
   if (args.includes('--json')) {
-    io.out(JSON.stringify({ backend: caps, python: pythonReport ?? null, demoWorld, problems }, null, 2));
+    io.out(JSON.stringify({ backend: caps, python: pythonReport ?? null, isolation: isolation ?? null, demoWorld, problems }, null, 2));
   } else {
     const ort = 'error' in caps.onnxruntime ? 'not loadable' : `${caps.onnxruntime.version} (${caps.onnxruntime.executionProviders.join(', ')})`;
     io.out(`selfdev ${SELFDEV_VERSION} on Node ${caps.node}, ${caps.platform}-${caps.arch}, ${caps.cpus} CPUs, ${caps.memoryGiB} GiB`);
@@ -60,6 +70,7 @@ async function doctor(args: string[], io: Io): Promise<number> {
         ? `python: ${pythonReport.version} at ${pythonReport.executable}; numpy ${pythonReport.numpy ?? 'missing'}; torch ${pythonReport.torch ?? 'missing (optional)'}${pythonReport.cuda ? ' with CUDA' : ''}`
         : `python: not usable (${python})`,
     );
+    if (isolation) io.out(`isolation of generated code: ${describeIsolation(isolation)}`);
     io.out(`demo world: ${demoWorld ? demoConfig : 'not built yet'}`);
     for (const p of problems) io.err(`problem: ${p}`);
     io.out(problems.length ? `${problems.length} problem(s) found.` : 'Ready.');

@@ -19,6 +19,8 @@ interface Common {
   repo?: string;
   python: string;
   json: boolean;
+  /** --allow-unisolated: run generated code even where kernel isolation is missing. */
+  allowUnisolated: boolean;
 }
 
 function gitTopLevel(dir: string): string | undefined {
@@ -33,7 +35,7 @@ function gitTopLevel(dir: string): string | undefined {
 function common(values: Record<string, unknown>): Common {
   const top = gitTopLevel(process.cwd());
   const runs = (values.runs as string | undefined) ?? process.env.SELFDEV_RUNS ?? path.join(top ?? process.cwd(), '.selfdev', 'runs');
-  return { runs: path.resolve(runs), repo: top, python: (values.python as string | undefined) ?? process.env.SELFDEV_PYTHON ?? 'python3', json: Boolean(values.json) };
+  return { runs: path.resolve(runs), repo: top, python: (values.python as string | undefined) ?? process.env.SELFDEV_PYTHON ?? 'python3', json: Boolean(values.json), allowUnisolated: Boolean(values['allow-unisolated']) };
 }
 
 const OPTIONS = {
@@ -43,6 +45,7 @@ const OPTIONS = {
   id: { type: 'string' },
   n: { type: 'string', short: 'n' },
   to: { type: 'string' },
+  'allow-unisolated': { type: 'boolean', default: false },
 } as const;
 
 async function withLoop<T>(c: Common, run: Run, io: Io, signal: AbortSignal | undefined, fn: (loop: RunLoop) => Promise<T>): Promise<T> {
@@ -56,6 +59,7 @@ async function withLoop<T>(c: Common, run: Run, io: Io, signal: AbortSignal | un
     const loop = await RunLoop.open(run, {
       backend,
       python: c.python,
+      allowUnisolated: c.allowUnisolated,
       // Concurrent jobs share the cores instead of each asking for all of them.
       threads: Math.max(1, Math.floor(os.cpus().length / (header.config?.concurrency ?? 1))),
       algorithmsDir: path.join(install, 'resources', 'algorithms'),

@@ -83,6 +83,7 @@ export async function algorithmRows(reader: RunReader, t: number, vetoes?: Vetoe
       edited: Boolean(r?.edited),
       best: false,
       reusedFrom: r?.reusedFrom,
+      isolation: r?.isolation,
     };
   });
   const rank = (a: AlgorithmRow) => (a.status === 'ok' ? 0 : a.status === 'failed' ? 1 : 2);

@@ -65,3 +65,38 @@ export function pythonProblems(report: PythonReport, tensorLibrary: 'numpy' | 't
   }
   return problems;
 }
+
+/** Whether the runner can isolate generated code on this machine (resources/python, `--probe`). */
+export interface IsolationReport {
+  available: boolean;
+  method: string;
+  /** The runner runs as root: bubblewrap's privileged mode, then uid 65534. */
+  privileged?: boolean;
+  bwrap?: string;
+  bwrapVersion?: string;
+  /** Why not, and how to fix it, when not available. */
+  reason?: string;
+  fix?: string;
+}
+
+/** Starts one trial sandbox with the interpreter's runner and reports whether it held. */
+export function probeIsolation(interpreter: string, runnerScript: string, timeoutMs = 60_000): Promise<IsolationReport> {
+  return new Promise((resolve) => {
+    execFile(interpreter, ['-s', '-B', runnerScript, '--probe'], { timeout: timeoutMs, windowsHide: true }, (err, stdout, stderr) => {
+      try {
+        const parsed = JSON.parse(stdout.trim().split('\n').pop() ?? '') as IsolationReport;
+        if (typeof parsed.available === 'boolean') return resolve(parsed);
+      } catch {
+        /* reported below */
+      }
+      const why = err ? (stderr.trim().split('\n').pop() ?? err.message) : `unexpected answer: ${stdout.slice(0, 200)}`;
+      resolve({ available: false, method: 'bubblewrap', reason: `the runner's isolation check failed: ${why}`, fix: 'check the Python interpreter (selfdev doctor)' });
+    });
+  });
+}
+
+/** One line for people: which isolation generated code gets here. */
+export function describeIsolation(r: IsolationReport): string {
+  if (r.available) return `kernel (bubblewrap ${r.bwrapVersion ?? ''} namespaces, uid 65534, seccomp${r.privileged ? '; as root: privileged mode, then uid 65534' : ''})`.replace('  ', ' ');
+  return `NOT AVAILABLE: ${r.reason ?? 'unknown reason'}`;
+}

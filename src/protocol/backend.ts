@@ -56,6 +56,9 @@ export interface ScoreParams {
   randomSeed: number;
   /** Python interpreter for the runner. */
   python: string;
+  /** Run generated code without kernel isolation where the backend machine has none (the
+   * user's explicit opt-in). Otherwise such a job is refused with the reason and the fix. */
+  allowUnisolated?: boolean;
   executionProvider?: string;
   threads?: number;
 }
@@ -79,6 +82,8 @@ export interface ScoreResult {
   scores?: BenchmarkScore[];
   timings: Record<string, number>;
   deltaStats?: Record<string, number | null>;
+  /** How the algorithm was contained: 'kernel' or 'unisolated' (absent when none ran). */
+  isolation?: 'kernel' | 'unisolated';
   /** True when the answer came from the journal (the job had finished before). */
   fromJournal?: boolean;
 }

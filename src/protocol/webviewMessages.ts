@@ -67,6 +67,8 @@ export interface AlgorithmRow {
   best: boolean;
   /** Identical code scored earlier: iteration/id of that record. */
   reusedFrom?: string;
+  /** How the code was contained when it ran ('unisolated': the user opted out of kernel isolation). */
+  isolation?: 'kernel' | 'unisolated';
 }
 
 export interface PairRow {

@@ -97,6 +97,7 @@ export class LoopController implements vscode.Disposable {
     return {
       backend,
       python: await resolveInterpreter(),
+      allowUnisolated: settings.allowUnisolated(),
       algorithmsDir: vscode.Uri.joinPath(this.context.extensionUri, 'resources', 'algorithms').fsPath,
       executionProvider: settings.executionProvider(),
       threads,

@@ -1,6 +1,7 @@
 import { PVSC_EXTENSION_ID, PythonExtension } from '@vscode/python-extension';
 import * as vscode from 'vscode';
-import { probePython, pythonProblems, type PythonReport } from '../engine/pythonProbe';
+import { describeIsolation, probeIsolation, probePython, pythonProblems, type IsolationReport, type PythonReport } from '../engine/pythonProbe';
+import { findRunnerScript } from '../engine/runner';
 import { settings } from './settings';
 
 const DEFAULT_INTERPRETER = process.platform === 'win32' ? 'python' : 'python3';
@@ -28,18 +29,27 @@ export async function resolveInterpreter(): Promise<string> {
  * Lets the user pick an interpreter, checks it, and saves it in the settings.
  * Called with a path (from tests or other commands) it skips the picker.
  */
-export async function selectPythonInterpreter(given?: unknown): Promise<PythonReport | undefined> {
+export async function selectPythonInterpreter(given?: unknown): Promise<(PythonReport & { isolation: IsolationReport }) | undefined> {
   const chosen = typeof given === 'string' && given ? given : await pickInterpreter();
   if (!chosen) return undefined;
   const report = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Checking ${chosen}…` },
-    () => probePython(chosen),
+    async () => {
+      const python = await probePython(chosen);
+      return { ...python, isolation: await probeIsolation(chosen, findRunnerScript()) };
+    },
   );
   await settings.update('python.interpreter', chosen);
   const problems = pythonProblems(report);
+  if (!report.isolation.available) {
+    problems.push(
+      `Generated code cannot be isolated here: ${report.isolation.reason}. To fix: ${report.isolation.fix}. ` +
+        (settings.allowUnisolated() ? 'Runs will execute it UNISOLATED (selfdev.sandbox.allowUnisolated is on).' : 'Runs will refuse to execute it unless you turn on selfdev.sandbox.allowUnisolated.'),
+    );
+  }
   const summary = `Python ${report.version} (${report.executable}): numpy ${report.numpy ?? 'missing'}, torch ${
     report.torch ? `${report.torch}${report.cuda ? ' with CUDA' : ', CPU only'}` : 'missing (optional)'
-  }.`;
+  }; isolation ${describeIsolation(report.isolation)}.`;
   if (problems.length) void vscode.window.showWarningMessage(`Self-Developing: ${summary} ${problems.join(' ')}`);
   else void vscode.window.showInformationMessage(`Self-Developing: using ${summary}`);
   return report;

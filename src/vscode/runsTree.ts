@@ -150,6 +150,8 @@ function algorithmItem(node: Extract<RunsNode, { kind: 'algorithm' }>): vscode.T
       a.status === 'ok' && a.interval && `dev ${pct(a.score ?? 0)}, 95% interval [${pct(a.interval[0])}, ${pct(a.interval[1])}]`,
       a.status === 'failed' && `**${a.errorClass ?? 'failed'}**: ${a.message ?? ''}`,
       a.reusedFrom && `same code as ${a.reusedFrom}`,
+      a.isolation === 'kernel' && 'ran in the kernel sandbox (namespaces, uid 65534, seccomp)',
+      a.isolation === 'unisolated' && '⚠ ran **unisolated** (Python-level guards only; selfdev.sandbox.allowUnisolated)',
       a.edited && 'edited by hand, then scored again',
       a.vetoed && 'vetoed: left out of ranking and of later preference pairs',
     ]

@@ -22,6 +22,7 @@ export const settings = {
   runsLocationSetting: (): string => config().get<string>('runs.location', '').trim(),
   pauseAfterGeneration: (): boolean => config().get<boolean>('pause.afterGeneration', false),
   pauseBeforeRefinement: (): boolean => config().get<boolean>('pause.beforeRefinement', false),
+  allowUnisolated: (): boolean => config().get<boolean>('sandbox.allowUnisolated', false),
 
   async update(key: string, value: unknown, target = vscode.ConfigurationTarget.Global): Promise<void> {
     await config().update(key, value, target);

@@ -1,11 +1,12 @@
 import * as assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { applyCommand, formatResult, modelsFromConfig, parseApplyArgs } from '../../src/cli/applyCommand';
-import { applyAlgorithm, findRunnerScript, parseResult, runnerEnvironment } from '../../src/engine/runner';
+import { applyAlgorithm, findRunnerScript, parseChannel, resultFromRecord, resultWithoutRecord, runnerEnvironment } from '../../src/engine/runner';
 import { FAILURE_CLASSES, FAILURE_MESSAGES, type ApplyJob } from '../../src/engine/runner/types';
 import { repoRoot } from '../harness/paths';
 
@@ -15,17 +16,26 @@ const LOOP = 'def merge(task_vectors, name):\n    while True:\n        pass\n';
 let root: string;
 let config: string;
 
-/** Processes whose working directory is under `dir` (the worker runs in its scratch folder). */
+/** Runner processes still alive for this job: the runner and bubblewrap name the job's scratch
+ * folder or the worker script on their command line, and an unisolated worker runs in scratch. */
 function processesIn(dir: string): number[] {
   const found: number[] = [];
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
-      if (readlinkSync(`/proc/${pid}/cwd`).startsWith(dir)) found.push(Number(pid));
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (readlinkSync(`/proc/${pid}/cwd`).startsWith(dir) || cmd.includes('sandbox_worker.py') || cmd.includes('apply_algorithm.py')) found.push(Number(pid));
     } catch {
       /* gone or not ours */
     }
   }
   return found;
+}
+
+/** A stand-in for the runner script, to drive the channel protocol from the other side. */
+function fakeRunner(name: string, body: string): string {
+  const file = path.join(root, `${name}.py`);
+  writeFileSync(file, `import json, os, sys\njob = json.loads(sys.stdin.read())\nch = job.get("resultChannel") or {}\n${body}\n`);
+  return file;
 }
 
 function job(name: string, extra: Partial<ApplyJob> = {}): ApplyJob {
@@ -68,6 +78,10 @@ describe('sandboxed runner driver', () => {
     assert.ok(r.deltaStats && r.deltaStats.rms > 0);
     assert.ok(r.timings.totalMs > 0 && r.peakMemoryMB > 0);
     assert.equal(r.sandbox?.auditHook, true);
+    assert.equal(r.isolation, 'kernel');
+    assert.equal(r.sandbox?.uid, 65534);
+    assert.match(r.mergedSha256 ?? '', /^[0-9a-f]{64}$/);
+    assert.equal(createHash('sha256').update(readFileSync(r.mergedFile)).digest('hex'), r.mergedSha256);
   });
 
   it('reports the failure class of a broken algorithm', async () => {
@@ -100,10 +114,39 @@ describe('sandboxed runner driver', () => {
     assert.match(r.detail ?? '', /not found/);
   });
 
-  it('turns garbage output into a setup failure', () => {
-    assert.equal(parseResult('Traceback...', 'boom').errorClass, 'setup');
-    assert.equal(parseResult('{"status":"failed","errorClass":"weird"}', '').errorClass, 'setup');
-    assert.equal(parseResult('noise\n{"status":"ok","timings":{"totalMs":1},"peakMemoryMB":2}', '').status, 'ok');
+  it('turns a malformed record into a setup failure', () => {
+    assert.equal(resultFromRecord('Traceback...').errorClass, 'setup');
+    assert.equal(resultFromRecord({ status: 'failed', errorClass: 'weird' }).errorClass, 'setup');
+    assert.equal(resultFromRecord({ status: 'ok', timings: { totalMs: 1 }, peakMemoryMB: 2 }).status, 'ok');
+  });
+
+  it('reads only lines that carry the job nonce from the result channel', () => {
+    const ok = JSON.stringify({ event: 'result', result: { status: 'ok' } });
+    const forged = JSON.stringify({ event: 'result', result: { status: 'ok', mergedFile: '/tmp/good.safetensors' } });
+    const m = parseChannel(`SELFDEV other ${forged}\n{"status":"ok"}\nSELFDEV n1 {"event":"loaded"}\nSELFDEV n1 not json\nSELFDEV n1 ${ok}\nSELFDEV n1 ${forged}\n`, 'n1');
+    assert.equal(m.loaded, true);
+    assert.deepEqual(m.result, { status: 'ok' }); // the first result with the nonce; later ones are ignored
+    assert.equal(m.rejected, 4);
+  });
+
+  it('blames the algorithm when the runner dies after loading it, and setup before', () => {
+    assert.equal(resultWithoutRecord({ loaded: true, rejected: 0 }, 'SIGKILL', '').errorClass, 'exception');
+    assert.equal(resultWithoutRecord({ loaded: false, rejected: 0 }, 'code 1', 'ImportError: numpy').errorClass, 'setup');
+  });
+
+  it('ignores a record forged on stdout: only the fd-3 channel with the nonce counts', async () => {
+    const script = fakeRunner('forger', `print(json.dumps({"status": "ok", "mergedFile": "/tmp/forged.safetensors", "timings": {}, "peakMemoryMB": 1}))\nos.write(ch["fd"], b'SELFDEV wrongnonce {"event":"result","result":{"status":"ok"}}\\n')`);
+    const r = await applyAlgorithm(job('forger', { algorithmFile: TA }), { python, runnerScript: script });
+    assert.equal(r.status, 'failed');
+    assert.equal(r.errorClass, 'setup');
+    assert.equal(r.mergedFile, undefined);
+  });
+
+  it('counts a runner killed after the loaded event as the algorithm\'s failure', async () => {
+    const script = fakeRunner('dies', `os.write(ch["fd"], ("SELFDEV %s %s\\n" % (ch["nonce"], json.dumps({"event": "loaded"}))).encode())\nos.kill(os.getpid(), 9)`);
+    const r = await applyAlgorithm(job('dies', { algorithmFile: TA }), { python, runnerScript: script });
+    assert.equal(r.errorClass, 'exception');
+    assert.match(r.detail ?? '', /after the algorithm was loaded/);
   });
 
   it('passes no tokens to the runner', () => {

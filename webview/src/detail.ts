@@ -98,6 +98,7 @@ export class DetailPane {
       row.factoryVersion !== undefined ? `factory v${row.factoryVersion}` : null,
       row.temperature !== undefined ? `temperature ${temperature(row.temperature)}` : null,
       row.reusedFrom ? `identical to ${row.reusedFrom}` : null,
+      row.isolation === 'kernel' ? 'ran in the kernel sandbox' : row.isolation === 'unisolated' ? 'ran UNISOLATED (Python guards only)' : null,
     ].filter((x): x is string => x !== null);
     const title = el(
       'h2',

@@ -26,6 +26,8 @@ export interface ScoredRecord {
   temperature?: number;
   summary?: string;
   timings?: Record<string, number>;
+  /** How the code was contained when it ran: 'kernel' isolation, or 'unisolated' (opted in). */
+  isolation?: 'kernel' | 'unisolated';
   kind: 'generated' | 'seed' | 'baseline' | 'control';
   /** The code differs from what the factory generated (a person edited it). */
   edited?: boolean;

@@ -53,6 +53,8 @@ export interface LoopDeps {
   /** Needed for scoring; reading a run's status needs none. */
   backend?: Backend;
   python: string;
+  /** Run generated code without kernel isolation on a machine that has none (opt-in). */
+  allowUnisolated?: boolean;
   /** resources/algorithms of this installation. */
   algorithmsDir: string;
   executionProvider?: string;
@@ -355,13 +357,14 @@ export class RunLoop {
       limits: c.limits,
       randomSeed: c.randomSeed,
       python: this.deps.python,
+      allowUnisolated: this.deps.allowUnisolated,
       executionProvider: this.deps.executionProvider,
       threads: this.deps.threads,
     };
   }
 
   toRecord(id: string, iteration: number, r: ScoreResult, hash: string, file: string | undefined, extra: Partial<ScoredRecord> & Pick<ScoredRecord, 'kind'>): ScoredRecord {
-    const base = { id, iteration, file, codeHash: hash, timings: r.timings, ...extra };
+    const base = { id, iteration, file, codeHash: hash, timings: r.timings, ...(r.isolation ? { isolation: r.isolation } : {}), ...extra };
     if (r.status !== 'ok' || !r.scores) return { ...base, status: 'failed', errorClass: r.errorClass ?? 'exception', message: r.message, detail: r.detail };
     return {
       ...base,

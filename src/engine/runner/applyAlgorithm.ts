@@ -2,9 +2,13 @@
 // The Python side does the isolation; this side adds an outer wall-clock limit, cancellation,
 // bounded capture and a typed result. The child leads its own process group (detached), which is
 // killed as a whole, and only while the child has not exited, so a reused PID is never signalled.
+// The result comes on a pipe of its own (the child's fd 3), in lines that carry a nonce made
+// here for this job: never from stdout, which other processes could write into.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
+import type { Readable } from 'node:stream';
 import { FAILURE_CLASSES, FAILURE_MESSAGES, type ApplyJob, type FailureClass, type RunnerResult } from './types';
 
 export interface ApplyOptions {
@@ -19,7 +23,10 @@ export interface ApplyOptions {
   killGraceMs?: number;
 }
 
-const STDOUT_CAP = 4 * 1024 * 1024;
+const STDOUT_CAP = 64 * 1024;
+const CHANNEL_CAP = 8 * 1024 * 1024;
+/** The child's descriptor for the result channel. */
+export const RESULT_FD = 3;
 const STDERR_CAP = 64 * 1024;
 const DEFAULT_WALL_SECONDS = 300;
 // Variables the runner (trusted) may see; the worker gets an even smaller, explicit set.
@@ -50,16 +57,8 @@ function failed(errorClass: FailureClass, detail: string, extra: Partial<RunnerR
   return { status: 'failed', errorClass, message: FAILURE_MESSAGES[errorClass], detail, timings: {}, peakMemoryMB: 0, ...extra };
 }
 
-/** Parses the runner's last stdout line; anything malformed becomes a `setup` failure. */
-export function parseResult(stdout: string, stderr: string): RunnerResult {
-  const lines = stdout.trim().split('\n');
-  const last = lines[lines.length - 1] ?? '';
-  let raw: unknown;
-  try {
-    raw = JSON.parse(last);
-  } catch {
-    return failed('setup', `the runner gave no result record${stderr ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`, { stderr });
-  }
+/** Validates a result record; anything malformed becomes a `setup` failure. */
+export function resultFromRecord(raw: unknown, stderr = ''): RunnerResult {
   if (typeof raw !== 'object' || raw === null) return failed('setup', 'the runner result is not an object', { stderr });
   const r = raw as Record<string, unknown>;
   if (r.status !== 'ok' && r.status !== 'failed') return failed('setup', 'the runner result has no status', { stderr });
@@ -69,6 +68,49 @@ export function parseResult(stdout: string, stderr: string): RunnerResult {
   result.peakMemoryMB = typeof r.peakMemoryMB === 'number' ? r.peakMemoryMB : 0;
   if (stderr) result.stderr = stderr;
   return result;
+}
+
+export interface ChannelMessages {
+  /** The worker finished its trusted set-up and was about to load the algorithm. */
+  loaded: boolean;
+  result?: unknown;
+  /** Lines that did not carry this job's nonce (or were not JSON): ignored, counted. */
+  rejected: number;
+}
+
+/** Reads the result channel: lines `SELFDEV <nonce> <json>`; only this job's nonce counts. */
+export function parseChannel(text: string, nonce: string): ChannelMessages {
+  const out: ChannelMessages = { loaded: false, rejected: 0 };
+  const prefix = `SELFDEV ${nonce} `;
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    if (!line.startsWith(prefix)) {
+      out.rejected++;
+      continue;
+    }
+    let msg: unknown;
+    try {
+      msg = JSON.parse(line.slice(prefix.length));
+    } catch {
+      out.rejected++;
+      continue;
+    }
+    const m = msg as { event?: unknown; result?: unknown };
+    if (m?.event === 'loaded') out.loaded = true;
+    else if (m?.event === 'result' && out.result === undefined) out.result = m.result;
+    else out.rejected++;
+  }
+  return out;
+}
+
+/** The record for a runner that exited without sending one. */
+export function resultWithoutRecord(channel: ChannelMessages, exit: string, stderr: string): RunnerResult {
+  const tail = stderr.trim().split('\n').slice(-3).join(' | ');
+  if (channel.loaded) {
+    // Set-up had finished: only the algorithm ran after that, so this is its doing.
+    return failed('exception', `the runner stopped (${exit}) after the algorithm was loaded, without a result${tail ? `: ${tail}` : ''}`, { stderr });
+  }
+  return failed('setup', `the runner exited (${exit}) without a result${tail ? `: ${tail}` : ''}`, { stderr });
 }
 
 function abortError(signal: AbortSignal): Error {
@@ -89,19 +131,21 @@ export function applyAlgorithm(job: ApplyJob, opts: ApplyOptions): Promise<Runne
   const grace = opts.killGraceMs ?? 2000;
   const started = Date.now();
 
+  const nonce = randomBytes(16).toString('hex');
   return new Promise<RunnerResult>((resolve, reject) => {
     const child = spawn(opts.python, ['-s', '-B', script], {
       detached: true, // its own process group, killed as a whole
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
       env: runnerEnvironment(),
       windowsHide: true,
     });
+    const channelStream = child.stdio[RESULT_FD] as Readable | null;
     let exited = false;
     let settled = false;
     let outerTimedOut = false;
     let stdout = '';
     let stderr = '';
-    let stdoutDropped = 0;
+    let channel = '';
     let killTimer: NodeJS.Timeout | undefined;
 
     const killGroup = (sig: NodeJS.Signals) => {
@@ -140,8 +184,12 @@ export function applyAlgorithm(job: ApplyJob, opts: ApplyOptions): Promise<Runne
     child.stderr.setEncoding('utf8');
     child.stdout.on('data', (s: string) => {
       if (stdout.length < STDOUT_CAP) stdout += s.slice(0, STDOUT_CAP - stdout.length);
-      else stdoutDropped += s.length;
     });
+    channelStream?.setEncoding('utf8');
+    channelStream?.on('data', (s: string) => {
+      if (channel.length < CHANNEL_CAP) channel += s.slice(0, CHANNEL_CAP - channel.length);
+    });
+    channelStream?.on('error', () => undefined);
     child.stderr.on('data', (s: string) => {
       if (stderr.length < STDERR_CAP) stderr += s.slice(0, STDERR_CAP - stderr.length);
     });
@@ -161,14 +209,13 @@ export function applyAlgorithm(job: ApplyJob, opts: ApplyOptions): Promise<Runne
         if (outerTimedOut) {
           return resolve(failed('timeout', `the runner did not finish within ${Math.round(outerMs / 1000)} s and was stopped`, { timings: { totalMs: Date.now() - started } }));
         }
-        const result = parseResult(stdout, stderr.trim());
-        if (result.status === 'failed' && result.errorClass === 'setup' && !stdout.trim()) {
-          result.detail = `the runner exited (${sig ?? `code ${code}`}) without a result: ${stderr.trim().split('\n').slice(-3).join(' | ')}`;
-        }
-        if (stdoutDropped) result.detail = `${result.detail ?? ''} [runner stdout truncated]`.trim();
+        const messages = parseChannel(channel, nonce);
+        const result = messages.result !== undefined
+          ? resultFromRecord(messages.result, stderr.trim())
+          : resultWithoutRecord(messages, sig ?? `code ${code}`, stderr.trim() || stdout.trim());
         resolve(result);
       });
     });
-    child.stdin.end(JSON.stringify(job));
+    child.stdin.end(JSON.stringify({ ...job, resultChannel: { fd: RESULT_FD, nonce } }));
   });
 }

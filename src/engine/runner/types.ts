@@ -49,7 +49,14 @@ export interface RunnerLimits {
   outputChars?: number;
   /** Largest file the algorithm may write inside scratch (default 64). */
   fileMB?: number;
+  /** Size of the sandbox's private scratch (a tmpfs), all files together (default 64). */
+  scratchMB?: number;
 }
+
+/** How generated code was contained: `kernel` (namespaces, uid 65534, seccomp; the default and
+ * the only mode used unless the user opted out), `unisolated` (Python-level guards only, after
+ * the user allowed it on a machine without kernel isolation), `none` (nothing ran). */
+export type IsolationMode = 'kernel' | 'unisolated' | 'none';
 
 /** One algorithm applied to a seed model. Paths are absolute or relative to the caller's cwd. */
 export interface ApplyJob {
@@ -68,8 +75,13 @@ export interface ApplyJob {
   scratch: string;
   output?: string;
   randomSeed?: number;
-  /** 'auto': a network namespace when unshare permits it; 'namespace': require it; 'hook-only': do not try. */
+  /** Unisolated runs only: 'auto': a network namespace when unshare permits it; 'namespace': require it; 'hook-only': do not try. */
   network?: 'auto' | 'namespace' | 'hook-only';
+  /** Run without kernel isolation where it is not available (the user's explicit opt-in); by
+   * default such a job fails with `setup` and says how to get isolation. */
+  allowUnisolated?: boolean;
+  /** Relative L2 distance to a candidate's task vector under which the delta is a no-op (default 1e-3). */
+  noOpTolerance?: number;
   threads?: number;
   limits?: RunnerLimits;
 }
@@ -85,6 +97,13 @@ export interface DeltaStats {
 }
 
 export interface SandboxReport {
+  isolation?: IsolationMode;
+  /** Kernel isolation: the namespaces, the uid the algorithm ran as, seccomp, the scratch size. */
+  namespaces?: string[];
+  uid?: number;
+  seccomp?: boolean;
+  scratchMB?: number;
+  gpuDevices?: boolean;
   networkNamespace: boolean;
   auditHook: boolean;
   processGroup: boolean;
@@ -106,6 +125,10 @@ export interface RunnerResult {
   traceback?: string;
   /** safetensors file with the merge scope's merged tensors (the seed's dtype); present when ok. */
   mergedFile?: string;
+  /** SHA-256 of mergedFile as the runner wrote it; checked before the file is evaluated. */
+  mergedSha256?: string;
+  /** How the algorithm was contained (also in sandbox.isolation). */
+  isolation?: IsolationMode;
   timings: Record<string, number>;
   peakMemoryMB: number;
   deltaStats?: DeltaStats;
