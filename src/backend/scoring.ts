@@ -69,7 +69,7 @@ export async function runScoreJob(p: ScoreParams, signal: AbortSignal, progress:
         { python: p.python, signal },
       );
       timings.apply = (performance.now() - started) / 1000;
-      if (applied.status === 'failed' && applied.isolation === 'none') throw new IsolationUnavailableError(applied.detail ?? 'kernel isolation is not available');
+      if (applied.status === 'failed' && applied.isolationRefused) throw new IsolationUnavailableError(applied.detail ?? 'kernel isolation is not available');
       isolation = applied.isolation === 'kernel' || applied.isolation === 'unisolated' ? applied.isolation : undefined;
       if (applied.status !== 'ok' || !applied.mergedFile) {
         return {

@@ -1,11 +1,22 @@
 """Hostile and broken algorithms (test/python/adversarial/): each ends in its failure class,
-the host survives, the next algorithm runs normally, and nothing outside scratch changes."""
+the host survives, the next algorithm runs normally, and nothing escapes: no file outside scratch
+changes, no secret reaches the output, no connection reaches the host, no process survives.
+
+Each case says `# expect: CLASS`; it may add `# limits: {...}`, `# output: REGEX` (what the
+algorithm must have seen) and `# guards: off`: the kernel sandbox on its own, as if the
+algorithm had escaped every Python-level guard. `{{CANARY}}`, `{{SECRET_FILE}}` and `{{PORT}}`
+in a case are replaced by a file that must not appear, a secret file outside the sandbox, and a
+loopback listener that must receive nothing."""
 from __future__ import annotations
 
 import glob
 import json
 import os
 import re
+import secrets
+import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -29,40 +40,120 @@ def expectation(path: Path):
     return m.group(1), (json.loads(lim.group(1)) if lim else {})
 
 
+def directives(path: Path):
+    text = path.read_text()
+    out = re.search(r"^# output: (.+)$", text, re.M)
+    return {"guards": not re.search(r"^# guards: off$", text, re.M), "output": out.group(1) if out else None}
+
+
+class Listener:
+    """A loopback TCP server that counts the connections it accepts."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self.stop = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+                self.accepted += 1
+                conn.close()
+            except OSError:
+                pass
+
+    def close(self):
+        self.stop = True
+        self.thread.join(2)
+        self.sock.close()
+
+
+def sandbox_processes():
+    """Processes of the sandbox uid or running the worker: none may outlive a job."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            uid = int(open(f"/proc/{pid}/status").read().split("Uid:")[1].split()[0])
+            cmd = open(f"/proc/{pid}/cmdline", "rb").read()
+        except (OSError, IndexError, ValueError):
+            continue
+        if uid == 65534 or b"sandbox_worker.py" in cmd:
+            found.append((pid, uid, cmd[:100]))
+    return found
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("adversarial")
     w = make_world(root, n_candidates=2, layers=1)
     w["root"] = root
+    # A secret the sandbox must not read: a file beside the models (like a sealed test split)
+    # and a variable in the supervisor's environment.
+    w["secret"] = "selfdev-secret-" + secrets.token_hex(8)
+    w["secret_file"] = root / "sealed" / "test.jsonl"
+    w["secret_file"].parent.mkdir()
+    w["secret_file"].write_text(w["secret"] + "\n")
     return w
 
 
 def test_the_suite_is_large_enough_and_covers_every_class():
-    assert len(CASES) >= 20
+    assert len(CASES) >= 60
+    assert sum(not directives(p)["guards"] for p in CASES) >= 20  # the kernel layer on its own
     classes = {expectation(p)[0] for p in CASES}
     assert set(checks.FAILURE_CLASSES) - {"setup"} <= classes, set(checks.FAILURE_CLASSES) - classes
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
-def test_hostile_algorithm(world, path, tmp_path):
+def test_hostile_algorithm(world, path, tmp_path, monkeypatch):
     expected, limits = expectation(path)
-    models = [world["seed"], *world["candidates"]]
+    d = directives(path)
+    models = [world["seed"], *world["candidates"], world["secret_file"].parent]
     before = file_snapshot(models)
     for pattern in CANARIES:
         for f in glob.glob(pattern):
             os.unlink(f)
-
-    r = run_job(job(world, path.read_text(), scratch=str(tmp_path / "scratch"), limits=dict(FAST_LIMITS, **limits)))
+    canary = f"/tmp/selfdev-adversarial-pwned-{path.stem}"
+    listener = Listener()
+    monkeypatch.setenv("SELFDEV_TEST_TOKEN", world["secret"])
+    source = (path.read_text().replace("{{CANARY}}", canary).replace("{{SECRET_FILE}}", str(world["secret_file"]))
+              .replace("{{PORT}}", str(listener.port)))
+    try:
+        r = run_job(job(world, source, scratch=str(tmp_path / "scratch"), limits=dict(FAST_LIMITS, **limits),
+                        pythonGuards=d["guards"]))
+        time.sleep(0.05)
+    finally:
+        listener.close()
 
     got = r["status"] if r["status"] == "ok" else r["errorClass"]
     assert got == expected, json.dumps(r, indent=1)[:2000]
+    if "sandbox" in r:  # the worker ran (a contract failure stops before that)
+        assert r["isolation"] == "kernel" and r["sandbox"]["seccomp"] is True
+    else:
+        assert r["isolation"] == "none"
+    if d["output"]:
+        assert re.search(d["output"], r.get("output", "")), r.get("output", "")[:2000]
+    # nothing escaped: no secret in anything the algorithm could influence, no connection, no process
+    text = json.dumps(r)
+    assert world["secret"] not in text, "a secret reached the result record"
+    assert listener.accepted == 0, "a connection reached the host"
+    assert sandbox_processes() == [], sandbox_processes()
+    assert not os.path.exists(canary)
     if r["status"] == "failed":
         assert r["message"] == checks.MESSAGES[expected]
         assert r["detail"]
         assert "mergedFile" not in r
     assert len(r.get("output", "")) <= FAST_LIMITS["outputChars"] + 100  # plus the "dropped" note
-    # nothing outside scratch changed
+    # nothing outside scratch changed, and the scratch the caller gave holds nothing of the algorithm's
     assert file_snapshot(models) == before
+    leftovers = [p for p in (tmp_path / "scratch").glob("*") if p.name != "merged.safetensors"] if (tmp_path / "scratch").exists() else []
+    assert leftovers == [], leftovers
     for pattern in CANARIES:
         assert not glob.glob(pattern), pattern
     # and the next algorithm runs normally

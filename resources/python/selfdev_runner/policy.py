@@ -6,7 +6,8 @@
 * `algorithm_filter`: added by the worker itself once its trusted set-up is done and just before
   the algorithm is loaded (filters stack; the stricter one wins): no new programs (execve), no
   new processes (fork, clone without CLONE_THREAD; threads stay allowed), no signals to other
-  processes, no sockets, no priority or CPU-affinity changes, no new session or process group.
+  processes, no sockets, no priority or CPU-affinity changes, no new session or process group, no
+  exit status above 3 (so an exit status can never pass for a kill by signal).
 
 Every refused call kills the whole worker (SECCOMP_RET_KILL_PROCESS, seen as SIGSYS), so a
 refusal cannot be caught or hidden by the algorithm; the supervisor reports it as `forbidden`.
@@ -61,5 +62,8 @@ def algorithm_filter(own_pid: int) -> seccomp.Filter:
     f.add_rule(seccomp.KILL_PROCESS, "clone", (0, seccomp.MASKED_EQ, CLONE_THREAD, 0))
     f.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")
     f.add_rule(seccomp.KILL_PROCESS, "tgkill", (0, seccomp.NE, own_pid))
+    # The worker exits with 0, 1 (an uncaught error) or 3 (a bad job); a larger code could only
+    # imitate "killed by signal N" (128 + N), which is how bubblewrap reports a real kill.
+    f.add_rule(seccomp.KILL_PROCESS, "exit_group", (0, seccomp.GT, 3))
     f.add_rule(seccomp.KILL_PROCESS, "rt_tgsigqueueinfo", (0, seccomp.NE, own_pid))
     return f

@@ -162,6 +162,11 @@ def normalise_job(job: dict) -> dict:
     j.setdefault("isolation", "kernel")
     if j["isolation"] not in ("kernel", "unisolated"):
         raise ValueError(f"isolation must be kernel or unisolated, not {j['isolation']!r}")
+    # False only in tests of the kernel sandbox alone (as if the Python guards had been escaped);
+    # never without kernel isolation.
+    j["pythonGuards"] = j.get("pythonGuards", True) is not False
+    if not j["pythonGuards"] and j["isolation"] != "kernel":
+        raise ValueError("pythonGuards can be switched off only under kernel isolation")
     j["limits"] = dict(DEFAULT_LIMITS, **(j.get("limits") or {}))
     tol = j.setdefault("noOpTolerance", DEFAULT_NO_OP_TOLERANCE)
     if not isinstance(tol, (int, float)) or not 0 <= tol < 1:
@@ -195,7 +200,15 @@ def _read_roots() -> List[str]:
 
 def run_job(job: dict, on_loaded=None) -> dict:
     """`on_loaded` is called (from another thread) once the worker has finished its trusted
-    set-up and is about to load the algorithm: from then on, a failure is the algorithm's."""
+    set-up and is about to load the algorithm: from then on, a failure is the algorithm's.
+    Every record says how the code was contained: `isolation` is "kernel", "unisolated", or
+    "none" when no code ran (a contract or set-up failure, or isolation refused)."""
+    r = _run_job(job, on_loaded)
+    r.setdefault("isolation", "none")
+    return r
+
+
+def _run_job(job: dict, on_loaded=None) -> dict:
     t0 = time.perf_counter()
     timings: Dict[str, float] = {}
     try:
@@ -209,7 +222,7 @@ def run_job(job: dict, on_loaded=None) -> dict:
     try:
         if j.get("constants"):
             source = checks.substitute_constants(source, j["constants"])
-        checks.check_source(source)
+        checks.check_source(source, guards=j["pythonGuards"])
     except checks.ContractError as e:
         return _failed(e.error_class, e.detail, line=e.line, **result_base)
     except (KeyError, TypeError, SyntaxError) as e:
@@ -270,8 +283,9 @@ def run_job(job: dict, on_loaded=None) -> dict:
         except OSError:
             pass
         timings["totalMs"] = (time.perf_counter() - t0) * 1000
+        extra = {"isolationRefused": True} if worker.get("isolationRefused") else {}
         return _failed(worker["errorClass"], worker.get("detail", ""), traceback=worker.get("traceback", ""),
-                       timings=timings, **common)
+                       timings=timings, **extra, **common)
 
     # 4. Validate and write, in this (trusted) process.
     tv = time.perf_counter()
@@ -300,7 +314,7 @@ def _worker_plan(j: dict, seed: st_io.ModelFiles, cands: List[st_io.ModelFiles])
         p = isolation.probe(trial=False)
         if not p["available"]:
             err = isolation.IsolationUnavailable(str(p["reason"]), str(p["fix"]))
-            return _failed("setup", err.message(), isolation="none")
+            return _failed("setup", err.message(), isolation="none", isolationRefused=True)
         env = scrubbed_env(isolation.SCRATCH, threads)
         files = [seed.paths] + [c.paths for c in cands]
         cuda = j["tensorLibrary"] == "torch" and j["device"] in ("auto", "cuda")
@@ -309,7 +323,7 @@ def _worker_plan(j: dict, seed: st_io.ModelFiles, cands: List[st_io.ModelFiles])
             argv, info = isolation.command(sys.executable, WORKER, env, files, int(j["limits"]["scratchMB"]), cuda, bpf_fd)
         except isolation.IsolationUnavailable as e:
             os.close(bpf_fd)
-            return _failed("setup", e.message(), isolation="none")
+            return _failed("setup", e.message(), isolation="none", isolationRefused=True)
         folders = [f"{isolation.MODELS}/{k}" for k in range(len(files))]
         fields = {"isolation": "kernel", "seedFolder": folders[0], "candidateFolders": folders[1:],
                   "scratch": isolation.SCRATCH,
@@ -333,13 +347,14 @@ def _run_worker(j: dict, source: str, params: list, delta_path: str, seed, cands
     limits = j["limits"]
     plan = _worker_plan(j, seed, cands)
     if isinstance(plan, dict):
-        return dict(plan, wallMs=0, peakMemoryMB=0, sandbox={"isolation": plan.get("isolation", "none")})
+        plan.pop("message", None)
+        return dict(plan, wallMs=0, peakMemoryMB=0, sandbox={"isolation": plan.pop("isolation", "none")})
     mode, argv, fields, sandbox_info, extra_fds, env = plan
     report_r, report_w = os.pipe()
     delta_fd = os.open(delta_path, os.O_RDWR)
     wjob = dict(fields, source=source, params=params, deltaFd=delta_fd, reportFd=report_w,
                 tensorLibrary=j["tensorLibrary"], device=j["device"], randomSeed=j["randomSeed"],
-                limits=limits, threads=j["threads"])
+                limits=limits, threads=j["threads"], pythonGuards=j["pythonGuards"])
     start = time.perf_counter()
     try:
         proc = subprocess.Popen(

@@ -129,6 +129,8 @@ export interface RunnerResult {
   mergedSha256?: string;
   /** How the algorithm was contained (also in sandbox.isolation). */
   isolation?: IsolationMode;
+  /** The job was refused because kernel isolation is missing here and was not waived. */
+  isolationRefused?: boolean;
   timings: Record<string, number>;
   peakMemoryMB: number;
   deltaStats?: DeltaStats;

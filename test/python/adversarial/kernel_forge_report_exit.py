@@ -1,0 +1,14 @@
+# expect: no_op
+# guards: off
+# Claims success on the report fd and exits before writing any delta: the supervisor finds
+# only zeros in the buffer.
+import json
+import os
+
+def merge(task_vectors, name):
+    for fd in range(3, 64):
+        try:
+            os.write(fd, ("REPORT " + json.dumps({"status": "ok"}) + "\n").encode())
+        except OSError:
+            pass
+    os._exit(0)
