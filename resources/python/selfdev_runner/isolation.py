@@ -35,6 +35,8 @@ SCRATCH = ROOT + "/scratch"
 MODELS = ROOT + "/models"
 SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin")
 SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf")
+#: Debian's alternatives: libraries such as libblas.so.3 are symlinks through it.
+SYSTEM_LINK_DIRS = ("/etc/alternatives",)
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUNNER_DIR = os.path.dirname(HERE)
 
@@ -133,6 +135,9 @@ def system_mounts(m: Mounts, extra_dirs: Sequence[str]) -> None:
     for f in SYSTEM_FILES:
         if os.path.isfile(f):
             m.ro_bind(f)
+    for d in SYSTEM_LINK_DIRS:
+        if os.path.isdir(d):
+            m.ro_bind(d)
     # The interpreter and the runner: longest paths last, so a folder inside another is skipped.
     for d in sorted({os.path.realpath(x) for x in extra_dirs} | set(extra_dirs), key=len):
         if os.path.isdir(d) and not os.path.islink(d):

@@ -7,7 +7,8 @@
   the algorithm is loaded (filters stack; the stricter one wins): no new programs (execve), no
   new processes (fork, clone without CLONE_THREAD; threads stay allowed), no signals to other
   processes, no sockets, no priority or CPU-affinity changes, no new session or process group, no
-  exit status above 3 (so an exit status can never pass for a kill by signal).
+  exit status above 3 (so an exit status can never pass for a kill by signal), no resizing of
+  files (the delta buffer keeps the size the supervisor gave it).
 
 Every refused call kills the whole worker (SECCOMP_RET_KILL_PROCESS, seen as SIGSYS), so a
 refusal cannot be caught or hidden by the algorithm; the supervisor reports it as `forbidden`.
@@ -41,6 +42,7 @@ ALGORITHM_KILL = (
     "setpriority", "sched_setaffinity", "sched_setscheduler", "sched_setparam", "sched_setattr",
     "ioprio_set", "migrate_pages", "move_pages", "set_mempolicy",
     "socket", "socketpair",
+    "ftruncate", "truncate", "fallocate",
     "setsid", "setpgid",
     "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups",
     "setfsuid", "setfsgid", "capset", "memfd_secret",

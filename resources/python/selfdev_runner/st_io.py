@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import mmap
 import os
+import queue
 import re
 import struct
+import threading
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Tuple
 
@@ -167,6 +169,31 @@ def from_float32(x: np.ndarray, tag: str) -> np.ndarray:
     return x.astype(DTYPES[tag], copy=False)
 
 
+class _Hasher:
+    """Feeds a hashlib object in a thread of its own (hashlib releases the GIL), so hashing a
+    large file overlaps with producing its next tensor. At most a few chunks wait."""
+
+    def __init__(self, digest):
+        self.digest = digest
+        self.q: "queue.Queue" = queue.Queue(maxsize=3)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            b = self.q.get()
+            if b is None:
+                return
+            self.digest.update(b)
+
+    def add(self, b) -> None:
+        self.q.put(b)
+
+    def close(self) -> None:
+        self.q.put(None)
+        self.thread.join()
+
+
 def select(names: Iterable[str], scope: Optional[str]) -> List[str]:
     """Names matching the scope regex (re.search), in file order."""
     if scope is None:
@@ -192,19 +219,25 @@ def write_file(path: str, items: List[Tuple[str, str, Tuple[int, ...], object]],
     blob = json.dumps(header, separators=(",", ":")).encode()
     blob += b" " * (-len(blob) % 8)  # keep the data 8-byte aligned
     tmp = path + ".part"
+    hasher = _Hasher(digest) if digest is not None else None
+
     def put(b) -> None:
         f.write(b)
-        if digest is not None:
-            digest.update(b)
+        if hasher is not None:
+            hasher.add(b)
 
-    with open(tmp, "wb") as f:
-        put(struct.pack("<Q", len(blob)))
-        put(blob)
-        for name, tag, shape, data in items:
-            arr = np.ascontiguousarray(data() if callable(data) else data)
-            want = int(np.prod(shape, dtype=np.int64)) * DTYPES[tag].itemsize
-            if arr.nbytes != want or arr.dtype != DTYPES[tag]:
-                raise ValueError(f"{name}: {arr.dtype} {arr.nbytes} bytes for {tag} {shape}")
-            put(memoryview(arr).cast("B"))
+    try:
+        with open(tmp, "wb") as f:
+            put(struct.pack("<Q", len(blob)))
+            put(blob)
+            for name, tag, shape, data in items:
+                arr = np.ascontiguousarray(data() if callable(data) else data)
+                want = int(np.prod(shape, dtype=np.int64)) * DTYPES[tag].itemsize
+                if arr.nbytes != want or arr.dtype != DTYPES[tag]:
+                    raise ValueError(f"{name}: {arr.dtype} {arr.nbytes} bytes for {tag} {shape}")
+                put(memoryview(arr).cast("B"))
+    finally:
+        if hasher is not None:
+            hasher.close()
     os.replace(tmp, path)
     return 8 + len(blob) + offset

@@ -121,16 +121,79 @@ class _Reader(threading.Thread):
                 self.ready_at = time.perf_counter()
                 if self.on_first is not None and chunk.startswith(b"READY"):
                     self.on_first()
+            self.feed(chunk)
             room = self.limit - len(self.buf)
             if room > 0:
                 self.buf += chunk[:room]
             self.dropped += max(0, len(chunk) - max(room, 0))
+
+    def feed(self, chunk: bytes) -> None:
+        pass
 
     def text(self) -> str:
         t = self.buf.decode("utf-8", "replace")
         if self.dropped:
             t += f"\n[... {self.dropped} more bytes dropped]"
         return t
+
+
+class Progress:
+    """How far the worker is: the parameters it reported done (`DONE k` lines on the report fd,
+    in order) and whether it has exited. The validator waits on it to check each parameter while
+    the worker computes the next one."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.done = 0
+        self.exited = False
+        self.cancelled = False
+
+    def line(self, raw: bytes) -> None:
+        if raw.startswith(b"DONE "):
+            try:
+                k = int(raw[5:])
+            except ValueError:
+                return
+            with self.cond:
+                if k == self.done:  # anything out of order is ignored
+                    self.done += 1
+                    self.cond.notify_all()
+
+    def finish(self, cancel: bool = False) -> None:
+        with self.cond:
+            self.exited = True
+            self.cancelled = cancel
+            self.cond.notify_all()
+
+    def wait_for(self, k: int) -> str:
+        """'live' when parameter k is done and the worker still runs (read a private copy),
+        'exited' once the worker and its sandbox are gone."""
+        with self.cond:
+            while self.done <= k and not self.exited:
+                self.cond.wait(0.5)
+            if self.cancelled:
+                return "cancelled"
+            return "exited" if self.exited else "live"
+
+
+class _ReportReader(_Reader):
+    """The report pipe: kept like any pipe, and each complete line handed to `progress`."""
+
+    def __init__(self, fileobj, limit: int, on_first, progress: Progress):
+        self.progress = progress
+        self.partial = b""
+        super().__init__(fileobj, limit, on_first)
+
+    def run(self) -> None:
+        super().run()
+
+    def feed(self, chunk: bytes) -> None:
+        data = self.partial + chunk
+        *lines, self.partial = data.split(b"\n")
+        if len(self.partial) > 4096:
+            self.partial = b""
+        for line in lines:
+            self.progress.line(line)
 
 
 def normalise_job(job: dict) -> dict:
@@ -268,8 +331,25 @@ def _run_job(job: dict, on_loaded=None) -> dict:
         f.truncate(offset)
     tau_mb = offset * len(cands) / 1e6
 
-    # 3. The worker.
-    worker = _run_worker(j, source, params, delta_path, seed, cands, on_loaded)
+    # 3. The worker, and (in a thread of this trusted process) the validator: it checks and
+    # writes each parameter as soon as the worker reports it done, from a private copy of the
+    # bytes, so the two overlap and nothing the worker does later can change what was checked.
+    progress = Progress()
+    checked: Dict[str, object] = {}
+
+    def validate() -> None:
+        tv = time.perf_counter()
+        try:
+            checked["outcome"] = _validate_and_write(j, seed, cands, params, delta_path, progress)
+        except BaseException as e:  # noqa: BLE001  (reported as a runner failure below)
+            checked["error"] = e
+        checked["ms"] = (time.perf_counter() - tv) * 1000
+
+    validator = threading.Thread(target=validate, daemon=True)
+    worker = _run_worker(j, source, params, delta_path, seed, cands, on_loaded, progress, validator.start)
+    progress.finish(cancel=worker.get("status") != "ok")  # a failed worker: stop checking at once
+    if validator.is_alive() or validator.ident is not None:
+        validator.join()
     timings.update(worker.pop("timings", {}))
     timings["workerWallMs"] = worker.pop("wallMs")
     sandbox_info = worker.pop("sandbox")
@@ -278,25 +358,19 @@ def _run_job(job: dict, on_loaded=None) -> dict:
                   peakMemoryMB=worker.pop("peakMemoryMB"),
                   output=worker.pop("output", ""), taskVectorMB=round(tau_mb, 3), parameters=len(names))
     if worker.get("status") != "ok":
-        try:
-            os.unlink(delta_path)
-        except OSError:
-            pass
+        for f in (delta_path, j["output"], j["output"] + ".part"):
+            _remove(f)
         timings["totalMs"] = (time.perf_counter() - t0) * 1000
         extra = {"isolationRefused": True} if worker.get("isolationRefused") else {}
         return _failed(worker["errorClass"], worker.get("detail", ""), traceback=worker.get("traceback", ""),
                        timings=timings, **extra, **common)
 
-    # 4. Validate and write, in this (trusted) process.
-    tv = time.perf_counter()
-    try:
-        outcome = _validate_and_write(j, seed, cands, params, delta_path)
-    finally:
-        try:
-            os.unlink(delta_path)
-        except OSError:
-            pass
-    timings["validateWriteMs"] = (time.perf_counter() - tv) * 1000
+    # 4. The validator's outcome.
+    _remove(delta_path)
+    if "error" in checked or "outcome" not in checked:
+        raise RuntimeError(f"validation failed: {checked.get('error')!r}")
+    outcome = checked["outcome"]
+    timings["validateWriteMs"] = float(checked["ms"])
     timings["totalMs"] = (time.perf_counter() - t0) * 1000
     common["throughputMBs"] = round(tau_mb / max(1e-9, timings["totalMs"] / 1000), 2)
     if "errorClass" in outcome:
@@ -343,7 +417,8 @@ def _worker_plan(j: dict, seed: st_io.ModelFiles, cands: List[st_io.ModelFiles])
     return "unisolated", argv, fields, info, [], scrubbed_env(j["scratch"], threads)
 
 
-def _run_worker(j: dict, source: str, params: list, delta_path: str, seed, cands, on_loaded=None) -> dict:
+def _run_worker(j: dict, source: str, params: list, delta_path: str, seed, cands, on_loaded=None,
+                progress: Optional[Progress] = None, on_started=None) -> dict:
     limits = j["limits"]
     plan = _worker_plan(j, seed, cands)
     if isinstance(plan, dict):
@@ -371,7 +446,9 @@ def _run_worker(j: dict, source: str, params: list, delta_path: str, seed, cands
         os.close(fd)
     pgid = proc.pid  # start_new_session: the worker (or bwrap) leads its own group
     _current_worker["pgid"] = pgid
-    report = _Reader(os.fdopen(report_r, "rb"), 8 * 1024 * 1024, on_first=on_loaded)
+    report = _ReportReader(os.fdopen(report_r, "rb"), 8 * 1024 * 1024, on_loaded, progress or Progress())
+    if on_started is not None:
+        on_started()
     out = _Reader(proc.stdout, CAPTURE_BYTES)
     err = _Reader(proc.stderr, CAPTURE_BYTES)
     try:
@@ -527,32 +604,50 @@ def kill_current_worker() -> None:
 
 
 def _validate_and_write(j: dict, seed: st_io.ModelFiles, cands: List[st_io.ModelFiles], params: list,
-                        delta_path: str) -> dict:
-    """Reads the deltas the worker left (after it and its whole sandbox are gone), checks them and
-    writes seed + delta in the seed's dtype, hashing the bytes as they are written."""
+                        delta_path: str, progress: Optional[Progress] = None) -> dict:
+    """Checks the deltas the worker writes and writes seed + delta in the seed's dtype, hashing the
+    bytes as they are written. With `progress`, each parameter is taken as soon as the worker
+    reports it done, as a private copy while the worker still runs; without, after the worker."""
     size = os.path.getsize(delta_path)
     expected = params[-1]["offset"] + 4 * int(np.prod(params[-1]["shape"], dtype=np.int64)) if params else 0
     if size != expected:
         return {"errorClass": "forbidden", "detail": f"the delta buffer was resized ({size} bytes, expected {expected})"}
+    index = {p["name"]: k for k, p in enumerate(params)}
     fd = os.open(delta_path, os.O_RDONLY)
     try:
-        import mmap
-
-        dmap = mmap.mmap(fd, 0, access=mmap.ACCESS_READ) if size else None
+        return _validate_from(j, seed, cands, params, delta_path, progress, fd, index, expected)
     finally:
         os.close(fd)
+
+
+def _validate_from(j, seed, cands, params, delta_path, progress, fd, index, expected) -> dict:
     tol = float(j["noOpTolerance"])
     n_cands = len(cands)
-    # Per candidate: squared distance of the delta to its task vector, and the task vector's norm.
+    # Per candidate: squared distance of the delta to its task vector, ||seed + delta - C_k||^2
+    # (the task vector's own norm is needed only for a delta that comes close, see below).
     dist_sq = [0.0] * n_cands
-    tau_sq = [0.0] * n_cands
     stats = {"elements": 0, "absSum": 0.0, "sqSum": 0.0, "maxAbs": 0.0, "zeros": 0, "seedSq": 0.0}
     changed = False
     bad: Dict[str, str] = {}
 
     def delta_of(p) -> np.ndarray:
+        """The parameter's delta, read into memory of this process: what is checked is what is
+        written, whatever the worker does to the shared file afterwards."""
+        state = progress.wait_for(index[p["name"]]) if progress is not None else "exited"
+        if state == "cancelled":
+            raise _Abort()
         numel = int(np.prod(p["shape"], dtype=np.int64))
-        return np.frombuffer(dmap, dtype=np.float32, count=numel, offset=p["offset"]).reshape(p["shape"])
+        out = np.empty(numel, dtype=np.float32)
+        view = memoryview(out).cast("B")
+        pos = int(p["offset"])
+        while view:
+            n = os.preadv(fd, [view], pos)
+            if n <= 0:
+                bad["errorClass"] = "forbidden"
+                bad["detail"] = "the delta buffer was cut short while the algorithm ran"
+                raise _Abort()
+            view, pos = view[n:], pos + n
+        return out.reshape(p["shape"])
 
     def produce(p):
         nonlocal changed
@@ -574,20 +669,19 @@ def _validate_and_write(j: dict, seed: st_io.ModelFiles, cands: List[st_io.Model
         stats["absSum"] += abs_sum
         stats["sqSum"] += sq
         stats["maxAbs"] = max(stats["maxAbs"], float(a.max()) if a.size else 0.0)
-        stats["zeros"] += int(flat.size - np.count_nonzero(flat))
+        stats["zeros"] += int(np.count_nonzero(flat == 0))  # far faster than counting non-zero floats
         del a
         base32 = seed.float32(name)
         base_flat = base32.reshape(-1)
         stats["seedSq"] += float(np.dot(base_flat, base_flat))
+        merged32 = base32 + d
         if tol > 0 and flat.size:
             buf = np.empty_like(flat)
+            m_flat = merged32.reshape(-1)
             for k, c in enumerate(cands):
-                np.subtract(c.float32(name).reshape(-1), base_flat, out=buf)  # tau_k
-                tau_sq[k] += float(np.dot(buf, buf))
-                buf -= flat
+                np.subtract(c.float32(name).reshape(-1), m_flat, out=buf)  # tau_k - delta
                 dist_sq[k] += float(np.dot(buf, buf))
             del buf
-        merged32 = base32 + d
         merged = st_io.from_float32(merged32, info.dtype)
         if info.dtype != "F32" or not np.isfinite(sq):
             check = st_io.to_float32(merged, info.dtype)
@@ -600,6 +694,8 @@ def _validate_and_write(j: dict, seed: st_io.ModelFiles, cands: List[st_io.Model
         return merged
 
     items = [(p["name"], seed.tensors[p["name"]].dtype, tuple(p["shape"]), (lambda p=p: produce(p))) for p in params]
+    if not params:
+        return {"errorClass": "no_op", "detail": "nothing in scope"}
     meta = {"format": "pt", "selfdev.algorithmSha256": hashlib.sha256(j["source"].encode()).hexdigest(),
             "selfdev.scope": j["mergeScope"], "selfdev.randomSeed": str(j["randomSeed"])}
     digest = hashlib.sha256()
@@ -617,19 +713,37 @@ def _validate_and_write(j: dict, seed: st_io.ModelFiles, cands: List[st_io.Model
         "zeroFraction": stats["zeros"] / n,
         "relativeNorm": (stats["sqSum"] / stats["seedSq"]) ** 0.5 if stats["seedSq"] > 0 else None,
     }
+    if os.path.getsize(delta_path) != expected:
+        _remove(j["output"])
+        return {"errorClass": "forbidden", "detail": "the delta buffer was resized while the algorithm ran"}
     if stats["zeros"] == stats["elements"] or not changed:
         _remove(j["output"])
         why = "every delta is zero" if stats["zeros"] == stats["elements"] else "the merged model equals the seed"
         return {"errorClass": "no_op", "detail": why, "deltaStats": delta_stats}
+    d_norm = stats["sqSum"] ** 0.5
     for k in range(n_cands):
-        if tau_sq[k] > 0 and dist_sq[k] <= (tol ** 2) * tau_sq[k]:
+        dist = dist_sq[k] ** 0.5
+        # ||tau_k|| <= ||delta|| + dist, so beyond this bound the delta cannot be within tol of
+        # tau_k; only a delta that close needs ||tau_k||, read from the (trusted) model files.
+        if tol <= 0 or dist * (1 - tol) > tol * d_norm:
+            continue
+        tau_sq = _task_vector_sq_norm(seed, cands[k], params)
+        if tau_sq > 0 and dist_sq[k] <= (tol ** 2) * tau_sq:
             _remove(j["output"])
-            rel = (dist_sq[k] / tau_sq[k]) ** 0.5
+            rel = (dist_sq[k] / tau_sq) ** 0.5
             return {"errorClass": "no_op",
                     "detail": f"the delta is the task vector of candidate {k + 1} ({os.path.basename(cands[k].folder)}) "
                               f"unchanged, up to a relative difference of {rel:.2e} (tolerance {tol:g})",
                     "deltaStats": delta_stats, "matchedCandidate": k}
     return {"deltaStats": delta_stats, "sha256": digest.hexdigest()}
+
+
+def _task_vector_sq_norm(seed: st_io.ModelFiles, cand: st_io.ModelFiles, params: list) -> float:
+    total = 0.0
+    for p in params:
+        t = (cand.float32(p["name"]) - seed.float32(p["name"])).reshape(-1)
+        total += float(np.dot(t, t))
+    return total
 
 
 class _Abort(Exception):
