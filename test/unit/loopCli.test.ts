@@ -28,7 +28,11 @@ function smallConfig(dir: string, extra: Record<string, unknown> = {}): string {
 }
 
 function selfdev(cwd: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', timeout: 300_000 });
+  return selfdevWith({}, cwd, ...args);
+}
+
+function selfdevWith(env: NodeJS.ProcessEnv, cwd: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', timeout: 300_000, env: { ...process.env, ...env } });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -45,6 +49,7 @@ describe('the loop from the CLI', () => {
     for (const t of ['01', '02']) {
       const results = lines(path.join(run, 'iterations', t, 'results.jsonl'));
       assert.deepEqual(results.map((r) => r.id), ['a0001', 'a0002', 'a0003', 'a0004', 'a0005', 'a0006']);
+      assert.ok(results.every((r) => r.isolation === 'kernel'), 'every algorithm ran in the kernel sandbox');
       assert.ok(existsSync(path.join(run, 'iterations', t, 'algorithms', 'a0006.py')));
       assert.ok(existsSync(path.join(run, 'iterations', t, 'prompt.md')));
       const factory = JSON.parse(readFileSync(path.join(run, 'iterations', t, 'factory.json'), 'utf8'));
@@ -73,6 +78,28 @@ describe('the loop from the CLI', () => {
     assert.equal(tr.code, 0, tr.err);
     assert.match(tr.out, new RegExp(`1/${best} on "other": \\d+\\.\\d%`));
     assert.match(selfdev(dir, 'transfer', 'r', `1/${best}`, '--to', 'nope', '--runs', runs).err, /no transfer set "nope" \(it has: other\)/);
+  });
+
+  it('refuses generated code on a machine without kernel isolation, records nothing, and runs it unisolated only when allowed', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'selfdev-noiso-'));
+    const runs = path.join(dir, 'runs');
+    const noBwrap = { SELFDEV_BWRAP: path.join(dir, 'no-bwrap') };
+    assert.equal(selfdev(dir, 'new', smallConfig(dir, { randomControl: false }), '--runs', runs, '--id', 'n').code, 0);
+    const refused = selfdevWith(noBwrap, dir, 'iterate', 'n', '--runs', runs);
+    assert.equal(refused.code, 1);
+    assert.match(refused.err, /kernel isolation is not available: bubblewrap \(bwrap\) is not installed/);
+    assert.match(refused.err, /apt-get install bubblewrap/);
+    assert.match(refused.err, /--allow-unisolated/);
+    const run = path.join(runs, 'n');
+    const recorded = existsSync(path.join(run, 'baselines', 'results.jsonl')) ? lines(path.join(run, 'baselines', 'results.jsonl')) : [];
+    assert.deepEqual(recorded.filter((r) => r.kind !== 'seed'), []); // no algorithm recorded as failed for it
+    assert.ok(!existsSync(path.join(run, 'iterations', '01', 'results.jsonl')));
+
+    const allowed = selfdevWith(noBwrap, dir, 'iterate', 'n', '--runs', runs, '--allow-unisolated');
+    assert.equal(allowed.code, 0, allowed.err);
+    const results = lines(path.join(run, 'iterations', '01', 'results.jsonl'));
+    assert.equal(results.length, 6);
+    assert.ok(results.every((r) => r.isolation === 'unisolated'), JSON.stringify(results.map((r) => r.isolation)));
   });
 
   it('resumes after the backend is killed mid-iteration, losing and duplicating nothing', async () => {

@@ -202,6 +202,36 @@ describe('selfdev apply', () => {
     assert.ok(seen && existsSync(seen));
   });
 
+  it('says which isolation ran, and removes a temporary scratch folder at the end', async () => {
+    const t = io();
+    let seen: string | undefined;
+    const before = new Set(readdirSync(os.tmpdir()).filter((n) => n.startsWith('selfdev-apply-')));
+    const code = await applyCommand([TA, '--config', config], t.io, { evaluate: async (req) => ((seen = req.mergedFile), { scores: { gsm: 0.5 } }) });
+    assert.equal(code, 0, t.err.join('\n'));
+    assert.match(t.out.join('\n'), /sandbox: kernel isolation \(namespaces mount, pid, network, ipc, uts, cgroup; uid 65534; seccomp; scratch 64 MB\)/);
+    assert.match(t.out.join('\n'), /merged: removed at the end/);
+    assert.ok(seen && !existsSync(seen) && !existsSync(path.dirname(seen)), 'the temporary scratch folder is gone');
+    assert.deepEqual(readdirSync(os.tmpdir()).filter((n) => n.startsWith('selfdev-apply-') && !before.has(n)), []);
+  });
+
+  it('refuses to run an algorithm without kernel isolation unless --allow-unisolated is given', async () => {
+    const saved = process.env.SELFDEV_BWRAP;
+    process.env.SELFDEV_BWRAP = path.join(root, 'no-bwrap');
+    try {
+      const refused = io();
+      assert.equal(await applyCommand([TA, '--config', config], refused.io), 1);
+      const text = refused.out.join('\n');
+      assert.match(text, /setup/);
+      assert.match(text, /kernel isolation is not available: bubblewrap \(bwrap\) is not installed.*--allow-unisolated/s);
+      const allowed = io();
+      assert.equal(await applyCommand([TA, '--config', config, '--allow-unisolated'], allowed.io, { evaluate: async () => ({ scores: { gsm: 0.5 } }) }), 0, allowed.err.join('\n'));
+      assert.match(allowed.out.join('\n'), /sandbox: UNISOLATED \(Python-level guards only/);
+    } finally {
+      if (saved === undefined) delete process.env.SELFDEV_BWRAP;
+      else process.env.SELFDEV_BWRAP = saved;
+    }
+  });
+
   it('prints JSON and exits 1 for a failing algorithm', async () => {
     const bad = path.join(root, 'bad.py');
     writeFileSync(bad, 'import os\ndef merge(task_vectors, name):\n    return task_vectors[0]\n');
