@@ -154,3 +154,18 @@ def test_unprivileged_sandbox_cannot_write_the_models(open_world):
     assert r["status"] == "ok", r
     assert "WROTE /selfdev/models" not in r["output"] and "DENIED /selfdev/models/0" in r["output"]
     assert {p: p.stat().st_mtime_ns for p in before} == before
+
+
+def test_an_old_bubblewrap_is_refused_with_the_reason(tmp_path, monkeypatch, world):
+    fake = tmp_path / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bubblewrap 0.6.1'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("SELFDEV_BWRAP", str(fake))
+    isolation._probe_cache.clear()
+    try:
+        p = isolation.probe(trial=True)
+        assert p["available"] is False and "0.6.1 is too old" in p["reason"]
+        r = run_job(job(world, GOOD, scratch=str(tmp_path / "s")))
+        assert r["errorClass"] == "setup" and r["isolationRefused"] and "0.6.1 is too old" in r["detail"]
+    finally:
+        isolation._probe_cache.clear()

@@ -56,6 +56,23 @@ def bwrap_path() -> Optional[str]:
     return shutil.which("bwrap", path=os.environ.get("PATH", "") + ":/usr/bin:/bin")
 
 
+#: --size (a capped tmpfs) came with bubblewrap 0.7.0; --disable-userns with 0.8.0 (without it,
+#: the seccomp filters still refuse unshare and namespace-creating clones).
+MIN_BWRAP = (0, 7, 0)
+_versions: Dict[str, Tuple[int, ...]] = {}
+
+
+def bwrap_version(bwrap: str) -> Tuple[int, ...]:
+    """bubblewrap's version as a tuple, (0,) when it cannot be read."""
+    if bwrap not in _versions:
+        try:
+            out = subprocess.run([bwrap, "--version"], capture_output=True, text=True, timeout=10).stdout
+            _versions[bwrap] = tuple(int(x) for x in out.strip().split()[-1].split(".")[:3])
+        except (OSError, subprocess.TimeoutExpired, ValueError, IndexError):
+            _versions[bwrap] = (0,)
+    return _versions[bwrap]
+
+
 def privileged() -> bool:
     return os.geteuid() == 0
 
@@ -152,6 +169,10 @@ def command(python: str, worker: str, env: Dict[str, str], model_files: Sequence
     bwrap = bwrap_path()
     if bwrap is None:
         raise IsolationUnavailable("bubblewrap (bwrap) is not installed", FIX_BWRAP)
+    version = bwrap_version(bwrap)
+    if version < MIN_BWRAP:
+        raise IsolationUnavailable(f"bubblewrap {'.'.join(map(str, version))} is too old (0.7 or newer caps the scratch size)",
+                                   "install bubblewrap 0.7 or newer (Debian 12, Ubuntu 24.04 and Fedora ship one), or point SELFDEV_BWRAP at one")
     m = Mounts()
     system_mounts(m, python_roots() + [RUNNER_DIR] + library_path_dirs(env))
     for k, files in enumerate(model_files):
@@ -162,7 +183,9 @@ def command(python: str, worker: str, env: Dict[str, str], model_files: Sequence
         args += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                  "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP"]
     else:
-        args += ["--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_GID), "--disable-userns"]
+        args += ["--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_GID)]
+        if version >= (0, 8, 0):
+            args += ["--disable-userns"]
     args += ["--die-with-parent", "--new-session", "--hostname", "selfdev-sandbox"]
     args += m.args
     args += ["--proc", "/proc", "--dev", "/dev"]
@@ -237,11 +260,14 @@ def probe(trial: bool = True) -> Dict[str, object]:
         r.update(reason="bubblewrap (bwrap) is not installed", fix=FIX_BWRAP)
         return r
     r["bwrap"] = bwrap
-    try:
-        v = subprocess.run([bwrap, "--version"], capture_output=True, text=True, timeout=10)
-        r["bwrapVersion"] = v.stdout.strip().split()[-1] if v.stdout.strip() else "unknown"
-    except (OSError, subprocess.TimeoutExpired) as e:
-        r.update(reason=f"bwrap cannot be run: {e}", fix=FIX_BWRAP)
+    version = bwrap_version(bwrap)
+    if version == (0,):
+        r.update(reason=f"{bwrap} cannot be run or does not say its version", fix=FIX_BWRAP)
+        return r
+    r["bwrapVersion"] = ".".join(map(str, version))
+    if version < MIN_BWRAP:
+        r.update(reason=f"bubblewrap {r['bwrapVersion']} is too old (0.7 or newer caps the scratch size)",
+                 fix="install bubblewrap 0.7 or newer (Debian 12, Ubuntu 24.04 and Fedora ship one), or point SELFDEV_BWRAP at one")
         return r
     try:
         seccomp.library()
