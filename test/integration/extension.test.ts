@@ -94,9 +94,11 @@ describe('extension', () => {
 
     it('checks and saves the chosen Python interpreter', async () => {
       const python = process.env.SELFDEV_PYTHON ?? 'python3';
-      const report = await vscode.commands.executeCommand<{ version: string; numpy: string | null }>('selfdev.selectPythonInterpreter', python);
+      const report = await vscode.commands.executeCommand<{ version: string; numpy: string | null; isolation: { available: boolean; bwrapVersion?: string } }>('selfdev.selectPythonInterpreter', python);
       assert.match(report.version, /^3\.\d+/);
       assert.ok(report.numpy, 'numpy should be found in the test interpreter');
+      assert.equal(report.isolation.available, true, 'kernel isolation is set up on the test machine');
+      assert.match(report.isolation.bwrapVersion ?? '', /^\d+\.\d+/);
       assert.equal(vscode.workspace.getConfiguration('selfdev').get('python.interpreter'), python);
       await vscode.workspace.getConfiguration('selfdev').update('python.interpreter', undefined, vscode.ConfigurationTarget.Global);
     });
