@@ -75,16 +75,27 @@ class Listener:
         self.sock.close()
 
 
-def sandbox_processes():
-    """Processes of the sandbox uid or running the worker: none may outlive a job."""
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def uptime_ticks() -> int:
+    with open("/proc/uptime") as f:
+        return int(float(f.read().split()[0]) * TICKS)
+
+
+def sandbox_processes(since: int = 0):
+    """Processes started since `since` (clock ticks after boot) that run as the sandbox uid or run
+    the worker: none may outlive a job."""
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
+            stat = open(f"/proc/{pid}/stat").read()
+            started = int(stat.rsplit(")", 1)[1].split()[19])
             uid = int(open(f"/proc/{pid}/status").read().split("Uid:")[1].split()[0])
             cmd = open(f"/proc/{pid}/cmdline", "rb").read()
         except (OSError, IndexError, ValueError):
             continue
-        if uid == 65534 or b"sandbox_worker.py" in cmd:
+        if started >= since and (uid == 65534 or b"sandbox_worker.py" in cmd):
             found.append((pid, uid, cmd[:100]))
     return found
 
@@ -121,6 +132,7 @@ def test_hostile_algorithm(world, path, tmp_path, monkeypatch):
             os.unlink(f)
     canary = f"/tmp/selfdev-adversarial-pwned-{path.stem}"
     listener = Listener()
+    started = uptime_ticks() - 1
     monkeypatch.setenv("SELFDEV_TEST_TOKEN", world["secret"])
     source = (path.read_text().replace("{{CANARY}}", canary).replace("{{SECRET_FILE}}", str(world["secret_file"]))
               .replace("{{PORT}}", str(listener.port)))
@@ -143,7 +155,7 @@ def test_hostile_algorithm(world, path, tmp_path, monkeypatch):
     text = json.dumps(r)
     assert world["secret"] not in text, "a secret reached the result record"
     assert listener.accepted == 0, "a connection reached the host"
-    assert sandbox_processes() == [], sandbox_processes()
+    assert sandbox_processes(started) == [], sandbox_processes(started)
     assert not os.path.exists(canary)
     if r["status"] == "failed":
         assert r["message"] == checks.MESSAGES[expected]
