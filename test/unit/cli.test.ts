@@ -8,7 +8,11 @@ import { packageJson, repoRoot } from '../harness/paths';
 
 // The built CLI (out/cli.js), run as users run it.
 function selfdev(...args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(repoRoot, 'out', 'cli.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
+  return selfdevWith({}, ...args);
+}
+
+function selfdevWith(env: NodeJS.ProcessEnv, ...args: string[]) {
+  const r = spawnSync(process.execPath, [path.join(repoRoot, 'out', 'cli.js'), ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -46,7 +50,17 @@ describe('selfdev CLI', () => {
     assert.equal(report.backend.onnxruntime.version, '1.30.0');
     assert.ok(report.backend.onnxruntime.executionProviders.includes('cpu'));
     assert.ok(report.python.numpy);
+    assert.equal(report.isolation.available, true);
     assert.deepEqual(report.problems, []);
+    const text = selfdev('doctor', '--python', process.env.SELFDEV_PYTHON ?? 'python3');
+    assert.match(text.out, /isolation of generated code: kernel \(bubblewrap \d+\.\d+\.\d+ namespaces, uid 65534, seccomp/);
+  });
+
+  it('doctor names missing kernel isolation as a problem, with the fix and the opt-out', () => {
+    const r = selfdevWith({ SELFDEV_BWRAP: '/nonexistent/bwrap' }, 'doctor', '--python', process.env.SELFDEV_PYTHON ?? 'python3');
+    assert.equal(r.code, 1);
+    assert.match(r.out, /isolation of generated code: NOT AVAILABLE: bubblewrap \(bwrap\) is not installed/);
+    assert.match(r.err, /problem: kernel isolation of generated code is not available: .*apt-get install bubblewrap.*--allow-unisolated/);
   });
 
   it('doctor fails, naming the problem, for a Python that cannot run', () => {
