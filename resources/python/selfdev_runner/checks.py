@@ -122,6 +122,14 @@ def check_source(source: str, filename: str = "<algorithm>", guards: bool = True
         raise ContractError("syntax", f"{e.msg} (line {e.lineno})", e.lineno) from None
     except (ValueError, MemoryError, RecursionError) as e:  # null bytes, absurd nesting
         raise ContractError("syntax", f"cannot be parsed: {type(e).__name__}") from None
+    try:
+        # Some errors only the compiler sees: `return` outside a function, a repeated argument
+        # name, `nonlocal` at module level.
+        compile(tree, filename, "exec", dont_inherit=True)
+    except SyntaxError as e:
+        raise ContractError("syntax", f"{e.msg} (line {e.lineno})", e.lineno) from None
+    except (ValueError, MemoryError, RecursionError) as e:
+        raise ContractError("syntax", f"cannot be compiled: {type(e).__name__}") from None
 
     for node in (ast.walk(tree) if guards else ()):
         line = getattr(node, "lineno", None)

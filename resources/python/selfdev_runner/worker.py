@@ -214,7 +214,6 @@ def run(job: dict, report: Report):
     violations: list = []
     lines = job["source"].splitlines(keepends=True)
     linecache.cache[ALGO_FILE] = (len(job["source"]), None, lines, ALGO_FILE)
-    code = compile(job["source"], ALGO_FILE, "exec")
     guards = job.get("pythonGuards", True) is not False
     builtins_ = sandbox.safe_builtins(violations, out) if guards else dict(vars(__import__("builtins")), print=sandbox.capped_print(out))
     namespace = {"__name__": "algorithm", "__builtins__": builtins_}
@@ -241,8 +240,12 @@ def run(job: dict, report: Report):
     merge_s = 0.0
     tau_s = 0.0
     try:
-        # Untrusted code from here on.
+        # Untrusted code from here on (compiling it included).
         t1 = time.perf_counter()
+        try:
+            code = compile(job["source"], ALGO_FILE, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError, MemoryError, RecursionError) as e:
+            raise Failure("syntax", f"{type(e).__name__}: {e}") from None
         try:
             exec(code, namespace)
         except BaseException as e:  # noqa: BLE001
