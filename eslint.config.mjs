@@ -22,6 +22,11 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { paths: [noVscode] }] },
   },
   {
+    // The statistics every layer shares stand on nothing but the language.
+    files: ['src/stats/**'],
+    rules: { 'no-restricted-imports': ['error', { paths: [noVscode], patterns: [{ regex: '^(\\.\\./|node:)', message: 'src/stats imports nothing outside itself.' }] }] },
+  },
+  {
     files: ['webview/**'],
     rules: {
       'no-restricted-imports': [

@@ -7,7 +7,7 @@ import { diffLines } from 'diff';
 import type { AlgorithmDetail, AlgorithmRow, DiffLine, IterationData, PairDetail, PairRow, RunOverview, ScorePoint } from '../protocol/webviewMessages';
 import type { RunConfig } from './config/runConfig';
 import { BASELINES, historyOf, iterationDir, latestById, parseJsonl, type PairRecord, type SampleRecord, type ScoredRecord } from './loop/records';
-import { meanScore } from './loop/scoreMath';
+import { meanScore } from '../stats';
 import { bestOf } from './loop/summary';
 import { Vetoes } from './loop/vetoes';
 import { temperatureAt } from './schedule';

@@ -13,7 +13,7 @@ import type {
   RunOverview,
   ScorePoint,
 } from '../../src/protocol/webviewMessages';
-import { seededRandom } from '../../src/engine/eval/prng';
+import { seededRandom } from '../../src/stats';
 import { lineDiff } from '../../src/core/runView';
 
 export interface PanelFixture {

@@ -22,7 +22,8 @@ describe('steering a run: pauses, vetoes, edits', () => {
   let pairsFile: string;
 
   before(async () => {
-    s = await smallRun({ pairs: { chosenTop: 0.4, rejectedBottom: 0.4 } });
+    // Seed 6 gives iteration 1 distinct scores, so its elites can beat iteration 2's rejected.
+    s = await smallRun({ pairs: { chosenTop: 0.4, rejectedBottom: 0.4 }, randomSeed: 6 });
     results = path.join(s.run.dir, 'iterations', '01', 'results.jsonl');
     pairsFile = path.join(s.run.dir, 'iterations', '01', 'pairs.jsonl');
     loop = await s.open({
@@ -126,7 +127,16 @@ describe('steering a run: pauses, vetoes, edits', () => {
     assert.ok(pairs.length > 0);
     const ref = `1/${best.id}`;
     assert.ok(!pairs.some((p) => p.chosen === ref || p.rejected === ref), `${ref} must not be in iteration 2's pairs`);
-    assert.ok(pairs.some((p) => p.chosen.startsWith('1/')), "the other elites of iteration 1 still are");
+    // The other elites of iteration 1 still take part: each is paired with every rejected
+    // algorithm of iteration 2 that it beats (the default policy keeps the best 3).
+    const scoreOf = new Map<string, number>();
+    for (const t of [1, 2]) for (const a of (await iterationData(reader, t)).algorithms) if (a.score !== undefined) scoreOf.set(`${t}/${a.id}`, a.score);
+    const elites = (await iterationData(reader, 1)).algorithms.filter((a) => a.status === 'ok' && !a.vetoed).sort((x, y) => y.score! - x.score!).slice(0, 3).map((a) => `1/${a.id}`);
+    const rejected = [...new Set(pairs.map((p) => p.rejected))];
+    const expected = elites.flatMap((e) => rejected.filter((r) => scoreOf.get(r)! < scoreOf.get(e)! - 1e-9).map((r) => `${e}>${r}`));
+    const got = new Set(pairs.map((p) => `${p.chosen}>${p.rejected}`));
+    assert.ok(expected.length > 0, `the scenario has an elite that beats a rejected algorithm: ${JSON.stringify([...scoreOf])}`);
+    assert.deepEqual(expected.filter((k) => !got.has(k)), [], 'every pair an elite of iteration 1 earns is there');
 
     assert.equal(await setAlgorithmVeto(loop, 1, best.id, false), true);
     assert.match(git(s.run.dir, 'log', '-1', '--format=%s'), new RegExp(`^undo veto of ${ref.replace('/', '\\/')}$`));

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { stratifiedInterval } from '../../src/core/loop/scoreMath';
+import { stratifiedInterval } from '../../src/stats';
 import { parseJsonl, RunFileError } from '../../src/core/loop/records';
 import { parseGrid } from '../../src/core/loop/baselines';
 
@@ -29,10 +29,10 @@ describe('run files', () => {
   it('gives intervals that contain the score and narrow with more items', () => {
     const few = [Array.from({ length: 20 }, (_, i) => i % 2 === 0)];
     const many = [Array.from({ length: 400 }, (_, i) => i % 2 === 0)];
-    const [a, b] = stratifiedInterval(few, 1000, 1);
-    const [c, d] = stratifiedInterval(many, 1000, 1);
+    const { low: a, high: b } = stratifiedInterval(few, { seed: 1 });
+    const { low: c, high: d } = stratifiedInterval(many, { seed: 1 });
     assert.ok(a < 0.5 && 0.5 < b && c < 0.5 && 0.5 < d);
     assert.ok(d - c < (b - a) / 2);
-    assert.deepEqual(stratifiedInterval(few, 500, 3), stratifiedInterval(few, 500, 3));
+    assert.deepEqual(stratifiedInterval(few, { resamples: 500, seed: 3 }), stratifiedInterval(few, { resamples: 500, seed: 3 }));
   });
 });

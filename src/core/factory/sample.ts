@@ -2,7 +2,7 @@
 import { canonicalKey, summariseProgram } from './canonical';
 import { renderProgram } from './codegen';
 import { type Trace, replayTrace, walkProgram } from './program';
-import { splitmix32 } from './prng';
+import { seededRandom } from '../../stats';
 import type { FactoryState } from './state';
 
 export interface FactorySample {
@@ -46,7 +46,7 @@ function tableOf(state: FactoryState, point: string): number[] {
 export function sampleAlgorithms(state: FactoryState, n: number, temperature: number, seed: number): FactorySample[] {
   if (!(temperature > 0) || !Number.isFinite(temperature)) throw new Error(`temperature must be a positive number, got ${temperature}`);
   if (!Number.isInteger(n) || n < 0) throw new Error(`n must be a whole number >= 0, got ${n}`);
-  const random = splitmix32(seed);
+  const random = seededRandom(seed);
   const samples: FactorySample[] = [];
   for (let i = 0; i < n; i++) {
     const trace: number[] = [];

@@ -23,7 +23,7 @@ import type { Run } from '../store/runStore';
 import { baselineVariants } from './baselines';
 import { finalizeRun, transferAlgorithms } from './finalize';
 import { algorithmId, BASELINES, codeHash, iterationDir, latestById, parseJsonl, type PairRecord, type SampleRecord, type ScoredRecord } from './records';
-import { meanScore, stratifiedInterval } from './scoreMath';
+import { meanScore, stratifiedInterval } from '../../stats';
 import { scoreAll, scoreNow } from './scoring';
 import { summariseRun, type RunSummary } from './summary';
 import { Vetoes } from './vetoes';
@@ -370,7 +370,7 @@ export class RunLoop {
       ...base,
       status: 'ok',
       score: meanScore(r.scores.map((s) => s.accuracy)),
-      interval: stratifiedInterval(r.scores.map((s) => s.items), 1000, this.config.randomSeed),
+      interval: intervalOf(r.scores.map((s) => s.items), this.config.randomSeed),
       scores: Object.fromEntries(r.scores.map((s) => [s.name, s.accuracy])),
       items: Object.fromEntries(r.scores.map((s) => [s.name, s.items.map((x) => (x ? '1' : '0')).join('')])),
     };
@@ -413,4 +413,10 @@ export function fmt(x: number | undefined): string {
 
 export function runHeader(id: string, config: RunConfig, configFile: string, version: string): RunHeader {
   return { id, name: config.name, createdAt: new Date().toISOString(), selfdevVersion: version, configFile: path.resolve(configFile), config };
+}
+
+/** The dev score's 95% interval as results.jsonl stores it: [low, high]. */
+function intervalOf(items: boolean[][], seed: number): [number, number] {
+  const { low, high } = stratifiedInterval(items, { seed });
+  return [low, high];
 }

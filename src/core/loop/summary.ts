@@ -3,7 +3,7 @@
 import { temperatureAt } from '../schedule';
 import { BASELINES, iterationDir, latestById, type ScoredRecord } from './records';
 import type { RunLoop } from './runLoop';
-import { meanScore } from './scoreMath';
+import { meanScore } from '../../stats';
 
 export interface RunSummary {
   run: string;

@@ -2,13 +2,13 @@
 // bootstrap intervals. Pure Node (no vscode), used by the backend and `selfdev eval`.
 export { loadBenchmark } from './benchmark';
 export { BenchmarkError, type BenchmarkLocation } from './benchmarkError';
-export { bootstrapInterval, DEFAULT_RESAMPLES, type BootstrapOptions } from './bootstrap';
+export { bootstrapInterval, DEFAULT_RESAMPLES, type BootstrapOptions } from '../../stats';
 export { extractBoxed } from './boxed';
 export { checkAnswer, extractAnswer, type CheckOptions } from './check';
 export { extractGsmAnswer } from './gsmAnswer';
 export { normalizeMathAnswer } from './mathAnswer';
 export { buildPrompt, type PromptFormat } from './prompt';
-export { seededRandom } from './prng';
+export { seededRandom } from '../../stats';
 export { scoreCompletions, type ScoreOptions } from './score';
 export { sampleSubset, type SubsetOptions } from './subset';
 export {

@@ -1,5 +1,5 @@
 // Scoring a benchmark run: per-item records, accuracy and its bootstrap interval.
-import { bootstrapInterval, type BootstrapOptions } from './bootstrap';
+import { bootstrapInterval, type BootstrapOptions } from '../../stats';
 import { checkAnswer, type CheckOptions } from './check';
 import type { BenchmarkItem, ItemRecord, ScoreReport } from './types';
 

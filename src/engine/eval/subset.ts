@@ -1,5 +1,5 @@
 // Seeded subsets of a benchmark, e.g. the paper's MATH dev set: 100 problems of each type.
-import { seededRandom } from './prng';
+import { seededRandom } from '../../stats';
 import type { BenchmarkItem } from './types';
 
 export interface SubsetOptions {

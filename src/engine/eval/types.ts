@@ -29,12 +29,8 @@ export interface BenchmarkItem {
 }
 
 /** A percentile bootstrap interval of an accuracy. */
-export interface Interval {
-  low: number;
-  high: number;
-  /** Coverage, e.g. 0.95. */
-  level: number;
-}
+export type { Interval } from '../../stats';
+import type { Interval } from '../../stats';
 
 /** The outcome of one benchmark item. */
 export interface ItemRecord {

@@ -1,0 +1,14 @@
+// Statistics shared by every layer (engine, loop, CLI, panel host): one generator, one bootstrap.
+export { seededRandom } from './prng';
+export {
+  bootstrapInterval,
+  DEFAULT_RESAMPLES,
+  meanAccuracy,
+  meanScore,
+  pairedDifference,
+  stratifiedInterval,
+  type BootstrapOptions,
+  type Interval,
+  type ItemOutcomes,
+  type PairedDifference,
+} from './bootstrap';
