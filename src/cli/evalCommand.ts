@@ -1,15 +1,18 @@
 // selfdev eval: scores one model on benchmark files or on a run config's benchmarks.
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { readEvalConfig, type Split } from '../engine/evalConfig';
+import { benchmarkJobs, readRunConfig, scoreSettings, type Split } from '../core/config/runConfig';
 import { evaluateBenchmarks, loadModelForEval, type BenchmarkSpec, type EvalSettings } from '../engine/evaluate';
 import type { ExecutionProvider } from '../engine/inference/session';
 import { EXIT, UsageError, type Io } from './io';
 
 export const EVAL_USAGE = `usage: selfdev eval --benchmark <file.jsonl|file.parquet|run config.json> [--model <folder>]
                     [--split dev|test] [--limit N] [--shots K] [--fewshot <file>]
-                    [--max-new-tokens N] [--batch-size N] [--provider cpu|cuda|dml|coreml] [--threads N] [--json]
-A run config brings its benchmarks, prompt format and seed model (the default --model).`;
+                    [--max-new-tokens N] [--batch-size N] [--provider cpu|cuda|dml|coreml] [--threads N]
+                    [--gsm-answer strict|flexible] [--json]
+A run config brings its benchmarks, prompt format, GSM answer mode and seed model (the default
+--model). --gsm-answer: strict reads a GSM8k answer only after ####; flexible also after
+"The answer is", else the last number (default: the config's, else strict).`;
 
 function whole(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -34,6 +37,7 @@ export async function evalCommand(argv: string[], io: Io, signal?: AbortSignal):
         'batch-size': { type: 'string' },
         provider: { type: 'string', default: 'cpu' },
         threads: { type: 'string' },
+        'gsm-answer': { type: 'string' },
         json: { type: 'boolean', default: false },
       },
     }));
@@ -44,16 +48,19 @@ export async function evalCommand(argv: string[], io: Io, signal?: AbortSignal):
   try {
     if (!values.benchmark) throw new UsageError('--benchmark is required');
     if (values.split !== 'dev' && values.split !== 'test') throw new UsageError('--split is dev or test');
+    const gsmAnswer = values['gsm-answer'];
+    if (gsmAnswer !== undefined && gsmAnswer !== 'strict' && gsmAnswer !== 'flexible') throw new UsageError('--gsm-answer is strict or flexible');
     const limit = whole('limit', values.limit);
     const shots = whole('shots', values.shots);
     let model = values.model;
     let specs: BenchmarkSpec[];
     let settings: EvalSettings;
     if (/\.json$/i.test(values.benchmark)) {
-      const config = await readEvalConfig(values.benchmark);
+      const config = await readRunConfig(values.benchmark);
       model ??= config.seed;
-      specs = config.benchmarks(values.split as Split).map((s) => ({ ...s, limit: limit ?? s.limit }));
-      settings = { ...config.settings, format: { ...config.settings.format, shots: shots ?? config.settings.format.shots } };
+      specs = benchmarkJobs(config, values.split as Split).map((s) => ({ ...s, limit: limit ?? s.limit }));
+      const base = scoreSettings(config);
+      settings = { ...base, format: { ...base.format, shots: shots ?? base.format.shots } };
     } else {
       if (!model) throw new UsageError('--model is required with a benchmark file');
       if (shots && !values.fewshot) throw new UsageError('--shots needs --fewshot <file> with the exemplars');
@@ -65,6 +72,7 @@ export async function evalCommand(argv: string[], io: Io, signal?: AbortSignal):
         bos: true,
       };
     }
+    settings.extraction = gsmAnswer ?? settings.extraction ?? 'strict';
     settings.maxNewTokens = whole('max-new-tokens', values['max-new-tokens']) ?? settings.maxNewTokens;
     settings.batchSize = whole('batch-size', values['batch-size']) ?? 32;
 
@@ -81,12 +89,12 @@ export async function evalCommand(argv: string[], io: Io, signal?: AbortSignal):
     io.progress?.('');
     await loaded.session.release();
     if (values.json) {
-      io.out(JSON.stringify({ model: path.resolve(model), split: values.split, provider: loaded.session.provider, settings, results }, null, 2));
+      io.out(JSON.stringify({ model: path.resolve(model), split: values.split, provider: loaded.session.provider, gsmAnswer: settings.extraction, settings, results }, null, 2));
     } else {
       for (const r of results) {
         const pct = (x: number) => (100 * x).toFixed(1);
         io.out(
-          `${r.name.padEnd(8)} ${values.split}  ${String(r.n).padStart(5)} items  accuracy ${pct(r.accuracy)}%  95% CI [${pct(r.interval.low)}, ${pct(r.interval.high)}]  (${r.generatedTokens} tokens in ${r.generationSeconds.toFixed(1)} s)`,
+          `${r.name.padEnd(8)} ${values.split}  ${String(r.n).padStart(5)} items  accuracy ${pct(r.accuracy)}%  95% CI [${pct(r.interval.low)}, ${pct(r.interval.high)}]  (${r.generatedTokens} tokens in ${r.generationSeconds.toFixed(1)} s; GSM answers ${settings.extraction})`,
         );
       }
     }

@@ -42,6 +42,8 @@ export interface ScoreSettings {
   stop: string[];
   bos: boolean;
   batchSize?: number;
+  /** How GSM8k answers are read: 'strict' (after ####, the default) or 'flexible'. */
+  extraction?: 'strict' | 'flexible';
 }
 
 export interface ScoreParams {

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
@@ -30,6 +30,20 @@ describe('selfdev eval', () => {
     }
   });
 
+  it('reads GSM answers strictly unless told otherwise, and says which mode it used', () => {
+    const args = ['eval', '--benchmark', path.join(demo, 'demo.run.json'), '--limit', '12', '--json'];
+    const strict = JSON.parse(selfdev(...args).out);
+    const flexible = JSON.parse(selfdev(...args, '--gsm-answer', 'flexible').out);
+    assert.equal(strict.gsmAnswer, 'strict');
+    assert.equal(flexible.gsmAnswer, 'flexible');
+    const gsm = (r: { results: { name: string; records: { completion: string; extracted?: string }[] }[] }) => r.results.find((x) => x.name === 'gsm')!.records;
+    // Same completions; flexible reads an answer wherever strict finds none after ####.
+    gsm(strict).forEach((rec, i) => {
+      assert.equal(gsm(flexible)[i].completion, rec.completion);
+      if (rec.extracted !== undefined) assert.equal(gsm(flexible)[i].extracted, rec.extracted);
+    });
+  });
+
   it('prints one line per benchmark', () => {
     const r = selfdev('eval', '--model', path.join(demo, 'models', 'seed'), '--benchmark', path.join(demo, 'data', 'math_dev.jsonl'), '--limit', '5', '--max-new-tokens', '48');
     assert.equal(r.code, 0, r.err);
@@ -49,6 +63,29 @@ describe('selfdev eval', () => {
     const r = selfdev('eval', '--benchmark', empty, '--model', path.join(demo, 'models', 'seed'));
     assert.equal(r.code, 1);
     assert.match(r.err, /empty\.jsonl/);
+    // One parser for `selfdev eval` and `selfdev new`: what one refuses, the other refuses too.
+    const demoConfig = JSON.parse(readFileSync(path.join(demo, 'demo.run.json'), 'utf8'));
+    const rel = (p: string) => path.resolve(demo, p);
+    const absolute = { ...demoConfig, seed: rel(demoConfig.seed), candidates: demoConfig.candidates.map(rel), transfer: undefined,
+      benchmarks: Object.fromEntries(Object.entries(demoConfig.benchmarks as Record<string, Record<string, string>>).map(([k, b]) => [k, { ...b, dev: rel(b.dev), test: rel(b.test) }])) };
+    type Cfg = { benchmarks: { math: Record<string, unknown> }; eval: Record<string, unknown> };
+    for (const [change, message] of [
+      [(c: Cfg) => (c.benchmarks.math.answer = 'math'), /benchmarks\.math\.answer: expected one of "gsm8k", "boxed"/],
+      [(c: Cfg) => (c.eval.foo = 1), /eval\.foo: unknown field/],
+      [(c: Cfg) => (c.eval.gsmAnswer = 'loose'), /eval\.gsmAnswer: expected one of "strict", "flexible"/],
+    ] as const) {
+      const c = structuredClone(absolute) as Cfg;
+      change(c);
+      const file = path.join(dir, 'changed.selfdev.json');
+      writeFileSync(file, JSON.stringify(c));
+      const asEval = selfdev('eval', '--benchmark', file);
+      const asNew = selfdev('new', file, '--runs', path.join(dir, 'runs'));
+      assert.equal(asEval.code, 1);
+      assert.equal(asNew.code, 1);
+      assert.match(asEval.err, message);
+      assert.match(asNew.err, message);
+    }
+    assert.equal(selfdev('eval', '--benchmark', path.join(demo, 'demo.run.json'), '--gsm-answer', 'loose').code, 2);
     const badConfig = path.join(dir, 'bad.selfdev.json');
     writeFileSync(badConfig, JSON.stringify({ seed: 'm', benchmarks: { gsm: { answer: 'gsm8k' } } }));
     assert.match(selfdev('eval', '--benchmark', badConfig).err, /bad\.selfdev\.json: benchmarks\.gsm\.dev: expected a non-empty string/);

@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { readEvalConfig } from '../../src/engine/evalConfig';
+import { benchmarkJobs, readRunConfig, scoreSettings } from '../../src/core/config/runConfig';
 import { evaluateBenchmarks, loadModelForEval } from '../../src/engine/evaluate';
 import { repoRoot } from '../harness/paths';
 
@@ -18,10 +18,10 @@ const measured = JSON.parse(readFileSync(path.join(demo, 'measured.json'), 'utf8
 describe('demo models: engine vs the recorded measurements', () => {
   for (const name of Object.keys(measured.models)) {
     it(`${name}: same dev completions and accuracies`, async () => {
-      const config = await readEvalConfig(path.join(demo, 'demo.run.json'));
+      const config = await readRunConfig(path.join(demo, 'demo.run.json'));
       const model = await loadModelForEval(path.join(demo, 'models', name), { maxContext: 256 });
       try {
-        const results = await evaluateBenchmarks(model, config.benchmarks('dev'), { ...config.settings, batchSize: 64 });
+        const results = await evaluateBenchmarks(model, benchmarkJobs(config, 'dev'), { ...scoreSettings(config), batchSize: 64 });
         for (const r of results) {
           const key = `${r.name}_dev`;
           const recorded = measured.dev_items[name][key];

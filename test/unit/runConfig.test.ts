@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import Ajv from 'ajv';
-import { DEFAULT_MERGE_SCOPE, parseRunConfig, readRunConfig, RUN_CONFIG_FIELDS, RunConfigError } from '../../src/core/config/runConfig';
+import { benchmarkJobs, DEFAULT_MERGE_SCOPE, parseRunConfig, readRunConfig, RUN_CONFIG_FIELDS, RunConfigError, scoreSettings } from '../../src/core/config/runConfig';
+import { RunLoop } from '../../src/core/loop/runLoop';
+import type { Run } from '../../src/core/store/runStore';
 import { repoRoot } from '../harness/paths';
 
 const schema = JSON.parse(readFileSync(path.join(repoRoot, 'resources', 'schema', 'run.schema.json'), 'utf8')) as { properties: Record<string, unknown> };
@@ -60,5 +62,25 @@ describe('run config', () => {
   it('knows the same fields as the JSON schema', () => {
     assert.deepEqual(Object.keys(schema.properties).sort(), [...RUN_CONFIG_FIELDS].sort());
     assert.throws(() => parseRunConfig({ ...minimal, notInSchema: 1 }, FILE), /notInSchema: unknown field/);
+  });
+
+  it('maps a split to benchmark jobs in one place, with the GSM answer mode in the settings', async () => {
+    const c = await readRunConfig(path.join(repoRoot, 'resources', 'demo', 'demo.run.json'));
+    const dev = benchmarkJobs(c, 'dev');
+    assert.deepEqual(dev.map((j) => [j.name, j.kind]), [['gsm', 'gsm8k'], ['math', 'boxed']]);
+    assert.ok(dev.every((j) => path.isAbsolute(j.file) && j.file.includes('_dev')));
+    assert.ok(benchmarkJobs(c, 'test').every((j) => j.limit === undefined && j.file.includes('_test')));
+    assert.equal(scoreSettings(c).extraction, 'strict');
+    assert.equal(scoreSettings({ eval: { ...c.eval, gsmAnswer: 'flexible' } }).extraction, 'flexible');
+  });
+
+  it('opens a run made before the GSM answer mode existed, reading it as strict', async () => {
+    const c = await readRunConfig(path.join(repoRoot, 'resources', 'demo', 'demo.run.json'));
+    const { gsmAnswer: _gone, ...oldEval } = c.eval;
+    const header = { id: 'old', version: '0.1.0', config: { ...c, eval: oldEval } };
+    const run = { read: async (f: string) => (f === 'run.json' ? JSON.stringify(header) : undefined), path: (f: string) => `/runs/old/${f}` } as unknown as Run;
+    const loop = await RunLoop.open(run, { python: 'python3', algorithmsDir: '' });
+    assert.equal(loop.config.eval.gsmAnswer, 'strict');
+    assert.equal(loop.baseParams().settings.extraction, 'strict');
   });
 });

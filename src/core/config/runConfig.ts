@@ -3,6 +3,7 @@
 // format for the editor; a unit test keeps the two in step.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import type { BenchmarkJob, ScoreSettings } from '../../protocol/backend';
 import { DEFAULT_REFINE_OPTIONS } from '../factory';
 import { DEFAULT_PAIR_POLICY, type PairPolicy } from '../pairs';
 import { DEFAULT_SCHEDULE, type TemperatureSchedule } from '../schedule';
@@ -16,7 +17,12 @@ export interface BenchmarkConfig {
   devSize?: number;
 }
 
+/** Where a GSM8k answer is read (engine/eval): `strict`, only after `####` (the default); or
+ * `flexible`, that, else after "The answer is", else the last number. */
+export type GsmAnswerMode = 'strict' | 'flexible';
+
 export interface EvalConfig {
+  gsmAnswer: GsmAnswerMode;
   shots: number;
   prompt: string;
   exemplar: string;
@@ -112,8 +118,9 @@ export function parseRunConfig(json: unknown, file: string): RunConfig {
   const dir = path.dirname(file);
   const resolve = (p: string) => path.resolve(dir, p);
 
-  const obj = (v: unknown, field: string): Obj => {
+  const obj = (v: unknown, field: string, keys?: readonly string[]): Obj => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(field, 'expected an object');
+    for (const k of keys ? Object.keys(v as Obj) : []) if (!keys!.includes(k)) fail(`${field}.${k}`, `unknown field (known: ${keys!.join(', ')})`);
     return v as Obj;
   };
   const str = (v: unknown, field: string): string => {
@@ -158,7 +165,7 @@ export function parseRunConfig(json: unknown, file: string): RunConfig {
 
   const benchmarks = Object.fromEntries(
     Object.entries(obj(c.benchmarks, 'benchmarks')).map(([name, raw]) => {
-      const b = obj(raw, `benchmarks.${name}`);
+      const b = obj(raw, `benchmarks.${name}`, ['dev', 'test', 'fewshot', 'answer', 'devSize']);
       const f = `benchmarks.${name}`;
       return [
         name,
@@ -174,10 +181,11 @@ export function parseRunConfig(json: unknown, file: string): RunConfig {
   );
   if (Object.keys(benchmarks).length === 0) fail('benchmarks', 'expected at least one benchmark');
 
-  const e = c.eval === undefined ? {} : obj(c.eval, 'eval');
+  const e = c.eval === undefined ? {} : obj(c.eval, 'eval', ['gsmAnswer', 'shots', 'prompt', 'exemplar', 'bos', 'decoding', 'maxNewTokens', 'stop']);
   const stop = e.stop ?? ['\n\n'];
   if (!Array.isArray(stop) || !stop.every((s) => typeof s === 'string' && s)) fail('eval.stop', 'expected a list of non-empty strings');
   const evalConfig: EvalConfig = {
+    gsmAnswer: oneOf(e.gsmAnswer, 'eval.gsmAnswer', ['strict', 'flexible'] as const, 'strict'),
     shots: int(e.shots, 'eval.shots', 0, 0),
     prompt: e.prompt === undefined ? 'Question: {question}\nAnswer:' : str(e.prompt, 'eval.prompt'),
     exemplar: e.exemplar === undefined ? 'Question: {question}\nAnswer: {solution}\n\n' : str(e.exemplar, 'eval.exemplar'),
@@ -188,11 +196,11 @@ export function parseRunConfig(json: unknown, file: string): RunConfig {
   };
   if (!evalConfig.prompt.includes('{question}')) fail('eval.prompt', 'must contain {question}');
 
-  const t = c.temperature === undefined ? {} : obj(c.temperature, 'temperature');
-  const p = c.pairs === undefined ? {} : obj(c.pairs, 'pairs');
-  const r = c.refinement === undefined ? {} : obj(c.refinement, 'refinement');
-  const l = c.limits === undefined ? {} : obj(c.limits, 'limits');
-  const fct = c.factory === undefined ? {} : obj(c.factory, 'factory');
+  const t = c.temperature === undefined ? {} : obj(c.temperature, 'temperature', ['kind', 'start', 'decay', 'floor']);
+  const p = c.pairs === undefined ? {} : obj(c.pairs, 'pairs', ['chosenTop', 'rejectedBottom', 'elitism', 'failedAsRejected', 'minEach']);
+  const r = c.refinement === undefined ? {} : obj(c.refinement, 'refinement', ['beta', 'learningRate', 'steps']);
+  const l = c.limits === undefined ? {} : obj(c.limits, 'limits', ['timeoutSeconds', 'memoryMB']);
+  const fct = c.factory === undefined ? {} : obj(c.factory, 'factory', ['kind']);
 
   return {
     name: c.name === undefined ? path.basename(file).replace(/(\.selfdev|\.run)?\.json$/, '') : str(c.name, 'name'),
@@ -231,4 +239,28 @@ export function parseRunConfig(json: unknown, file: string): RunConfig {
     baselines: bool(c.baselines, 'baselines', true),
     randomControl: bool(c.randomControl, 'randomControl', true),
   };
+}
+
+export type Split = 'dev' | 'test';
+
+/** The one mapping from a split of the config's benchmarks to the jobs that score it. A dev job
+ * keeps the config's devSize; the test split is scored whole. */
+export function benchmarkJobs(config: Pick<RunConfig, 'benchmarks' | 'name'>, split: Split): BenchmarkJob[] {
+  return Object.entries(config.benchmarks).map(([name, b]) => {
+    const file = split === 'dev' ? b.dev : b.test;
+    if (!file) throw new Error(`${config.name}: benchmark ${name} has no ${split} split (benchmarks.${name}.test)`);
+    return { name, file, kind: b.answer, fewshot: b.fewshot, limit: split === 'dev' ? b.devSize : undefined };
+  });
+}
+
+/** The prompt and decoding settings every scoring job of the config uses. */
+export function scoreSettings(config: Pick<RunConfig, 'eval'>): ScoreSettings {
+  const e = config.eval;
+  return { format: { prompt: e.prompt, exemplar: e.exemplar, shots: e.shots }, maxNewTokens: e.maxNewTokens, stop: e.stop, bos: e.bos, extraction: e.gsmAnswer };
+}
+
+/** A config stored in run.json by an earlier version, with the fields added since at their
+ * defaults, so that every run still opens and continues as it ran. */
+export function upgradeStoredConfig(config: RunConfig): RunConfig {
+  return { ...config, eval: { ...config.eval, gsmAnswer: config.eval?.gsmAnswer ?? 'strict' } };
 }

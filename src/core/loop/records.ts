@@ -26,6 +26,8 @@ export interface ScoredRecord {
   temperature?: number;
   summary?: string;
   timings?: Record<string, number>;
+  /** How GSM8k answers were read for this score (eval.gsmAnswer). */
+  gsmAnswer?: 'strict' | 'flexible';
   /** How the code was contained when it ran: 'kernel' isolation, or 'unisolated' (opted in). */
   isolation?: 'kernel' | 'unisolated';
   kind: 'generated' | 'seed' | 'baseline' | 'control';

@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import type { Backend } from '../../backend/client';
 import type { ScoreParams, ScoreResult } from '../../protocol/backend';
-import type { RunConfig } from '../config/runConfig';
+import { benchmarkJobs, scoreSettings, upgradeStoredConfig, type RunConfig } from '../config/runConfig';
 import {
   describeFactory,
   initialFactory,
@@ -117,7 +117,7 @@ export class RunLoop {
       throw new Error(`${run.path('run.json')}: not valid JSON (${(err as Error).message})`);
     }
     if (!header.config?.seed) throw new Error(`${run.path('run.json')}: field "config" is missing or damaged`);
-    return new RunLoop(run, header, deps);
+    return new RunLoop(run, { ...header, config: upgradeStoredConfig(header.config) }, deps);
   }
 
   get config(): RunConfig {
@@ -348,12 +348,8 @@ export class RunLoop {
     const c = this.config;
     return {
       models: { seed: c.seed, candidates, mergeScope: c.mergeScope, tensorLibrary: c.tensorLibrary },
-      benchmarks: Object.entries(c.benchmarks).map(([name, b]) => {
-        const file = split === 'dev' ? b.dev : b.test;
-        if (!file) throw new Error(`run ${this.header.id}: benchmark ${name} has no ${split} split`);
-        return { name, file, kind: b.answer, fewshot: b.fewshot, limit: split === 'dev' ? b.devSize : undefined };
-      }),
-      settings: { format: { prompt: c.eval.prompt, exemplar: c.eval.exemplar, shots: c.eval.shots }, maxNewTokens: c.eval.maxNewTokens, stop: c.eval.stop, bos: c.eval.bos },
+      benchmarks: benchmarkJobs(c, split),
+      settings: scoreSettings(c),
       limits: c.limits,
       randomSeed: c.randomSeed,
       python: this.deps.python,
@@ -364,7 +360,7 @@ export class RunLoop {
   }
 
   toRecord(id: string, iteration: number, r: ScoreResult, hash: string, file: string | undefined, extra: Partial<ScoredRecord> & Pick<ScoredRecord, 'kind'>): ScoredRecord {
-    const base = { id, iteration, file, codeHash: hash, timings: r.timings, ...(r.isolation ? { isolation: r.isolation } : {}), ...extra };
+    const base = { id, iteration, file, codeHash: hash, timings: r.timings, gsmAnswer: this.config.eval.gsmAnswer, ...(r.isolation ? { isolation: r.isolation } : {}), ...extra };
     if (r.status !== 'ok' || !r.scores) return { ...base, status: 'failed', errorClass: r.errorClass ?? 'exception', message: r.message, detail: r.detail };
     return {
       ...base,
