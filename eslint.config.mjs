@@ -5,6 +5,22 @@ import tseslint from 'typescript-eslint';
 
 const noVscode = { name: 'vscode', message: 'Only src/vscode and src/extension.ts may import vscode.' };
 
+/** Files matching `files` may not import from the named folders of src/ (nor vscode). */
+function layer(files, forbidden) {
+  return {
+    files: [files],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [noVscode],
+          patterns: forbidden.map((f) => ({ regex: `^(\\.\\./)+${f}(/|$)`, message: `${files.replace('/**', '')} may not import src/${f} (docs/ARCHITECTURE.md, layers).` })),
+        },
+      ],
+    },
+  };
+}
+
 export default tseslint.config(
   { ignores: ['out/**', 'dist/**', 'node_modules/**', '.cache/**', 'test-output/**', 'resources/**'] },
   js.configs.recommended,
@@ -17,10 +33,13 @@ export default tseslint.config(
       eqeqeq: ['error', 'smart'],
     },
   },
-  {
-    files: ['src/core/**', 'src/engine/**', 'src/backend/**', 'src/cli/**', 'src/protocol/**'],
-    rules: { 'no-restricted-imports': ['error', { paths: [noVscode] }] },
-  },
+  // One rule per layer, as in the table of docs/ARCHITECTURE.md: a layer imports only the layers
+  // below it (node's modules and packages aside).
+  layer('src/protocol/**', ['core', 'engine', 'backend', 'cli', 'vscode', 'stats']),
+  layer('src/core/**', ['engine', 'backend', 'cli', 'vscode']),
+  layer('src/engine/**', ['core', 'backend', 'cli', 'vscode']),
+  layer('src/backend/**', ['core', 'cli', 'vscode']),
+  layer('src/cli/**', ['vscode']),
   {
     // The statistics every layer shares stand on nothing but the language.
     files: ['src/stats/**'],

@@ -8,17 +8,14 @@ import {
   ProgressNotification,
   ScoreRequest,
   ShutdownRequest,
+  type Backend,
   type InitializeResult,
   type ProgressParams,
   type ScoreParams,
   type ScoreResult,
 } from '../protocol/backend';
 
-export interface Backend {
-  readonly info: InitializeResult;
-  score(params: ScoreParams, opts?: { signal?: AbortSignal; onProgress?: (p: ProgressParams) => void }): Promise<ScoreResult>;
-  dispose(): Promise<void>;
-}
+export type { Backend } from '../protocol/backend';
 
 export class BackendExited extends Error {
   constructor(detail: string) {

@@ -4,6 +4,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { pct } from '../core/format';
 import { applyAlgorithm, type ApplyOptions } from '../engine/runner/applyAlgorithm';
 import type { ApplyJob, RunnerResult, TensorLibrary } from '../engine/runner/types';
 
@@ -184,7 +185,7 @@ export function formatResult(r: RunnerResult, algorithm: string, evaluation?: Ev
   if (r.mergedFile) lines.push(`merged: ${keepsMerged ? r.mergedFile : 'removed at the end (--scratch DIR keeps it)'} (${r.parameters ?? '?'} parameters; ${fmt(r.taskVectorMB)} MB of task vectors)`);
   const d = r.deltaStats;
   if (d) {
-    lines.push(`delta: mean|d| ${fmt(d.meanAbs)}, rms ${fmt(d.rms)}, max|d| ${fmt(d.maxAbs)}, zeros ${(100 * d.zeroFraction).toFixed(1)}%, |d|/|seed| ${fmt(d.relativeNorm)}`);
+    lines.push(`delta: mean|d| ${fmt(d.meanAbs)}, rms ${fmt(d.rms)}, max|d| ${fmt(d.maxAbs)}, zeros ${pct(d.zeroFraction)}, |d|/|seed| ${fmt(d.relativeNorm)}`);
   }
   const t = r.timings;
   if (t.totalMs !== undefined) {
@@ -202,7 +203,7 @@ export function formatResult(r: RunnerResult, algorithm: string, evaluation?: Ev
     lines.push(`output (${out.length} lines${out.length > 10 ? ', first 10' : ''}):`, ...out.slice(0, 10).map((l) => `  ${l.slice(0, 200)}`));
   }
   if (typeof evaluation === 'string') lines.push(`score: ${evaluation}`);
-  else if (evaluation) lines.push(...Object.entries(evaluation.scores).map(([b, s]) => `score ${b}: ${(100 * s).toFixed(1)}%`));
+  else if (evaluation) lines.push(...Object.entries(evaluation.scores).map(([b, s]) => `score ${b}: ${pct(s)}`));
   return lines;
 }
 

@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import { benchmarkJobs, readRunConfig, scoreSettings } from '../core/config/runConfig';
 import { evaluateBenchmarks, loadModelForEval } from '../engine/evaluate';
+import { pct } from '../core/format';
 import { readSafetensorsHeader } from '../engine/model/safetensors';
 import type { EvaluateRequest, EvaluateResult } from './applyCommand';
 
@@ -15,7 +16,6 @@ export async function evaluateMerged(req: EvaluateRequest): Promise<EvaluateResu
   const model = await loadModelForEval(req.seedModel, { maxContext: 4096 }, overlay);
   try {
     const results = await evaluateBenchmarks(model, benchmarks, { ...scoreSettings(config), batchSize: 32 });
-    const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
     return {
       scores: Object.fromEntries(results.map((r) => [r.name, r.accuracy])),
       detail: results.map((r) => `${r.name} ${pct(r.accuracy)} [${pct(r.interval.low)}, ${pct(r.interval.high)}] on ${r.n} dev items`).join('; '),

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { startLocalBackend, type Backend } from '../backend/client';
 import { readRunConfig } from '../core/config/runConfig';
 import { LoopCancelled, RunLoop, runHeader, type LoopEvent, type RunSummary } from '../core/loop/runLoop';
+import { pct } from '../core/format';
 import { RunStore, type Run } from '../core/store/runStore';
 import { EXIT, UsageError, type Io } from './io';
 
@@ -81,7 +82,7 @@ function progressPrinter(io: Io): (e: LoopEvent) => void {
       io.err(`${e.iteration ? `iteration ${e.iteration}: ` : ''}${e.phase}${e.total !== undefined ? ` (${e.total})` : ''}`);
     } else if (e.type === 'scored') {
       const r = e.record;
-      const line = `  ${e.done}/${e.total} ${r.id}: ${r.status === 'ok' ? `dev ${(100 * r.score!).toFixed(1)}%` : `failed (${r.errorClass})`}${r.reusedFrom ? ` (same code as ${r.reusedFrom})` : ''}`;
+      const line = `  ${e.done}/${e.total} ${r.id}: ${r.status === 'ok' ? `dev ${pct(r.score)}` : `failed (${r.errorClass})`}${r.reusedFrom ? ` (same code as ${r.reusedFrom})` : ''}`;
       if (io.progress) io.progress(line);
       else if (e.done === e.total || e.done - lastPlain >= 10) {
         lastPlain = e.done;
@@ -91,9 +92,7 @@ function progressPrinter(io: Io): (e: LoopEvent) => void {
   };
 }
 
-function pct(x: number | null | undefined): string {
-  return x === null || x === undefined ? '-' : `${(100 * x).toFixed(1)}%`;
-}
+
 function ci(i: [number, number] | null | undefined): string {
   return i ? ` [${pct(i[0])}, ${pct(i[1])}]` : '';
 }

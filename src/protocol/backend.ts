@@ -98,6 +98,14 @@ export interface ProgressParams {
   total: number;
 }
 
+/** What the orchestrator (the loop, the CLI, the extension) needs of a backend, whatever the
+ * transport: a local child process today, ssh or a WebSocket later. */
+export interface Backend {
+  readonly info: InitializeResult;
+  score(params: ScoreParams, opts?: { signal?: AbortSignal; onProgress?: (p: ProgressParams) => void }): Promise<ScoreResult>;
+  dispose(): Promise<void>;
+}
+
 export const InitializeRequest = new RequestType<InitializeParams, InitializeResult, void>('selfdev/initialize');
 export const ScoreRequest = new RequestType<ScoreParams, ScoreResult, void>('selfdev/score');
 export const ShutdownRequest = new RequestType0<void, void>('selfdev/shutdown');

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { pct } from '../core/format';
 import { listRuns, type RunSummary } from '../core/runIndex';
 import { algorithmRows, referenceRows, RunReader, type ReferenceRow } from '../core/runView';
 import type { AlgorithmRow } from '../protocol/webviewMessages';
@@ -11,7 +12,6 @@ export type RunsNode =
   | { kind: 'references'; run: RunSummary }
   | { kind: 'reference'; run: RunSummary; reference: ReferenceRow; best: boolean };
 
-const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
 /**
  * The "Runs" sidebar: runs, then iterations, then algorithms best first, plus the baselines and

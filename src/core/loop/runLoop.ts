@@ -3,7 +3,7 @@
 // idempotent and its output is on disk before the next starts, so a run killed at any moment
 // continues where it stopped, losing nothing and scoring nothing twice.
 import * as path from 'node:path';
-import type { Backend } from '../../backend/client';
+import type { Backend } from '../../protocol/backend';
 import type { ScoreParams, ScoreResult } from '../../protocol/backend';
 import { benchmarkJobs, scoreSettings, upgradeStoredConfig, type RunConfig } from '../config/runConfig';
 import {

@@ -2,13 +2,13 @@
 // on save, compare two algorithms, transfer one to another candidate set, continue after a pause.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { pct } from '../../core/format';
 import { rescoreAlgorithm, setAlgorithmVeto, setPairVeto, type RescoreOutcome } from '../../core/loop/curation';
 import type { ScoredRecord } from '../../core/loop/records';
 import { algorithmRows, RunReader } from '../../core/runView';
 import { parseAlgorithmRef, requireAlgorithmRef, type AlgorithmRef } from '../algorithmRef';
 import type { LoopController } from '../loopController';
 
-const pct = (x: number | undefined) => (x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
 const outcome = (r: ScoredRecord) => (r.status === 'ok' ? `dev ${pct(r.score)}` : `failed (${r.errorClass})`);
 
 export function curationCommands(loop: LoopController, runsDir: () => string) {

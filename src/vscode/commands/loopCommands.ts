@@ -1,5 +1,6 @@
 // The commands that drive the loop: start the demo, new run, iterate, stop, finalize, reveal.
 import * as vscode from 'vscode';
+import { pct } from '../../core/format';
 import type { Run } from '../../core/store/runStore';
 import { requireAlgorithmRef } from '../algorithmRef';
 import type { LoopController } from '../loopController';
@@ -30,7 +31,7 @@ export function loopCommands(loop: LoopController, context: vscode.ExtensionCont
     for (const it of summary.iterations) if (it.best && (!best || it.best.score > best.score)) best = { score: it.best.score, ref: `${it.iteration}/${it.best.id}` };
     void vscode.window
       .showInformationMessage(
-        `Self-Developing: ${run.id}: iteration ${last?.iteration ?? '?'} done${best ? `; best so far ${(100 * best.score).toFixed(1)}% (${best.ref})` : ''}.`,
+        `Self-Developing: ${run.id}: iteration ${last?.iteration ?? '?'} done${best ? `; best so far ${pct(best.score)} (${best.ref})` : ''}.`,
         'Open Results',
       )
       .then((c) => {
@@ -101,7 +102,7 @@ export function loopCommands(loop: LoopController, context: vscode.ExtensionCont
       const top = summary?.sealedTest?.finalists.filter((f) => f.test !== null).sort((a, b) => b.test! - a.test!)[0];
       if (summary?.sealedTest) {
         void vscode.window.showInformationMessage(
-          `Self-Developing: ${run.id}: ${summary.sealedTest.evaluations} models scored once on the sealed test split${top ? `; best finalist ${top.id}: ${(100 * top.test!).toFixed(1)}%` : ''}.`,
+          `Self-Developing: ${run.id}: ${summary.sealedTest.evaluations} models scored once on the sealed test split${top ? `; best finalist ${top.id}: ${pct(top.test)}` : ''}.`,
         );
       }
       return summary;
