@@ -1,19 +1,18 @@
 // selfdev demo | new | iterate | status | finalize | transfer: the loop from a terminal.
 import { execFileSync } from 'node:child_process';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startLocalBackend, type Backend } from '../backend/client';
-import { readRunConfig } from '../core/config/runConfig';
-import { LoopCancelled, RunLoop, runHeader, type LoopEvent, type RunSummary } from '../core/loop/runLoop';
+import { createRun, demoConfig, openLoop, startBackend } from '../app/runs';
+import { LoopCancelled, type LoopEvent, type RunLoop, type RunSummary } from '../core/loop/runLoop';
 import { pct } from '../core/format';
+import { summariseRun } from '../core/loop/summary';
+import { RunFiles } from '../core/run/runFiles';
 import { RunStore, type Run } from '../core/store/runStore';
 import { EXIT, UsageError, type Io } from './io';
 
 declare const SELFDEV_VERSION: string;
 
-const install = path.resolve(__dirname, '..');
-const DEMO_CONFIG = path.join(install, 'resources', 'demo', 'demo.run.json');
+const INSTALLATION = { root: path.resolve(__dirname, '..'), version: SELFDEV_VERSION };
 
 interface Common {
   runs: string;
@@ -50,20 +49,11 @@ const OPTIONS = {
 } as const;
 
 async function withLoop<T>(c: Common, run: Run, io: Io, signal: AbortSignal | undefined, fn: (loop: RunLoop) => Promise<T>): Promise<T> {
-  const backend: Backend = await startLocalBackend({
-    script: path.join(__dirname, 'backend.js'),
-    clientVersion: SELFDEV_VERSION,
-    journalDir: path.join(c.runs, '.journal'),
-  });
+  const backend = await startBackend(INSTALLATION, c.runs);
   try {
-    const header = JSON.parse((await run.read('run.json')) ?? '{}') as { config?: { concurrency?: number } };
-    const loop = await RunLoop.open(run, {
-      backend,
+    const loop = await openLoop(run, INSTALLATION, backend, {
       python: c.python,
       allowUnisolated: c.allowUnisolated,
-      // Concurrent jobs share the cores instead of each asking for all of them.
-      threads: Math.max(1, Math.floor(os.cpus().length / (header.config?.concurrency ?? 1))),
-      algorithmsDir: path.join(install, 'resources', 'algorithms'),
       signal,
       onEvent: progressPrinter(io),
       log: (line) => io.err(line),
@@ -137,12 +127,9 @@ export async function runCommand(command: string, argv: string[], io: Io, signal
       return store.open(positionals[0]);
     };
     const create = async (configFile: string) => {
-      const config = await readRunConfig(configFile);
-      const id = values.id ?? `${config.name}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}`;
-      const header = runHeader(id, config, configFile, SELFDEV_VERSION);
-      const run = await store.create(id, { 'run.json': JSON.stringify(header, null, 1) + '\n' }, `create run ${id} from ${path.basename(configFile)}`);
-      io.err(`created run ${id}: branch ${run.branch}, worktree ${run.dir}`);
-      return { run, config };
+      const created = await createRun(store, configFile, { version: SELFDEV_VERSION, id: values.id });
+      io.err(`created run ${created.run.id}: branch ${created.run.branch}, worktree ${created.run.dir}`);
+      return created;
     };
     switch (command) {
       case 'new': {
@@ -152,7 +139,7 @@ export async function runCommand(command: string, argv: string[], io: Io, signal
         return EXIT.ok;
       }
       case 'demo': {
-        const { run, config } = await create(DEMO_CONFIG);
+        const { run, config } = await create(demoConfig(INSTALLATION));
         const summary = await withLoop(c, run, io, signal, async (loop) => {
           await loop.iterate(config.iterations);
           return loop.finalize();
@@ -173,8 +160,8 @@ export async function runCommand(command: string, argv: string[], io: Io, signal
       }
       case 'status': {
         const run = await openRun();
-        const loop = await RunLoop.open(run, { python: c.python, algorithmsDir: '' });
-        printSummary(await loop.summarise(), run);
+        const files = new RunFiles(run); // reads only: never repairs a file another loop may be writing
+        printSummary(await summariseRun(files, await files.header()), run);
         return EXIT.ok;
       }
       case 'finalize': {

@@ -5,54 +5,20 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { diffLines } from 'diff';
 import type { AlgorithmDetail, AlgorithmRow, DiffLine, IterationData, PairDetail, PairRow, RunOverview, ScorePoint } from '../protocol/webviewMessages';
-import type { RunConfig } from './config/runConfig';
-import { BASELINES, historyOf, iterationDir, latestById, parseJsonl, type PairRecord, type SampleRecord, type ScoredRecord } from './loop/records';
-import { meanScore } from '../stats';
-import { bestOf } from './loop/summary';
-import { Vetoes } from './loop/vetoes';
+import { bestOf, iterationStats, referenceStats } from './loop/summary';
+import { algorithmFile, algorithmsDir, ALGORITHM_FILE, algorithmRef, isControlOf, parseAlgorithmRef } from './run/layout';
+import { historyOf, latestById, type ScoredRecord } from './run/records';
+import { folderSource, RunFiles } from './run/runFiles';
+import type { Vetoes } from './run/vetoes';
 import { temperatureAt } from './schedule';
 
-export class RunReader {
+/** A run folder as the views read it: through the one reader of run files, never rewriting. */
+export class RunReader extends RunFiles {
   constructor(
     readonly runId: string,
     readonly dir: string,
-  ) {}
-
-  async text(rel: string): Promise<string | undefined> {
-    try {
-      return await fs.readFile(path.join(this.dir, rel), 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
-  }
-
-  async jsonl<T>(rel: string): Promise<T[]> {
-    return parseJsonl<T>(await this.text(rel), path.join(this.dir, rel), () => undefined);
-  }
-
-  async config(): Promise<RunConfig | undefined> {
-    const text = await this.text('run.json');
-    try {
-      return text ? (JSON.parse(text) as { config?: RunConfig }).config : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  async vetoes(): Promise<Vetoes> {
-    return Vetoes.parse(await this.text('vetoes.json'), path.join(this.dir, 'vetoes.json'));
-  }
-
-  /** Iterations with generated algorithms, 1..n. */
-  async iterations(): Promise<number[]> {
-    const out: number[] = [];
-    while (await this.text(`${iterationDir(out.length + 1)}/samples.jsonl`)) out.push(out.length + 1);
-    return out;
-  }
-
-  async allResults(t: number): Promise<ScoredRecord[]> {
-    return this.jsonl<ScoredRecord>(`${iterationDir(t)}/results.jsonl`);
+  ) {
+    super(folderSource(dir));
   }
 }
 
@@ -61,10 +27,9 @@ const point = (r: ScoredRecord | undefined): ScorePoint | null => (r && r.status
 /** Rows of iteration t, best first, then failed, then not scored yet. */
 export async function algorithmRows(reader: RunReader, t: number, vetoes?: Vetoes): Promise<AlgorithmRow[]> {
   const v = vetoes ?? (await reader.vetoes());
-  const dir = iterationDir(t);
-  const files = (await fs.readdir(path.join(reader.dir, dir, 'algorithms')).catch(() => [] as string[])).filter((f) => /^a\d+\.py$/.test(f)).sort();
-  const results = new Map(latestById(await reader.allResults(t)).map((r) => [r.id, r]));
-  const samples = new Map((await reader.jsonl<SampleRecord>(`${dir}/samples.jsonl`)).map((s) => [s.id, s]));
+  const files = (await fs.readdir(path.join(reader.dir, algorithmsDir(t))).catch(() => [] as string[])).filter((f) => ALGORITHM_FILE.test(f)).sort();
+  const results = new Map((await reader.results(t)).map((r) => [r.id, r]));
+  const samples = new Map((await reader.samples(t)).map((s) => [s.id, s]));
   const rows: AlgorithmRow[] = files.map((f) => {
     const id = f.slice(0, -3);
     const r = results.get(id);
@@ -96,41 +61,28 @@ export async function algorithmRows(reader: RunReader, t: number, vetoes?: Vetoe
 export async function runOverview(reader: RunReader, name: string, branch: string): Promise<RunOverview> {
   const config = await reader.config();
   const vetoes = await reader.vetoes();
-  const base = latestById(await reader.jsonl<ScoredRecord>(BASELINES));
   const iterations: RunOverview['iterations'] = [];
   let sofar: ScoredRecord | undefined;
   for (const t of await reader.iterations()) {
-    const rs = latestById(await reader.allResults(t)).filter((r) => !vetoes.hasAlgorithm(t, r.id));
-    const ok = rs.filter((r) => r.status === 'ok');
-    const top = bestOf(rs);
-    if (top && (!sofar || top.score! > sofar.score!)) sofar = top;
-    iterations.push({
-      iteration: t,
-      temperature: config ? temperatureAt(config.temperature, t) : NaN,
-      algorithms: rs.length,
-      ok: ok.length,
-      failed: rs.length - ok.length,
-      meanScore: ok.length ? meanScore(ok.map((r) => r.score!)) : null,
-      best: point(top),
-      bestSoFar: sofar ? { ...point(sofar)!, id: `${sofar.iteration}/${sofar.id}` } : null,
-      complete: Boolean(await reader.text(`${iterationDir(t)}/factory.json`)),
-    });
+    const s = await iterationStats(reader, config, vetoes, t);
+    if (s.best && (!sofar || s.best.score! > sofar.score!)) sofar = s.best;
+    iterations.push({ ...s, best: point(s.best), bestSoFar: sofar ? { ...point(sofar)!, id: algorithmRef(sofar.iteration, sofar.id) } : null });
   }
-  const controls = base.filter((r) => r.kind === 'control' && r.status === 'ok');
+  const refs = await referenceStats(reader);
   return {
     runId: reader.runId,
     name,
     branch,
     iterations,
-    seed: point(base.find((r) => r.id === 'seed')),
-    bestBaseline: point(bestOf(base.filter((r) => r.kind === 'baseline'))),
-    control: { best: point(bestOf(controls)), meanScore: controls.length ? meanScore(controls.map((r) => r.score!)) : null },
-    finalized: Boolean(await reader.text('finalize/sealed.json')),
+    seed: point(refs.seed),
+    bestBaseline: point(refs.bestBaseline),
+    control: { best: point(refs.control.best), meanScore: refs.control.meanScore },
+    finalized: await reader.finalized(),
   };
 }
 
 export async function pairRows(reader: RunReader, t: number, vetoes?: Vetoes): Promise<PairRow[]> {
-  const pairs = await reader.jsonl<PairRecord>(`${iterationDir(t)}/pairs.jsonl`);
+  const pairs = await reader.pairs(t);
   const v = vetoes ?? (await reader.vetoes());
   return pairs.map((p, index) => ({
     index,
@@ -147,19 +99,17 @@ export async function pairRows(reader: RunReader, t: number, vetoes?: Vetoes): P
 export async function iterationData(reader: RunReader, t: number): Promise<IterationData> {
   const config = await reader.config();
   const vetoes = await reader.vetoes();
-  const base = latestById(await reader.jsonl<ScoredRecord>(BASELINES));
-  const factory = await reader.text(`${iterationDir(t)}/factory.json`);
-  const controlPrefix = `control-${String(t).padStart(2, '0')}-`;
+  const refs = await referenceStats(reader);
   return {
     runId: reader.runId,
     iteration: t,
     temperature: config ? temperatureAt(config.temperature, t) : NaN,
-    factoryVersion: factory ? ((JSON.parse(factory) as { version?: number }).version ?? null) : null,
+    factoryVersion: await reader.factoryVersion(t),
     algorithms: await algorithmRows(reader, t, vetoes),
     pairs: await pairRows(reader, t, vetoes),
-    controlScores: base.filter((r) => r.kind === 'control' && r.status === 'ok' && r.id.startsWith(controlPrefix)).map((r) => r.score!),
-    seed: point(base.find((r) => r.id === 'seed'))?.score ?? null,
-    bestBaseline: point(bestOf(base.filter((r) => r.kind === 'baseline')))?.score ?? null,
+    controlScores: refs.control.ok.filter((r) => isControlOf(r.id, t)).map((r) => r.score!),
+    seed: point(refs.seed)?.score ?? null,
+    bestBaseline: point(refs.bestBaseline)?.score ?? null,
   };
 }
 
@@ -178,20 +128,19 @@ export function lineDiff(before: string, after: string): DiffLine[] {
 /** The best non-vetoed algorithm of iterations before t. */
 async function bestBefore(reader: RunReader, t: number, vetoes: Vetoes): Promise<ScoredRecord | undefined> {
   const all: ScoredRecord[] = [];
-  for (let i = 1; i < t; i++) all.push(...latestById(await reader.allResults(i)).filter((r) => !vetoes.hasAlgorithm(i, r.id)));
+  for (let i = 1; i < t; i++) all.push(...(await reader.results(i)).filter((r) => !vetoes.hasAlgorithm(i, r.id)));
   return bestOf(all);
 }
 
 export async function algorithmDetail(reader: RunReader, t: number, id: string): Promise<AlgorithmDetail> {
-  const file = `${iterationDir(t)}/algorithms/${id}.py`;
-  const code = await reader.text(file);
+  const code = await reader.read(algorithmFile(t, id));
   if (code === undefined) throw new Error(`run ${reader.runId} has no algorithm ${t}/${id}`);
   const vetoes = await reader.vetoes();
   const row = (await algorithmRows(reader, t, vetoes)).find((r) => r.id === id)!;
   const records = await reader.allResults(t);
   const current = latestById(records).find((r) => r.id === id);
   const earlier = await bestBefore(reader, t, vetoes);
-  const earlierCode = earlier && (await reader.text(`${iterationDir(earlier.iteration)}/algorithms/${earlier.id}.py`));
+  const earlierCode = earlier && (await reader.read(algorithmFile(earlier.iteration, earlier.id)));
   return {
     runId: reader.runId,
     iteration: t,
@@ -199,7 +148,7 @@ export async function algorithmDetail(reader: RunReader, t: number, id: string):
     code,
     row,
     error: current?.status === 'failed' ? { errorClass: current.errorClass ?? 'error', message: current.message, detail: current.detail } : undefined,
-    diff: earlier && earlierCode !== undefined ? { against: `${earlier.iteration}/${earlier.id}`, againstScore: earlier.score!, lines: lineDiff(earlierCode, code) } : undefined,
+    diff: earlier && earlierCode !== undefined ? { against: algorithmRef(earlier.iteration, earlier.id), againstScore: earlier.score!, lines: lineDiff(earlierCode, code) } : undefined,
     history: historyOf(records, id).map((r) => ({ score: r.status === 'ok' ? r.score! : null, status: r.status, at: r.rescored?.at ?? 'first score' })),
   };
 }
@@ -209,8 +158,8 @@ export async function pairDetail(reader: RunReader, t: number, index: number): P
   const p = rows[index];
   if (!p) throw new Error(`iteration ${t} of run ${reader.runId} has no preference pair #${index + 1}`);
   const side = async (ref: string, score: number | null) => {
-    const [i, id] = ref.split('/');
-    return { ref, score, code: (await reader.text(`${iterationDir(Number(i))}/algorithms/${id}.py`)) ?? `# ${ref}: file missing` };
+    const r = parseAlgorithmRef(ref);
+    return { ref, score, code: (r && (await reader.read(algorithmFile(r.iteration, r.id)))) ?? `# ${ref}: file missing` };
   };
   return {
     runId: reader.runId,
@@ -238,7 +187,7 @@ export interface ReferenceRow {
 
 /** The seed, the tuned baselines and the control programs, best first within each kind. */
 export async function referenceRows(reader: RunReader): Promise<ReferenceRow[]> {
-  const base = latestById(await reader.jsonl<ScoredRecord>(BASELINES));
+  const base = await reader.baselines();
   const order = { seed: 0, baseline: 1, control: 2 } as const;
   return base
     .filter((r): r is ScoredRecord & { kind: ReferenceRow['kind'] } => r.kind in order)

@@ -2,6 +2,7 @@
 // panel, tests), a file URI or path inside a run's worktree, or the algorithm open in the editor.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { algorithmFile } from '../core/run/layout';
 import { ALGORITHM_ID_PATTERN, RUN_ID_PATTERN } from '../protocol/webviewMessages';
 
 export interface AlgorithmRef {
@@ -12,8 +13,7 @@ export interface AlgorithmRef {
   file: string;
 }
 
-const algorithmFile = (runsDir: string, runId: string, iteration: number, id: string) =>
-  path.join(runsDir, runId, 'iterations', String(iteration).padStart(2, '0'), 'algorithms', `${id}.py`);
+const fileOf = (runsDir: string, runId: string, iteration: number, id: string) => path.join(runsDir, runId, algorithmFile(iteration, id));
 
 /** The algorithm a file in the runs folder is, if it is one (runs/<id>/iterations/NN/algorithms/aNNNN.py). */
 export function refFromPath(file: string, runsDir: string): AlgorithmRef | undefined {
@@ -36,7 +36,7 @@ export function parseAlgorithmRef(arg: unknown, runsDir: string): AlgorithmRef |
   const iteration = o.iteration;
   if (typeof runId !== 'string' || !RUN_ID_PATTERN.test(runId) || typeof id !== 'string' || !ALGORITHM_ID_PATTERN.test(id)) return undefined;
   if (typeof iteration !== 'number' || !Number.isInteger(iteration) || iteration < 1) return undefined;
-  return { runId, iteration, id, file: algorithmFile(runsDir, runId, iteration, id) };
+  return { runId, iteration, id, file: fileOf(runsDir, runId, iteration, id) };
 }
 
 /** The algorithm named by `arg`, else the one in the active editor; an error says how to pick one. */

@@ -2,12 +2,12 @@
 // DPO on a small table), the heavy work in the backend child process. One loop at a time, with
 // a cancellable progress notification and optional pause points; edits, vetoes and
 // re-evaluations go through here too, so they never race the loop on the same run.
-import * as os from 'node:os';
 import * as vscode from 'vscode';
-import { startLocalBackend, type Backend } from '../backend/client';
-import { readRunConfig } from '../core/config/runConfig';
-import { LoopCancelled, RunLoop, runHeader, type LoopDeps, type LoopEvent, type PausePoint, type PauseRequest } from '../core/loop/runLoop';
+import { algorithmsFolder, createRun, startBackend, threadsPerJob, type Installation } from '../app/runs';
+import { LoopCancelled, RunLoop, type LoopDeps, type LoopEvent, type PausePoint, type PauseRequest } from '../core/loop/runLoop';
+import { RunFiles } from '../core/run/runFiles';
 import { RunStore, type Run } from '../core/store/runStore';
+import type { Backend } from '../protocol/backend';
 import type { LiveStatus } from '../protocol/webviewMessages';
 import { resolveInterpreter } from './pythonInterpreter';
 import { runsLocation, settings } from './settings';
@@ -54,8 +54,8 @@ export class LoopController implements vscode.Disposable {
     return r && { runId: r.runId, title: r.title, status: r.status, paused: r.paused?.request };
   }
 
-  private get version(): string {
-    return (this.context.extension.packageJSON as { version: string }).version;
+  private get installation(): Installation {
+    return { root: this.context.extensionUri.fsPath, version: (this.context.extension.packageJSON as { version: string }).version };
   }
 
   async store(): Promise<RunStore> {
@@ -63,9 +63,8 @@ export class LoopController implements vscode.Disposable {
   }
 
   async createRun(configFile: string): Promise<Run> {
-    const config = await readRunConfig(configFile);
-    const id = `${config.name}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}`;
-    const run = await (await this.store()).create(id, { 'run.json': JSON.stringify(runHeader(id, config, configFile, this.version), null, 1) + '\n' }, `create run ${id} from ${vscode.workspace.asRelativePath(configFile)}`);
+    const { run } = await createRun(await this.store(), configFile, { version: this.installation.version, shownAs: vscode.workspace.asRelativePath(configFile) });
+    const id = run.id;
     this.log.info(`created run ${id} (branch ${run.branch}, worktree ${run.dir})`);
     this.lastRunId = id;
     this.runChanged.fire(id);
@@ -77,28 +76,20 @@ export class LoopController implements vscode.Disposable {
   }
 
   private startBackend(): Promise<Backend> {
-    const ext = this.context.extensionUri;
-    return startLocalBackend({
-      script: vscode.Uri.joinPath(ext, 'out', 'backend.js').fsPath,
-      clientVersion: this.version,
-      journalDir: vscode.Uri.joinPath(vscode.Uri.file(runsLocation(this.context)), '.journal').fsPath,
-      onStderr: (t) => this.log.debug(`backend: ${t.trimEnd()}`),
-    });
+    return startBackend(this.installation, runsLocation(this.context), (t) => this.log.debug(`backend: ${t.trimEnd()}`));
   }
 
   private async deps(run: Run, backend: Backend, signal: AbortSignal, progress?: vscode.Progress<{ message?: string }>): Promise<LoopDeps> {
     const runId = run.id;
     const pauseAt: PausePoint[] = [];
-    // Concurrent jobs share the cores instead of each asking for all of them (as the CLI does).
-    const header = JSON.parse((await run.read('run.json')) ?? '{}') as { config?: { concurrency?: number } };
-    const threads = settings.threads() || Math.max(1, Math.floor(os.cpus().length / (header.config?.concurrency ?? 1)));
+    const threads = threadsPerJob((await new RunFiles(run).header()).config, settings.threads());
     if (settings.pauseAfterGeneration()) pauseAt.push('afterGeneration');
     if (settings.pauseBeforeRefinement()) pauseAt.push('beforeRefinement');
     return {
       backend,
       python: await resolveInterpreter(),
       allowUnisolated: settings.allowUnisolated(),
-      algorithmsDir: vscode.Uri.joinPath(this.context.extensionUri, 'resources', 'algorithms').fsPath,
+      algorithmsDir: algorithmsFolder(this.installation),
       executionProvider: settings.executionProvider(),
       threads,
       signal,
@@ -169,7 +160,7 @@ export class LoopController implements vscode.Disposable {
       try {
         const deps = backend
           ? await this.deps(run, backend, controller.signal, progress)
-          : { python: '', algorithmsDir: vscode.Uri.joinPath(this.context.extensionUri, 'resources', 'algorithms').fsPath, onEvent: (e: LoopEvent) => this.report(runId, e) };
+          : { algorithmsDir: algorithmsFolder(this.installation), onEvent: (e: LoopEvent) => this.report(runId, e) };
         // A short operation never pauses, and leaves repairs to the run's own loop when it has one.
         const ownLoop = this.running?.runId === runId;
         return await fn(await RunLoop.open(run, { ...deps, pauseAt: [], repairFiles: !ownLoop }));

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { pct } from '../core/format';
+import { algorithmFile } from '../core/run/layout';
 import { listRuns, type RunSummary } from '../core/runIndex';
 import { algorithmRows, referenceRows, RunReader, type ReferenceRow } from '../core/runView';
 import type { AlgorithmRow } from '../protocol/webviewMessages';
@@ -161,7 +162,7 @@ function algorithmItem(node: Extract<RunsNode, { kind: 'algorithm' }>): vscode.T
   const icon = a.vetoed ? 'circle-slash' : a.best ? 'star-full' : a.status === 'failed' ? 'error' : a.status === 'pending' ? 'clock' : a.edited ? 'edit' : 'symbol-function';
   const color = a.vetoed ? 'disabledForeground' : a.best ? 'charts.yellow' : a.status === 'failed' ? 'errorForeground' : undefined;
   item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
-  item.resourceUri = vscode.Uri.file(path.join(node.run.dir, 'iterations', String(node.iteration).padStart(2, '0'), 'algorithms', `${a.id}.py`));
+  item.resourceUri = vscode.Uri.file(path.join(node.run.dir, algorithmFile(node.iteration, a.id)));
   item.command = { command: 'selfdev.openAlgorithm', title: 'Open Algorithm', arguments: [node] };
   return item;
 }

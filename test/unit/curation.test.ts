@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CurationError, rescoreAlgorithm, setAlgorithmVeto, setPairVeto } from '../../src/core/loop/curation';
-import type { PairRecord, ScoredRecord } from '../../src/core/loop/records';
+import type { PairRecord, ScoredRecord } from '../../src/core/run/records';
 import type { PauseRequest, RunLoop } from '../../src/core/loop/runLoop';
 import { algorithmDetail, iterationData, runOverview, RunReader } from '../../src/core/runView';
 import { smallRun, type SmallRun } from './support/smallRun';

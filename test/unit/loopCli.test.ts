@@ -102,6 +102,23 @@ describe('the loop from the CLI', () => {
     assert.ok(results.every((r) => r.isolation === 'unisolated'), JSON.stringify(results.map((r) => r.isolation)));
   });
 
+  it('continues a run made before the GSM answer mode existed, reading it as strict', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'selfdev-oldrun-'));
+    const runs = path.join(dir, 'runs');
+    assert.equal(selfdev(dir, 'new', smallConfig(dir, { randomControl: false, baselines: false }), '--runs', runs, '--id', 'old').code, 0);
+    const run = path.join(runs, 'old');
+    const header = JSON.parse(readFileSync(path.join(run, 'run.json'), 'utf8'));
+    delete header.config.eval.gsmAnswer; // run.json as the previous version wrote it
+    writeFileSync(path.join(run, 'run.json'), JSON.stringify(header, null, 1) + '\n');
+    git(run, '-c', 'user.name=Test', '-c', 'user.email=test@example.com', 'commit', '--quiet', '-am', 'run.json of an earlier version');
+    const it = selfdev(dir, 'iterate', 'old', '--runs', runs);
+    assert.equal(it.code, 0, it.err);
+    const results = lines(path.join(run, 'iterations', '01', 'results.jsonl'));
+    assert.equal(results.length, 6);
+    assert.ok(results.every((r) => r.gsmAnswer === 'strict'));
+    assert.equal(selfdev(dir, 'status', 'old', '--runs', runs).code, 0);
+  });
+
   it('resumes after the backend is killed mid-iteration, losing and duplicating nothing', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'selfdev-kill-'));
     const runs = path.join(dir, 'runs');

@@ -81,6 +81,6 @@ describe('run config', () => {
     const run = { read: async (f: string) => (f === 'run.json' ? JSON.stringify(header) : undefined), path: (f: string) => `/runs/old/${f}` } as unknown as Run;
     const loop = await RunLoop.open(run, { python: 'python3', algorithmsDir: '' });
     assert.equal(loop.config.eval.gsmAnswer, 'strict');
-    assert.equal(loop.baseParams().settings.extraction, 'strict');
+    assert.equal(loop.scorer.params().settings.extraction, 'strict');
   });
 });

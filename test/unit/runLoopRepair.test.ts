@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { RunLoop } from '../../src/core/loop/runLoop';
+import { RunReader } from '../../src/core/runView';
 import { RunStore } from '../../src/core/store/runStore';
 
 describe('repairing a results file', () => {
@@ -18,12 +19,16 @@ describe('repairing a results file', () => {
     const deps = { python: 'python3', algorithmsDir: '/nowhere' };
 
     const beside = await RunLoop.open(run, { ...deps, repairFiles: false });
-    assert.deepEqual((await beside.records<{ id: string }>('iterations/01/results.jsonl')).map((r) => r.id), ['a0001']);
+    assert.deepEqual((await beside.files.records<{ id: string }>('iterations/01/results.jsonl')).map((r) => r.id), ['a0001']);
     assert.equal(readFileSync(file, 'utf8'), text, 'left as it is');
+
+    const view = new RunReader('r', run.dir);
+    assert.deepEqual((await view.results(1)).map((r) => r.id), ['a0001']);
+    assert.equal(readFileSync(file, 'utf8'), text, 'a view never rewrites either');
 
     const logged: string[] = [];
     const own = await RunLoop.open(run, { ...deps, log: (l) => logged.push(l) });
-    assert.deepEqual((await own.records<{ id: string }>('iterations/01/results.jsonl')).map((r) => r.id), ['a0001']);
+    assert.deepEqual((await own.files.records<{ id: string }>('iterations/01/results.jsonl')).map((r) => r.id), ['a0001']);
     assert.equal(readFileSync(file, 'utf8'), '{"id":"a0001","status":"ok"}\n', 'repaired');
     assert.match(logged.join('\n'), /dropped a record cut short by an interruption/);
   });

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { stratifiedInterval } from '../../src/stats';
-import { parseJsonl, RunFileError } from '../../src/core/loop/records';
+import { parseJsonl, RunFileError } from '../../src/core/run/records';
 import { parseGrid } from '../../src/core/loop/baselines';
 
 describe('run files', () => {

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Vetoes } from '../../src/core/loop/vetoes';
+import { Vetoes } from '../../src/core/run/vetoes';
 
 describe('vetoes.json', () => {
   it('reads the first format (a list of algorithm refs) and writes the current one', () => {

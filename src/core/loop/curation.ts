@@ -2,8 +2,15 @@
 // a preference pair, and score an algorithm again after editing it (or as it is). Each is one
 // commit, so the run's git log records who changed what and what the result was.
 import { normaliseCode } from '../factory';
-import { codeHash, iterationDir, type PairRecord, type SampleRecord, type ScoredRecord } from './records';
-import { fmt, type RunLoop } from './runLoop';
+import { algorithmFile, pairsFile, resultsFile } from '../run/layout';
+import { codeHash, type PairRecord, type ScoredRecord } from '../run/records';
+import { writeVetoes } from '../run/vetoes';
+import { fmt, type RunContext } from './context';
+import type { Scorer } from './scorer';
+import { writeSummary } from './summary';
+
+/** What curation needs: the run, and a scorer for edits and re-evaluations. */
+export type CurationContext = RunContext & { readonly scorer: Scorer };
 
 export class CurationError extends Error {
   constructor(message: string) {
@@ -12,10 +19,8 @@ export class CurationError extends Error {
   }
 }
 
-const algorithmFile = (t: number, id: string) => `${iterationDir(t)}/algorithms/${id}.py`;
-
-async function requireAlgorithm(loop: RunLoop, t: number, id: string): Promise<string> {
-  const source = await loop.run.read(algorithmFile(t, id));
+async function requireAlgorithm(loop: RunContext, t: number, id: string): Promise<string> {
+  const source = await loop.files.read(algorithmFile(t, id));
   if (source === undefined) throw new CurationError(`run ${loop.header.id} has no algorithm ${t}/${id}`);
   return source;
 }
@@ -25,13 +30,13 @@ async function requireAlgorithm(loop: RunLoop, t: number, id: string): Promise<s
  * finalists and the preference pairs of every refinement from now on. Returns false when it
  * already was in that state (nothing committed).
  */
-export async function setAlgorithmVeto(loop: RunLoop, t: number, id: string, vetoed: boolean): Promise<boolean> {
+export async function setAlgorithmVeto(loop: RunContext, t: number, id: string, vetoed: boolean): Promise<boolean> {
   await requireAlgorithm(loop, t, id);
-  const vetoes = await loop.vetoes();
+  const vetoes = await loop.files.vetoes();
   if (!vetoes.setAlgorithm(t, id, vetoed)) return false;
-  await loop.writeVetoes(vetoes);
-  await loop.writeSummary();
-  const refined = Boolean(await loop.run.read(`${iterationDir(t)}/factory.json`));
+  await writeVetoes(loop.run, vetoes);
+  await writeSummary(loop);
+  const refined = await loop.files.refined(t);
   await loop.commit(
     vetoed
       ? `veto ${t}/${id}${refined ? ' (left out of later refinement)' : ''}`
@@ -45,20 +50,20 @@ export async function setAlgorithmVeto(loop: RunLoop, t: number, id: string, vet
  * refinement: afterwards the pair has been used, and vetoing an algorithm is what keeps it out of
  * later refinements.
  */
-export async function setPairVeto(loop: RunLoop, t: number, index: number, vetoed: boolean): Promise<PairRecord> {
-  const pairs = await loop.records<PairRecord>(`${iterationDir(t)}/pairs.jsonl`);
+export async function setPairVeto(loop: RunContext, t: number, index: number, vetoed: boolean): Promise<PairRecord> {
+  const pairs = await loop.files.pairs(t);
   const pair = pairs[index];
   if (!pair) throw new CurationError(`iteration ${t} of run ${loop.header.id} has no preference pair #${index + 1} (it has ${pairs.length})`);
-  if (await loop.run.read(`${iterationDir(t)}/factory.json`)) {
+  if (await loop.files.refined(t)) {
     throw new CurationError(
       `iteration ${t} of run ${loop.header.id} is already refined with these pairs; veto ${pair.chosen} or ${pair.rejected} to keep them out of later refinements`,
     );
   }
-  const vetoes = await loop.vetoes();
+  const vetoes = await loop.files.vetoes();
   if (vetoes.setPair(t, pair.chosen, pair.rejected, vetoed)) {
-    await loop.writeVetoes(vetoes);
+    await writeVetoes(loop.run, vetoes);
     pairs[index] = { ...pair, vetoed: vetoed || undefined };
-    await loop.run.write(`${iterationDir(t)}/pairs.jsonl`, pairs.map((p) => JSON.stringify(p)).join('\n') + '\n');
+    await loop.run.write(pairsFile(t), pairs.map((p) => JSON.stringify(p)).join('\n') + '\n');
     await loop.commit(`${vetoed ? 'veto' : 'undo veto of'} pair ${pair.chosen} > ${pair.rejected} of iteration ${t}`);
   }
   return pairs[index];
@@ -79,17 +84,17 @@ export interface RescoreOutcome {
  * "edit a0007: 0.410 -> 0.470". `reason` 'edit' skips code that is unchanged since its last
  * result; 'reevaluate' always evaluates afresh.
  */
-export async function rescoreAlgorithm(loop: RunLoop, t: number, id: string, reason: 'edit' | 'reevaluate'): Promise<RescoreOutcome> {
+export async function rescoreAlgorithm(loop: CurationContext, t: number, id: string, reason: 'edit' | 'reevaluate'): Promise<RescoreOutcome> {
   const source = await requireAlgorithm(loop, t, id);
-  const previous = (await loop.results(t)).find((r) => r.id === id);
-  const sample = (await loop.records<SampleRecord>(`${iterationDir(t)}/samples.jsonl`)).find((s) => s.id === id);
+  const previous = (await loop.files.results(t)).find((r) => r.id === id);
+  const sample = (await loop.files.samples(t)).find((s) => s.id === id);
   const normalised = codeHash(normaliseCode(source));
   const hash = codeHash(normaliseCode(source) + '{}');
   if (reason === 'edit' && previous && previous.codeHash === hash) {
     return { record: previous, previous, message: `${id} is unchanged since it was scored`, scored: false };
   }
   const edited = sample ? normalised !== sample.codeHash : true;
-  const scored = await loop.scoreNow(
+  const scored = await loop.scorer.scoreNow(
     t,
     {
       id,
@@ -109,8 +114,8 @@ export async function rescoreAlgorithm(loop: RunLoop, t: number, id: string, rea
     ...(edited ? { edited: true } : { edited: undefined }),
     rescored: { at: new Date().toISOString(), reason, previousScore: previous?.status === 'ok' ? previous.score! : null, previousStatus: previous?.status ?? 'failed' },
   };
-  await loop.run.appendLine(`${iterationDir(t)}/results.jsonl`, JSON.stringify(record));
-  await loop.writeSummary();
+  await loop.run.appendLine(resultsFile(t), JSON.stringify(record));
+  await writeSummary(loop);
   const before = previous ? outcome(previous) : 'not scored';
   const message = `${reason === 'edit' ? 'edit' : 're-evaluate'} ${id}: ${before} -> ${outcome(record)}${t ? ` (iteration ${t})` : ''}`;
   await loop.commit(message);

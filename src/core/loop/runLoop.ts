@@ -2,10 +2,10 @@
 // with the seed, tuned baselines and a random-program control scored alongside. Every step is
 // idempotent and its output is on disk before the next starts, so a run killed at any moment
 // continues where it stopped, losing nothing and scoring nothing twice.
+// The loop's parts take narrow pieces: the run (RunContext: header, files, worktree, events)
+// and a Scorer; nothing reaches back into the loop.
 import * as path from 'node:path';
-import type { Backend } from '../../protocol/backend';
-import type { ScoreParams, ScoreResult } from '../../protocol/backend';
-import { benchmarkJobs, scoreSettings, upgradeStoredConfig, type RunConfig } from '../config/runConfig';
+import type { RunConfig } from '../config/runConfig';
 import {
   describeFactory,
   initialFactory,
@@ -18,29 +18,21 @@ import {
   type PreferencePair,
 } from '../factory';
 import { selectPairs } from '../pairs';
+import { algorithmFile, algorithmId, BASELINES_FILE, controlFile, controlId, factoryFile, iterationTag, pairsFile, parseAlgorithmRef, promptFile, resultsFile, samplesFile } from '../run/layout';
+import { codeHash, type PairRecord, type SampleRecord, type ScoredRecord } from '../run/records';
+import { RunFiles, type RunHeader } from '../run/runFiles';
 import { temperatureAt } from '../schedule';
 import type { Run } from '../store/runStore';
 import { baselineVariants } from './baselines';
+import { fmt, LoopCancelled, type LoopEvent, type PausePoint, type RunContext } from './context';
 import { finalizeRun, transferAlgorithms } from './finalize';
-import { algorithmId, BASELINES, codeHash, iterationDir, latestById, parseJsonl, type PairRecord, type SampleRecord, type ScoredRecord } from './records';
-import { meanScore, stratifiedInterval } from '../../stats';
-import { scoreAll, scoreNow } from './scoring';
-import { summariseRun, type RunSummary } from './summary';
-import { Vetoes } from './vetoes';
+import { Scorer, type ScoreJob, type ScoringDeps } from './scorer';
+import { summariseRun, writeSummary, type RunSummary } from './summary';
 
 export type { RunSummary } from './summary';
-
-export type LoopPhase = 'baselines' | 'generate' | 'score' | 'control' | 'pairs' | 'refine' | 'finalize' | 'transfer';
-
-export type LoopEvent =
-  | { type: 'phase'; iteration: number; phase: LoopPhase; total?: number }
-  | { type: 'scored'; iteration: number; record: ScoredRecord; done: number; total: number }
-  | { type: 'committed'; message: string }
-  | { type: 'paused'; iteration: number; point: PausePoint }
-  | { type: 'resumed'; iteration: number; point: PausePoint };
-
-/** Where the loop can wait for a person: before scoring what was generated, before DPO. */
-export type PausePoint = 'afterGeneration' | 'beforeRefinement';
+export type { RunHeader } from '../run/runFiles';
+export { fmt, LoopCancelled, type LoopEvent, type LoopPhase, type PausePoint } from './context';
+export type { ScoreJob } from './scorer';
 
 export interface PauseRequest {
   point: PausePoint;
@@ -49,16 +41,9 @@ export interface PauseRequest {
   detail: string;
 }
 
-export interface LoopDeps {
-  /** Needed for scoring; reading a run's status needs none. */
-  backend?: Backend;
-  python: string;
-  /** Run generated code without kernel isolation on a machine that has none (opt-in). */
-  allowUnisolated?: boolean;
-  /** resources/algorithms of this installation. */
-  algorithmsDir: string;
-  executionProvider?: string;
-  threads?: number;
+export interface LoopDeps extends ScoringDeps {
+  /** resources/algorithms of this installation: needed for the baselines and finalize. */
+  algorithmsDir?: string;
   signal?: AbortSignal;
   onEvent?: (e: LoopEvent) => void;
   log?: (line: string) => void;
@@ -73,68 +58,33 @@ export interface LoopDeps {
   onPause?: (p: PauseRequest) => Promise<void>;
 }
 
-export interface RunHeader {
-  id: string;
-  name: string;
-  createdAt: string;
-  selfdevVersion: string;
-  configFile: string;
-  config: RunConfig;
-}
+export class RunLoop implements RunContext {
+  readonly scorer: Scorer;
 
-const VETOES = 'vetoes.json';
-
-export interface ScoreJob {
-  id: string;
-  file?: string;
-  /** Absent: score the seed itself. */
-  source?: string;
-  constants?: Record<string, number | string | boolean | null>;
-  extra: Partial<ScoredRecord> & Pick<ScoredRecord, 'kind'>;
-}
-
-export class LoopCancelled extends Error {
-  constructor() {
-    super('cancelled');
-    this.name = 'LoopCancelled';
-  }
-}
-
-export class RunLoop {
   private constructor(
     readonly run: Run,
+    readonly files: RunFiles,
     readonly header: RunHeader,
     private readonly deps: LoopDeps,
-  ) {}
+  ) {
+    this.scorer = new Scorer(this, deps);
+  }
 
-  static async open(run: Run, deps: LoopDeps): Promise<RunLoop> {
-    const text = await run.read('run.json');
-    if (!text) throw new Error(`${run.path('run.json')}: missing: this folder is not a Self-Developing run`);
-    let header: RunHeader;
-    try {
-      header = JSON.parse(text) as RunHeader;
-    } catch (err) {
-      throw new Error(`${run.path('run.json')}: not valid JSON (${(err as Error).message})`);
-    }
-    if (!header.config?.seed) throw new Error(`${run.path('run.json')}: field "config" is missing or damaged`);
-    return new RunLoop(run, { ...header, config: upgradeStoredConfig(header.config) }, deps);
+  static async open(run: Run, deps: LoopDeps = {}): Promise<RunLoop> {
+    const files = new RunFiles(run, { repair: deps.repairFiles !== false, log: deps.log });
+    return new RunLoop(run, files, await files.header(), deps);
   }
 
   get config(): RunConfig {
     return this.header.config;
   }
 
-  /** The backend; only operations that score need one. */
-  get backend(): Backend {
-    if (!this.deps.backend) throw new Error('no backend: this operation scores models');
-    return this.deps.backend;
-  }
-
   get signal(): AbortSignal | undefined {
     return this.deps.signal;
   }
 
-  get algorithmsDir(): string {
+  private get algorithmsDir(): string {
+    if (!this.deps.algorithmsDir) throw new Error('no algorithms folder: this operation scores the baselines');
     return this.deps.algorithmsDir;
   }
 
@@ -148,44 +98,6 @@ export class RunLoop {
 
   async commit(message: string): Promise<void> {
     if (await this.run.commit(message)) this.emit({ type: 'committed', message });
-  }
-
-  /** Records of a JSONL file; a line cut short by a crash is dropped and the file repaired. */
-  async records<T>(rel: string): Promise<T[]> {
-    let truncated = false;
-    const out = parseJsonl<T>(await this.run.read(rel), this.run.path(rel), () => (truncated = true));
-    if (truncated && this.deps.repairFiles !== false) {
-      this.deps.log?.(`${rel}: dropped a record cut short by an interruption`);
-      await this.run.write(rel, out.map((r) => JSON.stringify(r)).join('\n') + (out.length ? '\n' : ''));
-    }
-    return out;
-  }
-
-  /** Iterations whose refinement is recorded (factory.json written). */
-  async completedIterations(): Promise<number> {
-    let t = 0;
-    while (await this.run.read(`${iterationDir(t + 1)}/factory.json`)) t++;
-    return t;
-  }
-
-  /** The records in force of one iteration's results (latest per id; earlier ones are history). */
-  async results(t: number): Promise<ScoredRecord[]> {
-    return latestById(await this.records<ScoredRecord>(`${iterationDir(t)}/results.jsonl`));
-  }
-
-  /** Iterations that have generated algorithms, 1..n. */
-  async generatedIterations(): Promise<number> {
-    let t = 0;
-    while (await this.run.read(`${iterationDir(t + 1)}/samples.jsonl`)) t++;
-    return t;
-  }
-
-  async vetoes(): Promise<Vetoes> {
-    return Vetoes.parse(await this.run.read(VETOES), this.run.path(VETOES));
-  }
-
-  async writeVetoes(vetoes: Vetoes): Promise<void> {
-    await this.run.write(VETOES, JSON.stringify(vetoes, null, 1) + '\n');
   }
 
   /** Waits at a pause point when the caller asked for one (the callback may throw LoopCancelled). */
@@ -202,53 +114,52 @@ export class RunLoop {
     for (let i = 0; i < count; i++) {
       this.checkCancelled();
       if (this.config.baselines) await this.scoreBaselines();
-      await this.runIteration((await this.completedIterations()) + 1);
+      await this.runIteration((await this.files.completedIterations()) + 1);
     }
   }
 
   private async factoryBefore(t: number): Promise<FactoryState> {
     if (t === 1) return initialFactory(this.config.randomSeed);
-    const text = await this.run.read(`${iterationDir(t - 1)}/factory.json`);
+    const text = await this.files.read(factoryFile(t - 1));
     return parseFactoryState((JSON.parse(text!) as { state: unknown }).state);
   }
 
   private async runIteration(t: number): Promise<void> {
-    const dir = iterationDir(t);
     const temperature = temperatureAt(this.config.temperature, t);
     const factory = await this.factoryBefore(t);
 
     // 1. Generate (deterministic in (seed, t), so a repeat writes the same files).
-    let samples = await this.records<SampleRecord>(`${dir}/samples.jsonl`);
+    let samples: SampleRecord[] = await this.files.samples(t);
     if (samples.length < this.config.algorithmsPerIteration) {
       this.emit({ type: 'phase', iteration: t, phase: 'generate', total: this.config.algorithmsPerIteration });
       const drawn = sampleAlgorithms(factory, this.config.algorithmsPerIteration, temperature, this.config.randomSeed * 1000 + t);
       samples = drawn.map((s, i) => ({ id: algorithmId(i + 1), trace: s.trace, logProb: s.logProb, canonical: s.canonical, summary: s.summary, codeHash: codeHash(normaliseCode(s.code)) }));
-      for (const [i, s] of drawn.entries()) await this.run.write(`${dir}/algorithms/${samples[i].id}.py`, s.code);
-      await this.run.write(`${dir}/prompt.md`, this.promptText(t, temperature, factory));
-      await this.run.write(`${dir}/samples.jsonl`, samples.map((s) => JSON.stringify(s)).join('\n') + '\n');
+      for (const [i, s] of drawn.entries()) await this.run.write(algorithmFile(t, samples[i].id), s.code);
+      await this.run.write(promptFile(t), this.promptText(t, temperature, factory));
+      await this.run.write(samplesFile(t), samples.map((s) => JSON.stringify(s)).join('\n') + '\n');
       await this.commit(`iteration ${t}: generate ${samples.length} algorithms at temperature ${temperature.toFixed(3)}`);
     }
 
     // A person may review (edit, veto) what was generated before anything is scored.
-    if (!(await this.records<ScoredRecord>(`${dir}/results.jsonl`)).length) {
+    if (!(await this.files.allResults(t)).length) {
       await this.pause('afterGeneration', t, `${samples.length} algorithms generated; review, edit or veto them before they are scored`);
     }
 
     // 2. Score on dev (vetoed algorithms are not scored: the person has ruled them out).
     this.emit({ type: 'phase', iteration: t, phase: 'score', total: samples.length });
-    const vetoes = await this.vetoes();
-    const jobs = await Promise.all(
+    const vetoes = await this.files.vetoes();
+    const jobs: ScoreJob[] = await Promise.all(
       samples
         .filter((s) => !vetoes.hasAlgorithm(t, s.id))
         .map(async (s) => {
-          const file = `${dir}/algorithms/${s.id}.py`;
-          const source = await this.run.read(file);
+          const file = algorithmFile(t, s.id);
+          const source = await this.files.read(file);
           if (source === undefined) throw new Error(`${this.run.path(file)} is missing: restore it with git (git checkout -- ${file}) or veto ${t}/${s.id}`);
           const edited = codeHash(normaliseCode(source)) !== s.codeHash;
           return { id: s.id, file, source, extra: { factoryVersion: factory.version, temperature, summary: s.summary, kind: 'generated' as const, ...(edited ? { edited } : {}) } };
         }),
     );
-    await scoreAll(this, t, `${dir}/results.jsonl`, jobs, samples.length);
+    await this.scorer.scoreAll(t, resultsFile(t), jobs, samples.length);
 
     // 3. The random-program control: the untrained factory with the same budget, chunk by chunk.
     if (this.config.randomControl) {
@@ -256,12 +167,12 @@ export class RunLoop {
       const control = sampleAlgorithms(initialFactory(this.config.randomSeed), this.config.algorithmsPerIteration, this.config.temperature.start, 7_000_000 + this.config.randomSeed * 1000 + t);
       const controlJobs = [];
       for (const [i, s] of control.entries()) {
-        const id = `control-${String(t).padStart(2, '0')}-c${String(i + 1).padStart(4, '0')}`;
-        const file = `baselines/control/${id}.py`;
-        if (!(await this.run.read(file))) await this.run.write(file, s.code);
+        const id = controlId(t, i + 1);
+        const file = controlFile(id);
+        if (!(await this.files.read(file))) await this.run.write(file, s.code);
         controlJobs.push({ id, file, source: s.code, extra: { kind: 'control' as const, summary: s.summary, temperature: this.config.temperature.start, factoryVersion: 0 } });
       }
-      await scoreAll(this, t, BASELINES, controlJobs);
+      await this.scorer.scoreAll(t, BASELINES_FILE, controlJobs);
     }
 
     // 4. Preference pairs over everything generated so far (elitism), vetoes left out; a person
@@ -278,16 +189,18 @@ export class RunLoop {
     // 5. Refine the factory by DPO against the frozen current state.
     this.emit({ type: 'phase', iteration: t, phase: 'refine', total: pairs.length });
     const traces: PreferencePair[] = [];
+    const codeOf = async (ref: string) => {
+      const r = parseAlgorithmRef(ref);
+      return (r && (await this.files.read(algorithmFile(r.iteration, r.id)))) ?? '';
+    };
     for (const p of pairs) {
-      const [ci, cid] = p.chosen.split('/');
-      const [ri, rid] = p.rejected.split('/');
-      const chosen = traceFromCode(factory, (await this.run.read(`${iterationDir(Number(ci))}/algorithms/${cid}.py`)) ?? '');
-      const rejected = traceFromCode(factory, (await this.run.read(`${iterationDir(Number(ri))}/algorithms/${rid}.py`)) ?? '');
+      const chosen = traceFromCode(factory, await codeOf(p.chosen));
+      const rejected = traceFromCode(factory, await codeOf(p.rejected));
       if (chosen && rejected) traces.push({ chosen, rejected });
     }
     const report = refineWithDpo(factory, traces, this.config.refinement);
     await this.run.write(
-      `${dir}/factory.json`,
+      factoryFile(t),
       JSON.stringify(
         {
           version: report.state.version,
@@ -303,20 +216,20 @@ export class RunLoop {
         1,
       ) + '\n',
     );
-    await this.writeSummary();
+    await writeSummary(this);
     await this.commit(`iteration ${t}: ${pairs.length} preference pairs, factory v${report.state.version} (DPO loss ${fmt(report.losses[0])} -> ${fmt(report.losses.at(-1))})`);
-    await this.run.tag(`iteration-${String(t).padStart(2, '0')}`, `iteration ${t} finished`);
+    await this.run.tag(iterationTag(t), `iteration ${t} finished`);
   }
 
   /** Selects iteration t's pairs from every record in force, without vetoed ones, and writes them. */
   async selectAndWritePairs(t: number): Promise<PairRecord[]> {
-    const vetoes = await this.vetoes();
+    const vetoes = await this.files.vetoes();
     const all: ScoredRecord[] = [];
-    for (let i = 1; i <= t; i++) all.push(...(await this.results(i)));
+    for (let i = 1; i <= t; i++) all.push(...(await this.files.results(i)));
     const scored = all.map((r) => ({ id: `${r.iteration}/${r.id}`, score: r.status === 'ok' ? r.score : undefined, iteration: r.iteration, vetoed: vetoes.hasAlgorithm(r.iteration, r.id) }));
     // A vetoed pair stays in the file, marked, so it can be shown and un-vetoed; refinement skips it.
     const pairs: PairRecord[] = selectPairs(scored, t, this.config.pairs).map((p) => (vetoes.hasPair(t, p.chosen, p.rejected) ? { ...p, vetoed: true } : p));
-    await this.run.write(`${iterationDir(t)}/pairs.jsonl`, pairs.map((p) => JSON.stringify(p)).join('\n') + (pairs.length ? '\n' : ''));
+    await this.run.write(pairsFile(t), pairs.map((p) => JSON.stringify(p)).join('\n') + (pairs.length ? '\n' : ''));
     return pairs;
   }
 
@@ -334,64 +247,29 @@ export class RunLoop {
 
   /** The seed and every baseline variant, once per run. */
   async scoreBaselines(): Promise<void> {
-    const variants = await baselineVariants(this.deps.algorithmsDir);
-    const done = new Set((await this.records<ScoredRecord>(BASELINES)).map((r) => r.id));
+    const variants = await baselineVariants(this.algorithmsDir);
+    const done = new Set((await this.files.records<ScoredRecord>(BASELINES_FILE)).map((r) => r.id));
     if (done.has('seed') && variants.every((v) => done.has(v.id))) return;
     this.emit({ type: 'phase', iteration: 0, phase: 'baselines', total: variants.length + 1 });
-    await scoreAll(this, 0, BASELINES, [
+    await this.scorer.scoreAll(0, BASELINES_FILE, [
       { id: 'seed', extra: { kind: 'seed' as const } },
       ...variants.map((v) => ({ id: v.id, source: v.source, constants: v.constants, extra: { kind: 'baseline' as const, summary: v.method } })),
     ]);
   }
 
-  baseParams(candidates = this.config.candidates, split: 'dev' | 'test' = 'dev'): Omit<ScoreParams, 'jobId' | 'algorithm'> {
-    const c = this.config;
-    return {
-      models: { seed: c.seed, candidates, mergeScope: c.mergeScope, tensorLibrary: c.tensorLibrary },
-      benchmarks: benchmarkJobs(c, split),
-      settings: scoreSettings(c),
-      limits: c.limits,
-      randomSeed: c.randomSeed,
-      python: this.deps.python,
-      allowUnisolated: this.deps.allowUnisolated,
-      executionProvider: this.deps.executionProvider,
-      threads: this.deps.threads,
-    };
-  }
-
-  toRecord(id: string, iteration: number, r: ScoreResult, hash: string, file: string | undefined, extra: Partial<ScoredRecord> & Pick<ScoredRecord, 'kind'>): ScoredRecord {
-    const base = { id, iteration, file, codeHash: hash, timings: r.timings, gsmAnswer: this.config.eval.gsmAnswer, ...(r.isolation ? { isolation: r.isolation } : {}), ...extra };
-    if (r.status !== 'ok' || !r.scores) return { ...base, status: 'failed', errorClass: r.errorClass ?? 'exception', message: r.message, detail: r.detail };
-    return {
-      ...base,
-      status: 'ok',
-      score: meanScore(r.scores.map((s) => s.accuracy)),
-      interval: intervalOf(r.scores.map((s) => s.items), this.config.randomSeed),
-      scores: Object.fromEntries(r.scores.map((s) => [s.name, s.accuracy])),
-      items: Object.fromEntries(r.scores.map((s) => [s.name, s.items.map((x) => (x ? '1' : '0')).join('')])),
-    };
-  }
-
-  /** Scores one job now, for an edit or a re-evaluation (see scoring.ts). */
-  scoreNow(iteration: number, job: ScoreJob, fresh: boolean): Promise<ScoredRecord> {
-    return scoreNow(this, iteration, job, fresh);
-  }
-
   /** summary.json: the figures per iteration, baselines, control, finalists. */
-  async writeSummary(): Promise<RunSummary> {
-    const summary = await summariseRun(this);
-    await this.run.write('summary.json', JSON.stringify(summary, null, 1) + '\n');
-    return summary;
+  writeSummary(): Promise<RunSummary> {
+    return writeSummary(this);
   }
 
   summarise(): Promise<RunSummary> {
-    return summariseRun(this);
+    return summariseRun(this.files, this.header);
   }
 
   /** Scores the top finalists by dev on the sealed test split, once per run. */
   async finalize(): Promise<RunSummary> {
-    await finalizeRun(this);
-    const summary = await this.writeSummary();
+    await finalizeRun(this, this.scorer, this.algorithmsDir);
+    const summary = await writeSummary(this);
     await this.commit(`finalize: ${summary.sealedTest?.finalists.length ?? 0} finalists and ${summary.sealedTest?.references.length ?? 0} references scored once on the sealed test split`);
     await this.run.tag('finalized', 'sealed test split scored');
     return summary;
@@ -399,20 +277,10 @@ export class RunLoop {
 
   /** Scores algorithms (ids like 2/a0007) with another candidate set, without re-tuning. */
   transfer(ids: string[], set: string): Promise<ScoredRecord[]> {
-    return transferAlgorithms(this, ids, set);
+    return transferAlgorithms(this, this.scorer, ids, set);
   }
-}
-
-export function fmt(x: number | undefined): string {
-  return x === undefined ? '-' : x.toFixed(3);
 }
 
 export function runHeader(id: string, config: RunConfig, configFile: string, version: string): RunHeader {
   return { id, name: config.name, createdAt: new Date().toISOString(), selfdevVersion: version, configFile: path.resolve(configFile), config };
-}
-
-/** The dev score's 95% interval as results.jsonl stores it: [low, high]. */
-function intervalOf(items: boolean[][], seed: number): [number, number] {
-  const { low, high } = stratifiedInterval(items, { seed });
-  return [low, high];
 }

@@ -1,9 +1,13 @@
-// summary.json: the figures of a run per iteration (vetoed algorithms left out), with the seed,
-// the best tuned baseline, the random-program control and the sealed test results.
-import { temperatureAt } from '../schedule';
-import { BASELINES, iterationDir, latestById, type ScoredRecord } from './records';
-import type { RunLoop } from './runLoop';
+// The figures of a run, computed in one place: per iteration (vetoed algorithms left out) and
+// for the references (seed, best tuned baseline, random-program control). summary.json, the CLI's
+// status and the results panel all show these same numbers.
 import { meanScore } from '../../stats';
+import type { RunConfig } from '../config/runConfig';
+import type { ScoredRecord } from '../run/records';
+import { SUMMARY_FILE } from '../run/layout';
+import type { RunFiles, RunHeader } from '../run/runFiles';
+import type { Vetoes } from '../run/vetoes';
+import { temperatureAt } from '../schedule';
 
 export interface RunSummary {
   run: string;
@@ -43,39 +47,79 @@ export function bestOf(rs: readonly ScoredRecord[]): ScoredRecord | undefined {
   return rs.filter((r) => r.status === 'ok').sort((a, b) => b.score! - a.score! || a.iteration - b.iteration || a.id.localeCompare(b.id))[0];
 }
 
+export interface IterationStats {
+  iteration: number;
+  /** NaN when the run's config cannot be read. */
+  temperature: number;
+  algorithms: number;
+  ok: number;
+  failed: number;
+  meanScore: number | null;
+  best: ScoredRecord | undefined;
+  /** Refined: its factory.json is written. */
+  complete: boolean;
+}
+
+/** One iteration's figures, vetoed algorithms left out. */
+export async function iterationStats(files: RunFiles, config: RunConfig | undefined, vetoes: Vetoes, t: number): Promise<IterationStats> {
+  const rs = (await files.results(t)).filter((r) => !vetoes.hasAlgorithm(t, r.id));
+  const ok = rs.filter((r) => r.status === 'ok');
+  return {
+    iteration: t,
+    temperature: config ? temperatureAt(config.temperature, t) : NaN,
+    algorithms: rs.length,
+    ok: ok.length,
+    failed: rs.length - ok.length,
+    meanScore: ok.length ? meanScore(ok.map((r) => r.score!)) : null,
+    best: bestOf(rs),
+    complete: await files.refined(t),
+  };
+}
+
+export interface ReferenceStats {
+  seed: ScoredRecord | undefined;
+  bestBaseline: ScoredRecord | undefined;
+  control: { all: ScoredRecord[]; ok: ScoredRecord[]; best: ScoredRecord | undefined; meanScore: number | null };
+}
+
+/** The seed, the best tuned baseline by dev and the random-program control. */
+export async function referenceStats(files: RunFiles): Promise<ReferenceStats> {
+  const base = await files.baselines();
+  const all = base.filter((r) => r.kind === 'control');
+  const ok = all.filter((r) => r.status === 'ok');
+  return {
+    seed: base.find((r) => r.id === 'seed'),
+    bestBaseline: bestOf(base.filter((r) => r.kind === 'baseline')),
+    control: { all, ok, best: bestOf(ok), meanScore: ok.length ? meanScore(ok.map((r) => r.score!)) : null },
+  };
+}
+
 const brief = (r: ScoredRecord | undefined): BriefRecord | null => (r ? { id: r.id, score: r.score!, interval: r.interval!, scores: r.scores! } : null);
 
-export async function summariseRun(loop: RunLoop): Promise<RunSummary> {
-  const base = latestById(await loop.records<ScoredRecord>(BASELINES));
-  const iterations = [];
-  const vetoes = await loop.vetoes();
-  const generated = await loop.generatedIterations();
-  for (let t = 1; t <= generated; t++) {
-    const rs = (await loop.results(t)).filter((r) => !vetoes.hasAlgorithm(t, r.id));
-    const ok = rs.filter((r) => r.status === 'ok');
-    const factory = await loop.run.read(`${iterationDir(t)}/factory.json`);
-    iterations.push({
-      iteration: t,
-      temperature: temperatureAt(loop.config.temperature, t),
-      algorithms: rs.length,
-      ok: ok.length,
-      failed: rs.length - ok.length,
-      meanScore: ok.length ? meanScore(ok.map((r) => r.score!)) : null,
-      best: brief(bestOf(rs)),
-      complete: Boolean(factory),
-    });
+export async function summariseRun(files: RunFiles, header: RunHeader): Promise<RunSummary> {
+  const vetoes = await files.vetoes();
+  const iterations: RunSummary['iterations'] = [];
+  for (const t of await files.iterations()) {
+    const s = await iterationStats(files, header.config, vetoes, t);
+    iterations.push({ ...s, best: brief(s.best) });
   }
-  const controls = base.filter((r) => r.kind === 'control');
-  const okControls = controls.filter((r) => r.status === 'ok');
-  const final = await loop.records<ScoredRecord>('finalize/results.jsonl');
-  const references = await loop.records<ScoredRecord>('finalize/references.jsonl');
+  const refs = await referenceStats(files);
+  const final = await files.finalResults();
+  const references = await files.finalReferences();
   const sealed = (r: ScoredRecord): SealedEntry => ({ id: r.id, dev: r.summary ?? null, test: r.score ?? null, interval: r.interval ?? null, status: r.status });
   return {
-    run: loop.header.id,
-    seed: brief(base.find((r) => r.id === 'seed')),
-    bestBaseline: brief(bestOf(base.filter((r) => r.kind === 'baseline'))),
-    control: { algorithms: controls.length, ok: okControls.length, best: brief(bestOf(controls)), meanScore: okControls.length ? meanScore(okControls.map((r) => r.score!)) : null },
+    run: header.id,
+    seed: brief(refs.seed),
+    bestBaseline: brief(refs.bestBaseline),
+    control: { algorithms: refs.control.all.length, ok: refs.control.ok.length, best: brief(refs.control.best), meanScore: refs.control.meanScore },
     iterations,
     sealedTest: final.length ? { evaluations: final.length + references.length, finalists: final.map(sealed), references: references.map(sealed) } : null,
   };
+}
+
+/** Computes summary.json and writes it into the run (committed with the step that changed it). */
+export async function writeSummary(ctx: { files: RunFiles; header: RunHeader; run: { write(rel: string, text: string): Promise<void> } }): Promise<RunSummary> {
+  const summary = await summariseRun(ctx.files, ctx.header);
+  await ctx.run.write(SUMMARY_FILE, JSON.stringify(summary, null, 1) + '\n');
+  return summary;
 }

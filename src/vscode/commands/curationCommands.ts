@@ -2,9 +2,10 @@
 // on save, compare two algorithms, transfer one to another candidate set, continue after a pause.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { algorithmFile } from '../../core/run/layout';
 import { pct } from '../../core/format';
 import { rescoreAlgorithm, setAlgorithmVeto, setPairVeto, type RescoreOutcome } from '../../core/loop/curation';
-import type { ScoredRecord } from '../../core/loop/records';
+import type { ScoredRecord } from '../../core/run/records';
 import { algorithmRows, RunReader } from '../../core/runView';
 import { parseAlgorithmRef, requireAlgorithmRef, type AlgorithmRef } from '../algorithmRef';
 import type { LoopController } from '../loopController';
@@ -96,7 +97,7 @@ async function pickOther(left: AlgorithmRef, runsDir: string): Promise<Algorithm
         label: `${t}/${row.id}`,
         description: row.status === 'ok' ? pct(row.score) : row.status === 'failed' ? row.errorClass : 'not scored',
         detail: row.summary,
-        ref: { runId: left.runId, iteration: t, id: row.id, file: path.join(reader.dir, 'iterations', String(t).padStart(2, '0'), 'algorithms', `${row.id}.py`) },
+        ref: { runId: left.runId, iteration: t, id: row.id, file: path.join(reader.dir, algorithmFile(t, row.id)) },
       });
     }
   }

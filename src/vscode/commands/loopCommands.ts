@@ -1,5 +1,7 @@
 // The commands that drive the loop: start the demo, new run, iterate, stop, finalize, reveal.
 import * as vscode from 'vscode';
+import { bestSoFar } from '../../app/runs';
+import { RunFiles } from '../../core/run/runFiles';
 import { pct } from '../../core/format';
 import type { Run } from '../../core/store/runStore';
 import { requireAlgorithmRef } from '../algorithmRef';
@@ -27,8 +29,7 @@ export function loopCommands(loop: LoopController, context: vscode.ExtensionCont
     });
     if (!summary) return undefined;
     const last = summary.iterations.at(-1);
-    let best: { score: number; ref: string } | undefined;
-    for (const it of summary.iterations) if (it.best && (!best || it.best.score > best.score)) best = { score: it.best.score, ref: `${it.iteration}/${it.best.id}` };
+    const best = bestSoFar(summary);
     void vscode.window
       .showInformationMessage(
         `Self-Developing: ${run.id}: iteration ${last?.iteration ?? '?'} done${best ? `; best so far ${pct(best.score)} (${best.ref})` : ''}.`,
@@ -43,7 +44,7 @@ export function loopCommands(loop: LoopController, context: vscode.ExtensionCont
     'selfdev.startDemo': async () => {
       const demo = vscode.Uri.joinPath(context.extensionUri, 'resources', 'demo', 'demo.run.json').fsPath;
       const run = await loop.createRun(demo);
-      const iterations = (JSON.parse((await run.read('run.json'))!) as { config: { iterations: number } }).config.iterations;
+      const iterations = (await new RunFiles(run).header()).config.iterations;
       const done = await loop.withLoop(run, `demo run ${run.id}`, async (l) => {
         await l.iterate(iterations);
         return true;

@@ -3,6 +3,8 @@
 // only means something for the refinement of the iteration that selected it.
 // The first format was a plain list of algorithm refs; it is still read.
 
+import { VETOES_FILE } from './layout';
+
 export interface VetoFile {
   algorithms: string[];
   pairs: string[];
@@ -67,4 +69,9 @@ function toggle(set: Set<string>, key: string, on: boolean): boolean {
   if (on) set.add(key);
   else set.delete(key);
   return true;
+}
+
+/** Writes vetoes.json into the run (the caller commits). */
+export async function writeVetoes(run: { write(rel: string, text: string): Promise<void> }, vetoes: Vetoes): Promise<void> {
+  await run.write(VETOES_FILE, JSON.stringify(vetoes, null, 1) + '\n');
 }

@@ -113,8 +113,4 @@ export function codeHash(normalised: string): string {
   return createHash('sha256').update(normalised).digest('hex').slice(0, 16);
 }
 
-/** The seed, the tuned baselines and the random-program control of a run. */
-export const BASELINES = 'baselines/results.jsonl';
 
-export const iterationDir = (t: number) => `iterations/${String(t).padStart(2, '0')}`;
-export const algorithmId = (n: number) => `a${String(n).padStart(4, '0')}`;

@@ -1,0 +1,167 @@
+// Scoring through the backend, and the records it produces: a batch that resumes where it
+// stopped (results already recorded are not scored again, identical code reuses a result), one
+// job scored now for an edit or a re-evaluation, and the sealed-test and transfer jobs.
+import type { Backend, ScoreParams, ScoreResult } from '../../protocol/backend';
+import { stratifiedInterval, meanScore } from '../../stats';
+import { benchmarkJobs, scoreSettings, type Split } from '../config/runConfig';
+import { normaliseCode } from '../factory';
+import { BASELINES_FILE, resultsFile } from '../run/layout';
+import { codeHash, latestById, type ScoredRecord } from '../run/records';
+import type { RunContext } from './context';
+
+/** Results are committed every this many, so an interruption loses little of git's record. */
+const COMMIT_EVERY = 20;
+
+export interface ScoreJob {
+  id: string;
+  file?: string;
+  /** Absent: score the seed itself. */
+  source?: string;
+  constants?: Record<string, number | string | boolean | null>;
+  extra: Partial<ScoredRecord> & Pick<ScoredRecord, 'kind'>;
+}
+
+/** What scoring needs besides the run: the backend and how the runner is to be started. */
+export interface ScoringDeps {
+  backend?: Backend;
+  python?: string;
+  /** Run generated code without kernel isolation on a machine that has none (opt-in). */
+  allowUnisolated?: boolean;
+  executionProvider?: string;
+  threads?: number;
+}
+
+export const jobHash = (job: Pick<ScoreJob, 'source' | 'constants'>) => (job.source === undefined ? 'seed' : codeHash(normaliseCode(job.source) + JSON.stringify(job.constants ?? {})));
+
+export class Scorer {
+  constructor(
+    private readonly ctx: RunContext,
+    private readonly deps: ScoringDeps,
+  ) {}
+
+  get backend(): Backend {
+    if (!this.deps.backend) throw new Error('no backend: this operation scores models');
+    return this.deps.backend;
+  }
+
+  /** The parts of a scoring job every job of this run shares. */
+  params(candidates = this.ctx.config.candidates, split: Split = 'dev'): Omit<ScoreParams, 'jobId' | 'algorithm'> {
+    const c = this.ctx.config;
+    if (!this.deps.python) throw new Error('no Python interpreter: this operation scores models');
+    return {
+      models: { seed: c.seed, candidates, mergeScope: c.mergeScope, tensorLibrary: c.tensorLibrary },
+      benchmarks: benchmarkJobs(c, split),
+      settings: scoreSettings(c),
+      limits: c.limits,
+      randomSeed: c.randomSeed,
+      python: this.deps.python,
+      allowUnisolated: this.deps.allowUnisolated,
+      executionProvider: this.deps.executionProvider,
+      threads: this.deps.threads,
+    };
+  }
+
+  /** The record of one backend result. */
+  toRecord(id: string, iteration: number, r: ScoreResult, hash: string, file: string | undefined, extra: Partial<ScoredRecord> & Pick<ScoredRecord, 'kind'>): ScoredRecord {
+    const c = this.ctx.config;
+    const base = { id, iteration, file, codeHash: hash, timings: r.timings, gsmAnswer: c.eval.gsmAnswer, ...(r.isolation ? { isolation: r.isolation } : {}), ...extra };
+    if (r.status !== 'ok' || !r.scores) return { ...base, status: 'failed', errorClass: r.errorClass ?? 'exception', message: r.message, detail: r.detail };
+    const { low, high } = stratifiedInterval(r.scores.map((s) => s.items), { seed: c.randomSeed });
+    return {
+      ...base,
+      status: 'ok',
+      score: meanScore(r.scores.map((s) => s.accuracy)),
+      interval: [low, high],
+      scores: Object.fromEntries(r.scores.map((s) => [s.name, s.accuracy])),
+      items: Object.fromEntries(r.scores.map((s) => [s.name, s.items.map((x) => (x ? '1' : '0')).join('')])),
+    };
+  }
+
+  /** Scores one job on the backend under `jobId` (the backend's journal answers a known id). */
+  async score(jobId: string, job: Pick<ScoreJob, 'source' | 'constants'>, base = this.params()): Promise<ScoreResult> {
+    return this.backend.score(
+      { ...base, jobId, algorithm: job.source === undefined ? undefined : { source: job.source, constants: job.constants } },
+      { signal: this.ctx.signal },
+    );
+  }
+
+  private async evaluate(iteration: number, job: ScoreJob, hash: string, jobId: string, base = this.params()): Promise<ScoredRecord> {
+    return this.toRecord(job.id, iteration, await this.score(jobId, job, base), hash, job.file, job.extra);
+  }
+
+  /** Code hash -> the result in force for that code (a later evaluation replaces an earlier one). */
+  private async knownResults(): Promise<Map<string, ScoredRecord>> {
+    const map = new Map<string, ScoredRecord>();
+    const files = [BASELINES_FILE];
+    const generated = await this.ctx.files.generatedIterations();
+    for (let t = 1; t <= generated; t++) files.push(resultsFile(t));
+    for (const f of files) for (const r of latestById(await this.ctx.files.records<ScoredRecord>(f))) if (r.codeHash && !r.reusedFrom) map.set(r.codeHash, r);
+    return map;
+  }
+
+  /**
+   * Scores the jobs that `file` has no record of yet, `concurrency` at a time, appending each
+   * result as it arrives. `batch` is the whole batch for progress, when some of it (vetoed) is
+   * not scored.
+   */
+  async scoreAll(iteration: number, file: string, jobs: ScoreJob[], batch = jobs.length): Promise<ScoredRecord[]> {
+    const ctx = this.ctx;
+    const done = new Map((await ctx.files.records<ScoredRecord>(file)).map((r) => [r.id, r]));
+    const byHash = await this.knownResults();
+    const todo = jobs.filter((j) => !done.has(j.id));
+    let finished = batch - todo.length;
+    let sinceCommit = 0;
+    const base = this.params();
+    const where = iteration ? `iteration ${iteration}` : 'baselines';
+    const runOne = async (job: ScoreJob): Promise<void> => {
+      ctx.checkCancelled();
+      const hash = jobHash(job);
+      const known = byHash.get(hash);
+      let record: ScoredRecord;
+      if (known) {
+        record = reuse(known, job, iteration, hash);
+      } else {
+        record = await this.evaluate(iteration, job, hash, `${ctx.header.id}/dev/${hash}`, base);
+        byHash.set(hash, record);
+      }
+      await ctx.run.appendLine(file, JSON.stringify(record));
+      done.set(job.id, record);
+      ctx.emit({ type: 'scored', iteration, record, done: ++finished, total: batch });
+      if (++sinceCommit >= COMMIT_EVERY) {
+        sinceCommit = 0;
+        await ctx.commit(`${where}: scored ${finished}/${batch}`);
+      }
+    };
+    await pool(todo, ctx.config.concurrency, runOne);
+    await ctx.commit(`${where}: scored ${jobs.length} ${file.startsWith('baselines') ? 'baselines and controls' : 'algorithms'}`);
+    return jobs.map((j) => done.get(j.id)!);
+  }
+
+  /**
+   * Scores one job now (an edit or a re-evaluation); the caller writes the record. `fresh`
+   * evaluates again even when this code has a result (in the run or the backend's journal), for
+   * when something outside the code changed, such as the Python environment.
+   */
+  async scoreNow(iteration: number, job: ScoreJob, fresh: boolean): Promise<ScoredRecord> {
+    const hash = jobHash(job);
+    if (!fresh) {
+      const known = (await this.knownResults()).get(hash);
+      if (known) return reuse(known, job, iteration, hash);
+    }
+    return this.evaluate(iteration, job, hash, `${this.ctx.header.id}/dev/${hash}${fresh ? `/again-${Date.now().toString(36)}` : ''}`);
+  }
+}
+
+function reuse(known: ScoredRecord, job: ScoreJob, iteration: number, hash: string): ScoredRecord {
+  // Only the outcome carries over; what the record says about itself comes from the job.
+  const { edited: _e, rescored: _r, ...outcome } = known;
+  return { ...outcome, id: job.id, file: job.file, iteration, codeHash: hash, reusedFrom: `${known.iteration}/${known.id}`, ...job.extra, timings: { total: 0 } };
+}
+
+async function pool<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.max(1, Math.min(size, items.length)) }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  });
+  await Promise.all(workers);
+}
