@@ -1,5 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { RUN_FILE } from './run/layout';
+import { inspectRunHeader } from './run/runFiles';
 
 /** What the runs sidebar needs to know about one run folder (a worktree holding run.json). */
 export interface RunSummary {
@@ -27,34 +29,16 @@ export async function listRuns(location: string): Promise<RunSummary[]> {
   const runs: RunSummary[] = [];
   for (const entry of entries.sort()) {
     const dir = path.join(location, entry);
-    const runFile = path.join(dir, 'run.json');
+    const runFile = path.join(dir, RUN_FILE);
     let text: string;
     try {
       text = await fs.readFile(runFile, 'utf8');
     } catch {
       continue; // not a run folder
     }
-    runs.push({ ...parseRunHeader(text, runFile, entry), dir, iterations: await listIterations(dir) });
+    runs.push({ ...inspectRunHeader(text, runFile, entry), dir, iterations: await listIterations(dir) });
   }
   return runs.sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? '') || a.id.localeCompare(b.id));
-}
-
-function parseRunHeader(text: string, file: string, fallbackId: string): Omit<RunSummary, 'dir' | 'iterations'> {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    return { id: fallbackId, name: fallbackId, problem: `${file}: not valid JSON (${(err as Error).message})` };
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    return { id: fallbackId, name: fallbackId, problem: `${file}: expected a JSON object` };
-  }
-  const obj = json as Record<string, unknown>;
-  const id = typeof obj.id === 'string' && obj.id ? obj.id : fallbackId;
-  const name = typeof obj.name === 'string' && obj.name ? obj.name : id;
-  const createdAt = typeof obj.createdAt === 'string' ? obj.createdAt : undefined;
-  const problem = typeof obj.id === 'string' ? undefined : `${file}: field "id" (a string) is missing`;
-  return { id, name, createdAt, problem };
 }
 
 async function listIterations(dir: string): Promise<number[]> {

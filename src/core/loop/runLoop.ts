@@ -222,7 +222,7 @@ export class RunLoop implements RunContext {
   }
 
   /** Selects iteration t's pairs from every record in force, without vetoed ones, and writes them. */
-  async selectAndWritePairs(t: number): Promise<PairRecord[]> {
+  private async selectAndWritePairs(t: number): Promise<PairRecord[]> {
     const vetoes = await this.files.vetoes();
     const all: ScoredRecord[] = [];
     for (let i = 1; i <= t; i++) all.push(...(await this.files.results(i)));
@@ -246,7 +246,7 @@ export class RunLoop implements RunContext {
   }
 
   /** The seed and every baseline variant, once per run. */
-  async scoreBaselines(): Promise<void> {
+  private async scoreBaselines(): Promise<void> {
     const variants = await baselineVariants(this.algorithmsDir);
     const done = new Set((await this.files.records<ScoredRecord>(BASELINES_FILE)).map((r) => r.id));
     if (done.has('seed') && variants.every((v) => done.has(v.id))) return;

@@ -70,6 +70,26 @@ export function parseRunHeader(text: string | undefined, file: string): RunHeade
   return { ...header, config: upgradeStoredConfig(header.config) };
 }
 
+/** What a listing needs of run.json (id, name, creation time), read leniently: a damaged file
+ * still lists the run, with the problem, where the loop would refuse it. */
+export function inspectRunHeader(text: string, file: string, fallbackId: string): { id: string; name: string; createdAt?: string; problem?: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    return { id: fallbackId, name: fallbackId, problem: `${file}: not valid JSON (${(err as Error).message})` };
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    return { id: fallbackId, name: fallbackId, problem: `${file}: expected a JSON object` };
+  }
+  const obj = json as Record<string, unknown>;
+  const id = typeof obj.id === 'string' && obj.id ? obj.id : fallbackId;
+  const name = typeof obj.name === 'string' && obj.name ? obj.name : id;
+  const createdAt = typeof obj.createdAt === 'string' ? obj.createdAt : undefined;
+  const problem = typeof obj.id === 'string' ? undefined : `${file}: field "id" (a string) is missing`;
+  return { id, name, createdAt, problem };
+}
+
 export interface RunFilesOptions {
   /** Rewrite a file whose last line a crash cut short (only the run's own loop may). */
   repair?: boolean;
