@@ -3,9 +3,8 @@
 // a cancellable progress notification and optional pause points; edits, vetoes and
 // re-evaluations go through here too, so they never race the loop on the same run.
 import * as vscode from 'vscode';
-import { algorithmsFolder, createRun, startBackend, threadsPerJob, type Installation } from '../app/runs';
-import { LoopCancelled, RunLoop, type LoopDeps, type LoopEvent, type PausePoint, type PauseRequest } from '../core/loop/runLoop';
-import { RunFiles } from '../core/run/runFiles';
+import { createRun, openLoop, startBackend, type Installation, type OpenOptions } from '../app/runs';
+import { LoopCancelled, type LoopEvent, type PausePoint, type PauseRequest, type RunLoop } from '../core/loop/runLoop';
 import { RunStore, type Run } from '../core/store/runStore';
 import type { Backend } from '../protocol/backend';
 import type { LiveStatus } from '../protocol/webviewMessages';
@@ -79,19 +78,17 @@ export class LoopController implements vscode.Disposable {
     return startBackend(this.installation, runsLocation(this.context), (t) => this.log.debug(`backend: ${t.trimEnd()}`));
   }
 
-  private async deps(run: Run, backend: Backend, signal: AbortSignal, progress?: vscode.Progress<{ message?: string }>): Promise<LoopDeps> {
+  /** How the run's loop is opened from VS Code: the settings, progress and pause points. */
+  private async options(run: Run, signal: AbortSignal, progress?: vscode.Progress<{ message?: string }>): Promise<OpenOptions> {
     const runId = run.id;
     const pauseAt: PausePoint[] = [];
-    const threads = threadsPerJob((await new RunFiles(run).header()).config, settings.threads());
     if (settings.pauseAfterGeneration()) pauseAt.push('afterGeneration');
     if (settings.pauseBeforeRefinement()) pauseAt.push('beforeRefinement');
     return {
-      backend,
       python: await resolveInterpreter(),
       allowUnisolated: settings.allowUnisolated(),
-      algorithmsDir: algorithmsFolder(this.installation),
       executionProvider: settings.executionProvider(),
-      threads,
+      threads: settings.threads(),
       signal,
       onEvent: (e) => this.report(runId, e, progress),
       log: (line) => this.log.warn(line),
@@ -119,7 +116,7 @@ export class LoopController implements vscode.Disposable {
           const backend = await this.startBackend();
           running.backend = backend;
           try {
-            const loop = await RunLoop.open(run, await this.deps(run, backend, controller.signal, progress));
+            const loop = await openLoop(run, this.installation, backend, await this.options(run, controller.signal, progress));
             return await fn(loop);
           } finally {
             running.backend = undefined;
@@ -158,12 +155,10 @@ export class LoopController implements vscode.Disposable {
       const shared = r?.runId === runId ? r.backend : undefined;
       const backend = opts.needsBackend ? (shared ?? (await this.startBackend())) : undefined;
       try {
-        const deps = backend
-          ? await this.deps(run, backend, controller.signal, progress)
-          : { algorithmsDir: algorithmsFolder(this.installation), onEvent: (e: LoopEvent) => this.report(runId, e) };
+        const options = backend ? await this.options(run, controller.signal, progress) : { onEvent: (e: LoopEvent) => this.report(runId, e) };
         // A short operation never pauses, and leaves repairs to the run's own loop when it has one.
         const ownLoop = this.running?.runId === runId;
-        return await fn(await RunLoop.open(run, { ...deps, pauseAt: [], repairFiles: !ownLoop }));
+        return await fn(await openLoop(run, this.installation, backend, { ...options, pauseAt: [], repairFiles: !ownLoop }));
       } finally {
         if (backend && backend !== shared) await backend.dispose();
       }
