@@ -14,16 +14,7 @@ export interface RunSummary {
   seed: BriefRecord | null;
   bestBaseline: BriefRecord | null;
   control: { algorithms: number; ok: number; best: BriefRecord | null; meanScore: number | null };
-  iterations: {
-    iteration: number;
-    temperature: number;
-    algorithms: number;
-    ok: number;
-    failed: number;
-    meanScore: number | null;
-    best: BriefRecord | null;
-    complete: boolean;
-  }[];
+  iterations: (Omit<IterationStats, 'best'> & { best: BriefRecord | null })[];
   sealedTest: { evaluations: number; finalists: SealedEntry[]; references: SealedEntry[] } | null;
 }
 
