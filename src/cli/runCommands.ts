@@ -9,6 +9,9 @@ import { summariseRun } from '../core/loop/summary';
 import { RunFiles } from '../core/run/runFiles';
 import { RunStore, type Run } from '../core/store/runStore';
 import { EXIT, UsageError, type Io } from './io';
+import { formatSummary } from './summaryText';
+
+export { formatSummary } from './summaryText';
 
 declare const SELFDEV_VERSION: string;
 
@@ -85,24 +88,6 @@ function progressPrinter(io: Io): (e: LoopEvent) => void {
 
 function ci(i: [number, number] | null | undefined): string {
   return i ? ` [${pct(i[0])}, ${pct(i[1])}]` : '';
-}
-
-export function formatSummary(s: RunSummary, run: Run): string[] {
-  const lines = [`run ${s.run}: branch ${run.branch}, worktree ${run.dir}`];
-  lines.push(`  seed model:            ${pct(s.seed?.score)}${ci(s.seed?.interval)}`);
-  lines.push(`  best tuned baseline:   ${s.bestBaseline ? `${pct(s.bestBaseline.score)}${ci(s.bestBaseline.interval)} (${s.bestBaseline.id})` : '-'}`);
-  for (const it of s.iterations) {
-    lines.push(
-      `  iteration ${it.iteration} (T=${it.temperature.toFixed(3)}): best ${it.best ? `${pct(it.best.score)}${ci(it.best.interval)} (${it.best.id})` : '-'}, mean ${pct(it.meanScore)}, ${it.ok}/${it.algorithms} ran${it.complete ? '' : ', unfinished'}`,
-    );
-  }
-  lines.push(`  random control:        best ${s.control.best ? `${pct(s.control.best.score)}${ci(s.control.best.interval)}` : '-'}, mean ${pct(s.control.meanScore)} over ${s.control.ok}/${s.control.algorithms}`);
-  if (s.sealedTest) {
-    lines.push(`  sealed test (${s.sealedTest.evaluations} evaluations, once):`);
-    for (const f of [...s.sealedTest.references, ...s.sealedTest.finalists]) lines.push(`    ${f.id}: test ${pct(f.test)}${ci(f.interval)} (${f.dev ?? ''})`);
-  }
-  lines.push('  (scores: mean dev accuracy over the benchmarks; intervals: 95% bootstrap)');
-  return lines;
 }
 
 export async function runCommand(command: string, argv: string[], io: Io, signal?: AbortSignal): Promise<number> {

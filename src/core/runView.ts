@@ -66,7 +66,17 @@ export async function runOverview(reader: RunReader, name: string, branch: strin
   for (const t of await reader.iterations()) {
     const s = await iterationStats(reader, config, vetoes, t);
     if (s.best && (!sofar || s.best.score! > sofar.score!)) sofar = s.best;
-    iterations.push({ ...s, best: point(s.best), bestSoFar: sofar ? { ...point(sofar)!, id: algorithmRef(sofar.iteration, sofar.id) } : null });
+    iterations.push({
+      iteration: t,
+      temperature: s.temperature,
+      algorithms: s.algorithms,
+      ok: s.ok,
+      failed: s.failed,
+      meanScore: s.meanScore,
+      best: point(s.best),
+      bestSoFar: sofar ? { ...point(sofar)!, id: algorithmRef(sofar.iteration, sofar.id) } : null,
+      complete: s.complete,
+    });
   }
   const refs = await referenceStats(reader);
   return {
@@ -175,7 +185,7 @@ export async function pairDetail(reader: RunReader, t: number, index: number): P
 
 export interface ReferenceRow {
   id: string;
-  kind: 'seed' | 'baseline' | 'control';
+  kind: 'seed' | 'candidate' | 'baseline' | 'control';
   status: 'ok' | 'failed';
   score?: number;
   interval?: [number, number];
@@ -185,10 +195,10 @@ export interface ReferenceRow {
   file?: string;
 }
 
-/** The seed, the tuned baselines and the control programs, best first within each kind. */
+/** The seed, the candidate models, the tuned baselines and the control programs, best first within each kind. */
 export async function referenceRows(reader: RunReader): Promise<ReferenceRow[]> {
   const base = await reader.baselines();
-  const order = { seed: 0, baseline: 1, control: 2 } as const;
+  const order = { seed: 0, candidate: 1, baseline: 2, control: 3 } as const;
   return base
     .filter((r): r is ScoredRecord & { kind: ReferenceRow['kind'] } => r.kind in order)
     .map((r) => ({ id: r.id, kind: r.kind, status: r.status, score: r.score, interval: r.interval, errorClass: r.errorClass, summary: r.summary, file: r.file }))

@@ -22,8 +22,9 @@ export interface BootstrapOptions {
 
 export const DEFAULT_RESAMPLES = 2000;
 
-/** Per benchmark, whether each item was answered correctly (benchmark order, item order). */
-export type ItemOutcomes = readonly (readonly boolean[])[];
+/** Per benchmark, each item's outcome (benchmark order, item order): whether it was answered
+ * correctly, or a share in [0, 1] (the mean over several systems, for comparing top-K groups). */
+export type ItemOutcomes = readonly (readonly (boolean | number)[])[];
 
 function checked(opts: BootstrapOptions): Required<BootstrapOptions> {
   const { resamples = DEFAULT_RESAMPLES, seed = 0, level = 0.95 } = opts;
@@ -46,14 +47,16 @@ function percentiles(stats: Float64Array, level: number): Interval {
   return { low: quantile(stats, tail), high: quantile(stats, 1 - tail), level };
 }
 
-function asBits(benchmarks: ItemOutcomes): Uint8Array[] {
+const value = (c: boolean | number) => (typeof c === 'number' ? c : c ? 1 : 0);
+
+function asBits(benchmarks: ItemOutcomes): Float64Array[] {
   if (benchmarks.length === 0 || benchmarks.every((b) => b.length === 0)) throw new RangeError('cannot bootstrap an accuracy of no items');
-  return benchmarks.map((b) => Uint8Array.from(b, (c) => (c ? 1 : 0)));
+  return benchmarks.map((b) => Float64Array.from(b, value));
 }
 
 /** The mean over benchmarks of each benchmark's accuracy (a benchmark with no items counts 0). */
 export function meanAccuracy(benchmarks: ItemOutcomes): number {
-  return meanScore(benchmarks.map((b) => (b.length ? b.filter(Boolean).length / b.length : 0)));
+  return meanScore(benchmarks.map((b) => (b.length ? b.reduce<number>((sum, c) => sum + value(c), 0) / b.length : 0)));
 }
 
 export function meanScore(accuracies: readonly number[]): number {
@@ -81,7 +84,7 @@ export function stratifiedInterval(benchmarks: ItemOutcomes, opts: BootstrapOpti
 }
 
 /** The percentile bootstrap interval of one benchmark's accuracy. */
-export function bootstrapInterval(correct: readonly boolean[], opts: BootstrapOptions = {}): Interval {
+export function bootstrapInterval(correct: readonly (boolean | number)[], opts: BootstrapOptions = {}): Interval {
   return stratifiedInterval([correct], opts);
 }
 
@@ -116,4 +119,62 @@ export function pairedDifference(a: ItemOutcomes, b: ItemOutcomes, opts: Bootstr
     stats[r] = total / ba.length;
   }
   return { difference: meanAccuracy(a) - meanAccuracy(b), ...percentiles(stats, level) };
+}
+
+/** Two-sided p-value of "a and b score the same" on paired items, by random sign flips: each
+ * resample swaps a and b on each item with probability 1/2 (within each benchmark) and recomputes
+ * the mean difference; p = (1 + #{|resampled| >= |observed|}) / (1 + resamples). */
+export function signFlipPValue(a: ItemOutcomes, b: ItemOutcomes, opts: Pick<BootstrapOptions, 'resamples' | 'seed'> = {}): number {
+  const { resamples, seed } = checked(opts);
+  if (a.length !== b.length || a.some((x, k) => x.length !== b[k].length)) {
+    throw new RangeError('a paired comparison needs the same benchmarks and items on both sides');
+  }
+  const ba = asBits(a);
+  const bb = asBits(b);
+  const diffs = ba.map((x, k) => x.map((v, i) => v - bb[k][i]));
+  const meanOf = (sign: (k: number, i: number) => number) =>
+    diffs.reduce((total, d, k) => total + (d.length ? d.reduce((s, v, i) => s + sign(k, i) * v, 0) / d.length : 0), 0) / diffs.length;
+  const observed = Math.abs(meanOf(() => 1));
+  const random = seededRandom(seed);
+  let extreme = 0;
+  const tolerance = 1e-12; // equal differences computed in another order must count as equal
+  for (let r = 0; r < resamples; r++) if (Math.abs(meanOf(() => (random() < 0.5 ? -1 : 1))) >= observed - tolerance) extreme++;
+  return (1 + extreme) / (1 + resamples);
+}
+
+/** Holm's step-down adjustment of p-values for a family of comparisons (order kept). */
+export function holmAdjust(ps: readonly number[]): number[] {
+  const order = ps.map((p, i) => [p, i] as const).sort((x, y) => x[0] - y[0]);
+  const out = new Array<number>(ps.length);
+  let running = 0;
+  order.forEach(([p, i], rank) => {
+    running = Math.max(running, Math.min(1, (ps.length - rank) * p));
+    out[i] = running;
+  });
+  return out;
+}
+
+export interface GroupDifference extends Interval {
+  /** statistic(a) - statistic(b) on the groups as they are. */
+  difference: number;
+}
+
+/** How much higher group `a`'s values are than group `b`'s (independent groups, such as the
+ * scores of two sets of programs): the difference of their means, or of the means of their `top`
+ * best values, with a percentile bootstrap interval (each group resampled on its own). */
+export function groupDifference(a: readonly number[], b: readonly number[], opts: BootstrapOptions & { top?: number } = {}): GroupDifference {
+  const { resamples, seed, level } = checked(opts);
+  if (!a.length || !b.length) throw new RangeError('a group comparison needs values on both sides');
+  const stat = (xs: ArrayLike<number>): number => {
+    const sorted = Float64Array.from(xs).sort().reverse();
+    const k = opts.top ? Math.min(opts.top, sorted.length) : sorted.length;
+    let sum = 0;
+    for (let i = 0; i < k; i++) sum += sorted[i];
+    return sum / k;
+  };
+  const random = seededRandom(seed);
+  const draw = (xs: readonly number[]) => Float64Array.from(xs, () => xs[Math.floor(random() * xs.length)]);
+  const stats = new Float64Array(resamples);
+  for (let r = 0; r < resamples; r++) stats[r] = stat(draw(a)) - stat(draw(b));
+  return { difference: stat(a) - stat(b), ...percentiles(stats, level) };
 }

@@ -169,21 +169,27 @@ function algorithmItem(node: Extract<RunsNode, { kind: 'algorithm' }>): vscode.T
 
 function referenceItem(node: Extract<RunsNode, { kind: 'reference' }>): vscode.TreeItem {
   const r = node.reference;
-  const label = r.kind === 'seed' ? 'seed model' : r.id.replace(/^baseline-/, '');
+  const label = r.kind === 'seed' ? 'seed model' : r.kind === 'candidate' ? `${r.id} (${r.summary ?? ''})` : r.id.replace(/^baseline-/, '');
   const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
   item.id = `${node.run.id}/references/${r.id}`;
   item.contextValue = `reference-${r.kind}`;
-  item.description = [r.status === 'ok' ? pct(r.score ?? 0) : (r.errorClass ?? 'failed'), r.kind === 'control' ? 'control' : r.kind === 'baseline' ? 'baseline' : ''].filter(Boolean).join(' · ');
+  item.description = [r.status === 'ok' ? pct(r.score ?? 0) : (r.errorClass ?? 'failed'), r.kind === 'seed' ? '' : r.kind].filter(Boolean).join(' · ');
   item.tooltip = new vscode.MarkdownString(
     [
       `**${r.id}**`,
-      r.kind === 'seed' ? 'the seed model, unmerged' : r.kind === 'baseline' ? `human baseline ${r.summary ?? ''}, one point of its coefficient grid` : `random-program control: ${r.summary ?? ''}`,
+      r.kind === 'seed'
+        ? 'the seed model, unmerged'
+        : r.kind === 'candidate'
+          ? `candidate model ${r.summary ?? ''} as it is: a merge should beat it`
+          : r.kind === 'baseline'
+            ? `human baseline ${r.summary ?? ''}, one point of its coefficient grid`
+            : `random-program control: ${r.summary ?? ''}`,
       r.interval && `dev ${pct(r.score ?? 0)}, 95% interval [${pct(r.interval[0])}, ${pct(r.interval[1])}]`,
     ]
       .filter(Boolean)
       .join('\n\n'),
   );
-  item.iconPath = new vscode.ThemeIcon(r.kind === 'seed' ? 'circle-large-outline' : r.kind === 'baseline' ? (node.best ? 'star-half' : 'book') : 'symbol-misc');
+  item.iconPath = new vscode.ThemeIcon(r.kind === 'seed' ? 'circle-large-outline' : r.kind === 'candidate' ? 'package' : r.kind === 'baseline' ? (node.best ? 'star-half' : 'book') : 'symbol-misc');
   if (r.file) {
     item.resourceUri = vscode.Uri.file(path.join(node.run.dir, r.file));
     item.command = { command: 'vscode.open', title: 'Open', arguments: [item.resourceUri] };

@@ -55,14 +55,31 @@ describe('the loop from the CLI', () => {
       const factory = JSON.parse(readFileSync(path.join(run, 'iterations', t, 'factory.json'), 'utf8'));
       assert.equal(factory.version, Number(t));
     }
-    assert.equal(lines(path.join(run, 'baselines', 'results.jsonl')).filter((r) => r.kind === 'control').length, 12);
+    const controls = lines(path.join(run, 'baselines', 'results.jsonl')).filter((r) => r.kind === 'control');
+    assert.equal(controls.length, 12);
+    // The control samples at the factory's temperature of the same iteration.
+    for (const t of [1, 2]) {
+      const factoryT = lines(path.join(run, 'iterations', `0${t}`, 'results.jsonl'))[0].temperature;
+      assert.ok(controls.filter((r) => String(r.id).startsWith(`control-0${t}-`)).every((r) => r.temperature === factoryT), `iteration ${t}`);
+    }
+    assert.notEqual(controls[0].temperature, controls[11].temperature);
     assert.deepEqual(git(run, 'tag').split('\n'), ['selfdev/r/iteration-01', 'selfdev/r/iteration-02']);
 
     const fin = selfdev(dir, 'finalize', 'r', '--runs', runs, '--json');
     assert.equal(fin.code, 0, fin.err);
     const summary = JSON.parse(fin.out);
-    assert.equal(summary.sealedTest.evaluations, 2);
-    assert.deepEqual(summary.sealedTest.references, []);
+    assert.equal(summary.sealedTest.evaluations, 4); // 2 finalists and the control's 2, once
+    assert.equal(summary.sealedTest.finalists.length, 2);
+    assert.equal(summary.sealedTest.control.length, 2);
+    assert.deepEqual(summary.sealedTest.references, []); // no baselines in this config
+    const factoryVsControl = summary.sealedTest.comparisons.list.map((c: { question: string }) => c.question);
+    assert.deepEqual(factoryVsControl, ['factory vs control, best by dev', 'factory vs control, mean of the top 2 by dev']);
+    for (const c of summary.sealedTest.comparisons.list) {
+      assert.ok(c.overall.low <= c.overall.difference && c.overall.difference <= c.overall.high);
+      assert.ok(c.overall.p > 0 && c.overall.p <= 1 && c.overall.pHolm >= c.overall.p);
+      assert.deepEqual(Object.keys(c.benchmarks), ['gsm', 'math']);
+    }
+    assert.ok(summary.iterations.every((it: { refinement: unknown }) => it.refinement !== null));
     assert.equal(summary.iterations.length, 2);
     const again = selfdev(dir, 'finalize', 'r', '--runs', runs);
     assert.equal(again.code, 1);
@@ -71,7 +88,9 @@ describe('the loop from the CLI', () => {
     const status = selfdev(dir, 'status', 'r', '--runs', runs);
     assert.equal(status.code, 0, status.err);
     assert.match(status.out, /iteration 2 \(T=1\.000\): best \d+\.\d%/);
-    assert.match(status.out, /sealed test \(2 evaluations, once\)/);
+    assert.match(status.out, /sealed test \(4 evaluations, once\)/);
+    assert.match(status.out, /vs control at the same T \(mean \d+\.\d%, 6\/6 ran\): mean [+-]\d+\.\d \[/);
+    assert.match(status.out, /paired comparisons on the sealed test \(2 comparisons; items: gsm \d+, math \d+/);
 
     const best = summary.iterations[0].best.id as string;
     const tr = selfdev(dir, 'transfer', 'r', `1/${best}`, '--to', 'other', '--runs', runs);
@@ -117,6 +136,37 @@ describe('the loop from the CLI', () => {
     assert.equal(results.length, 6);
     assert.ok(results.every((r) => r.gsmAnswer === 'strict'));
     assert.equal(selfdev(dir, 'status', 'old', '--runs', runs).code, 0);
+  });
+
+  it('scores each candidate model as a reference, on dev and once on the sealed test, and compares the best discovered with every reference', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'selfdev-refs-'));
+    const runs = path.join(dir, 'runs');
+    assert.equal(selfdev(dir, 'new', smallConfig(dir, { baselines: true, finalists: 2 }), '--runs', runs, '--id', 'refs').code, 0);
+    const it = selfdev(dir, 'iterate', 'refs', '--runs', runs);
+    assert.equal(it.code, 0, it.err);
+    const run = path.join(runs, 'refs');
+    const config = JSON.parse(readFileSync(path.join(run, 'run.json'), 'utf8')).config as { candidates: string[] };
+    const base = lines(path.join(run, 'baselines', 'results.jsonl'));
+    const candidates = base.filter((r) => r.kind === 'candidate');
+    assert.deepEqual(candidates.map((r) => r.id), config.candidates.map((_, k) => `candidate-${k + 1}`));
+    assert.deepEqual(candidates.map((r) => r.summary), config.candidates.map((c) => path.basename(c)));
+    assert.ok(candidates.every((r) => r.status === 'ok' && typeof r.score === 'number'));
+
+    const fin = selfdev(dir, 'finalize', 'refs', '--runs', runs, '--json');
+    assert.equal(fin.code, 0, fin.err);
+    const summary = JSON.parse(fin.out);
+    assert.equal(summary.candidates.length, config.candidates.length);
+    const refs = summary.sealedTest.references.map((r: { id: string }) => r.id);
+    assert.equal(refs[0], 'seed');
+    assert.match(refs[1], /^baseline-/);
+    assert.deepEqual(refs.slice(2), candidates.map((r) => r.id));
+    assert.equal(summary.sealedTest.evaluations, 2 + 2 + refs.length);
+    const questions = summary.sealedTest.comparisons.list.map((c: { question: string }) => c.question);
+    assert.deepEqual(questions.slice(0, 3), ['best discovered vs best baseline', 'best discovered vs best candidate model', 'best discovered vs seed']);
+    assert.equal(summary.sealedTest.comparisons.count, 5);
+    const bestCandidate = summary.sealedTest.comparisons.list[1].b;
+    const devOf = (id: string) => candidates.find((r) => r.id === id)!.score as number;
+    assert.equal(devOf(bestCandidate), Math.max(...candidates.map((r) => r.score as number)), 'the best candidate is chosen on dev');
   });
 
   it('resumes after the backend is killed mid-iteration, losing and duplicating nothing', async () => {

@@ -2,7 +2,7 @@
 // mean accuracy, and the paired comparison of two systems on the same items.
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bootstrapInterval, meanAccuracy, pairedDifference, seededRandom, stratifiedInterval } from '../../src/stats';
+import { bootstrapInterval, groupDifference, holmAdjust, meanAccuracy, pairedDifference, seededRandom, signFlipPValue, stratifiedInterval } from '../../src/stats';
 
 /** `n` outcomes of which the first `k` are correct, spread evenly. */
 const pattern = (n: number, k: number) => Array.from({ length: n }, (_, i) => Math.floor(((i + 1) * k) / n) > Math.floor((i * k) / n));
@@ -51,5 +51,46 @@ describe('statistics', () => {
     assert.throws(() => stratifiedInterval([]), /no items/);
     assert.throws(() => stratifiedInterval([[true]], { resamples: 0 }), /resamples/);
     assert.throws(() => pairedDifference([[true, false]], [[true]]), /same benchmarks and items/);
+  });
+});
+
+describe('paired tests and adjustments', () => {
+  /** Exact two-sided sign test: P(|X - n/2| >= |k - n/2|), X ~ Binomial(n, 1/2). */
+  function exactSignTest(n: number, k: number): number {
+    const logC = (m: number, r: number) => { let s = 0; for (let i = 1; i <= r; i++) s += Math.log(m - r + i) - Math.log(i); return s; };
+    let p = 0;
+    for (let x = 0; x <= n; x++) if (Math.abs(x - n / 2) >= Math.abs(k - n / 2) - 1e-9) p += Math.exp(logC(n, x) - n * Math.log(2));
+    return Math.min(1, p);
+  }
+
+  it('gives the exact sign test on one benchmark (only discordant items count)', () => {
+    // 200 items; a right and b wrong on 18, the reverse on 7, the rest agree.
+    const a: boolean[] = [];
+    const b: boolean[] = [];
+    for (let i = 0; i < 200; i++) {
+      const kind = i < 18 ? 'a' : i < 25 ? 'b' : i % 2 ? 'both' : 'neither';
+      a.push(kind === 'a' || kind === 'both');
+      b.push(kind === 'b' || kind === 'both');
+    }
+    const p = signFlipPValue([a], [b], { resamples: 20000, seed: 3 });
+    const exact = exactSignTest(25, 18);
+    assert.ok(Math.abs(p - exact) < 0.01, `sign-flip ${p} vs exact ${exact}`);
+    assert.ok(signFlipPValue([a], [a]) > 0.99, 'no difference: p near 1');
+  });
+
+  it('adjusts a family with Holm (statsmodels gives these numbers)', () => {
+    assert.deepEqual(holmAdjust([0.01, 0.04, 0.03]).map((x) => Number(x.toFixed(6))), [0.03, 0.06, 0.06]);
+    assert.deepEqual(holmAdjust([0.5, 0.001]).map((x) => Number(x.toFixed(6))), [0.5, 0.002]);
+  });
+
+  it('compares two groups of programs by mean and by their best few', () => {
+    const factory = [0.5, 0.45, 0.4, 0.3, 0.3, 0.2];
+    const control = [0.35, 0.3, 0.3, 0.25, 0.2, 0.1];
+    const mean = groupDifference(factory, control, { seed: 1 });
+    assert.ok(Math.abs(mean.difference - (2.15 - 1.5) / 6) < 1e-12);
+    assert.ok(mean.low < mean.difference && mean.difference < mean.high);
+    const top = groupDifference(factory, control, { seed: 1, top: 2 });
+    assert.ok(Math.abs(top.difference - (0.95 - 0.65) / 2) < 1e-12);
+    assert.throws(() => groupDifference([], control), /values on both sides/);
   });
 });

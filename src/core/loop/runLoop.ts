@@ -18,7 +18,7 @@ import {
   type PreferencePair,
 } from '../factory';
 import { selectPairs } from '../pairs';
-import { algorithmFile, algorithmId, BASELINES_FILE, controlFile, controlId, factoryFile, iterationTag, pairsFile, parseAlgorithmRef, promptFile, resultsFile, samplesFile } from '../run/layout';
+import { algorithmFile, algorithmId, BASELINES_FILE, candidateId, controlFile, controlId, factoryFile, iterationTag, pairsFile, parseAlgorithmRef, promptFile, resultsFile, samplesFile } from '../run/layout';
 import { codeHash, type PairRecord, type SampleRecord, type ScoredRecord } from '../run/records';
 import { RunFiles, type RunHeader } from '../run/runFiles';
 import { temperatureAt } from '../schedule';
@@ -161,16 +161,17 @@ export class RunLoop implements RunContext {
     );
     await this.scorer.scoreAll(t, resultsFile(t), jobs, samples.length);
 
-    // 3. The random-program control: the untrained factory with the same budget, chunk by chunk.
+    // 3. The random-program control: the untrained factory with the same budget at the same
+    // temperature, so factory against control measures refinement and nothing else.
     if (this.config.randomControl) {
       this.emit({ type: 'phase', iteration: t, phase: 'control', total: this.config.algorithmsPerIteration });
-      const control = sampleAlgorithms(initialFactory(this.config.randomSeed), this.config.algorithmsPerIteration, this.config.temperature.start, 7_000_000 + this.config.randomSeed * 1000 + t);
+      const control = sampleAlgorithms(initialFactory(this.config.randomSeed), this.config.algorithmsPerIteration, temperature, 7_000_000 + this.config.randomSeed * 1000 + t);
       const controlJobs = [];
       for (const [i, s] of control.entries()) {
         const id = controlId(t, i + 1);
         const file = controlFile(id);
         if (!(await this.files.read(file))) await this.run.write(file, s.code);
-        controlJobs.push({ id, file, source: s.code, extra: { kind: 'control' as const, summary: s.summary, temperature: this.config.temperature.start, factoryVersion: 0 } });
+        controlJobs.push({ id, file, source: s.code, extra: { kind: 'control' as const, summary: s.summary, temperature, factoryVersion: 0 } });
       }
       await this.scorer.scoreAll(t, BASELINES_FILE, controlJobs);
     }
@@ -245,16 +246,18 @@ export class RunLoop implements RunContext {
     ].join('\n');
   }
 
-  /** The seed and every baseline variant, once per run. */
+  /** The seed, each candidate model as it is, and every baseline variant, once per run. */
   private async scoreBaselines(): Promise<void> {
     const variants = await baselineVariants(this.algorithmsDir);
-    const done = new Set((await this.files.records<ScoredRecord>(BASELINES_FILE)).map((r) => r.id));
-    if (done.has('seed') && variants.every((v) => done.has(v.id))) return;
-    this.emit({ type: 'phase', iteration: 0, phase: 'baselines', total: variants.length + 1 });
-    await this.scorer.scoreAll(0, BASELINES_FILE, [
-      { id: 'seed', extra: { kind: 'seed' as const } },
+    const jobs: ScoreJob[] = [
+      { id: 'seed', extra: { kind: 'seed' } },
+      ...this.config.candidates.map((model, k) => ({ id: candidateId(k + 1), model, extra: { kind: 'candidate' as const, summary: path.basename(model) } })),
       ...variants.map((v) => ({ id: v.id, source: v.source, constants: v.constants, extra: { kind: 'baseline' as const, summary: v.method } })),
-    ]);
+    ];
+    const done = new Set((await this.files.records<ScoredRecord>(BASELINES_FILE)).map((r) => r.id));
+    if (jobs.every((j) => done.has(j.id))) return;
+    this.emit({ type: 'phase', iteration: 0, phase: 'baselines', total: jobs.length });
+    await this.scorer.scoreAll(0, BASELINES_FILE, jobs);
   }
 
   /** summary.json: the figures per iteration, baselines, control, finalists. */

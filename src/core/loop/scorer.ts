@@ -15,8 +15,10 @@ const COMMIT_EVERY = 20;
 export interface ScoreJob {
   id: string;
   file?: string;
-  /** Absent: score the seed itself. */
+  /** Absent: score a model as it is (the seed, or `model`). */
   source?: string;
+  /** With no source: the model folder to score instead of the seed (a candidate as reference). */
+  model?: string;
   constants?: Record<string, number | string | boolean | null>;
   extra: Partial<ScoredRecord> & Pick<ScoredRecord, 'kind'>;
 }
@@ -31,7 +33,8 @@ export interface ScoringDeps {
   threads?: number;
 }
 
-export const jobHash = (job: Pick<ScoreJob, 'source' | 'constants'>) => (job.source === undefined ? 'seed' : codeHash(normaliseCode(job.source) + JSON.stringify(job.constants ?? {})));
+export const jobHash = (job: Pick<ScoreJob, 'source' | 'constants' | 'model'>) =>
+  job.source !== undefined ? codeHash(normaliseCode(job.source) + JSON.stringify(job.constants ?? {})) : job.model ? codeHash(`model:${job.model}`) : 'seed';
 
 export class Scorer {
   constructor(
@@ -78,9 +81,10 @@ export class Scorer {
   }
 
   /** Scores one job on the backend under `jobId` (the backend's journal answers a known id). */
-  async score(jobId: string, job: Pick<ScoreJob, 'source' | 'constants'>, base = this.params()): Promise<ScoreResult> {
+  async score(jobId: string, job: Pick<ScoreJob, 'source' | 'constants' | 'model'>, base = this.params()): Promise<ScoreResult> {
+    const models = job.source === undefined && job.model ? { ...base.models, seed: job.model } : base.models;
     return this.backend.score(
-      { ...base, jobId, algorithm: job.source === undefined ? undefined : { source: job.source, constants: job.constants } },
+      { ...base, models, jobId, algorithm: job.source === undefined ? undefined : { source: job.source, constants: job.constants } },
       { signal: this.ctx.signal },
     );
   }

@@ -4,18 +4,22 @@
 import { meanScore } from '../../stats';
 import type { RunConfig } from '../config/runConfig';
 import type { ScoredRecord } from '../run/records';
-import { SUMMARY_FILE } from '../run/layout';
+import { isControlOf, SUMMARY_FILE } from '../run/layout';
 import type { RunFiles, RunHeader } from '../run/runFiles';
 import type { Vetoes } from '../run/vetoes';
 import { temperatureAt } from '../schedule';
+import { refinementFigure, sealedComparisons, type RefinementFigure, type SealedComparisons } from './comparisons';
 
 export interface RunSummary {
   run: string;
   seed: BriefRecord | null;
   bestBaseline: BriefRecord | null;
+  /** Each candidate model scored as it is, on dev: the references a merge has to beat. */
+  candidates: BriefRecord[];
+  bestCandidate: BriefRecord | null;
   control: { algorithms: number; ok: number; best: BriefRecord | null; meanScore: number | null };
-  iterations: (Omit<IterationStats, 'best'> & { best: BriefRecord | null })[];
-  sealedTest: { evaluations: number; finalists: SealedEntry[]; references: SealedEntry[] } | null;
+  iterations: (Omit<IterationStats, 'best' | 'control'> & { best: BriefRecord | null; control: Omit<IterationStats['control'], 'best'> & { best: BriefRecord | null } })[];
+  sealedTest: { evaluations: number; finalists: SealedEntry[]; control: SealedEntry[]; references: SealedEntry[]; comparisons: SealedComparisons | null } | null;
 }
 
 export interface SealedEntry {
@@ -49,12 +53,17 @@ export interface IterationStats {
   best: ScoredRecord | undefined;
   /** Refined: its factory.json is written. */
   complete: boolean;
+  /** The random-program control of this iteration (same temperature and budget), against the factory. */
+  control: { algorithms: number; ok: number; meanScore: number | null; best: ScoredRecord | undefined };
+  refinement: RefinementFigure | null;
 }
 
 /** One iteration's figures, vetoed algorithms left out. */
 export async function iterationStats(files: RunFiles, config: RunConfig | undefined, vetoes: Vetoes, t: number): Promise<IterationStats> {
   const rs = (await files.results(t)).filter((r) => !vetoes.hasAlgorithm(t, r.id));
   const ok = rs.filter((r) => r.status === 'ok');
+  const control = (await files.baselines()).filter((r) => r.kind === 'control' && isControlOf(r.id, t));
+  const controlOk = control.filter((r) => r.status === 'ok');
   return {
     iteration: t,
     temperature: config ? temperatureAt(config.temperature, t) : NaN,
@@ -64,12 +73,16 @@ export async function iterationStats(files: RunFiles, config: RunConfig | undefi
     meanScore: ok.length ? meanScore(ok.map((r) => r.score!)) : null,
     best: bestOf(rs),
     complete: await files.refined(t),
+    control: { algorithms: control.length, ok: controlOk.length, meanScore: controlOk.length ? meanScore(controlOk.map((r) => r.score!)) : null, best: bestOf(controlOk) },
+    refinement: refinementFigure(ok.map((r) => r.score!), controlOk.map((r) => r.score!), config?.randomSeed ?? 0),
   };
 }
 
 export interface ReferenceStats {
   seed: ScoredRecord | undefined;
   bestBaseline: ScoredRecord | undefined;
+  candidates: ScoredRecord[];
+  bestCandidate: ScoredRecord | undefined;
   control: { all: ScoredRecord[]; ok: ScoredRecord[]; best: ScoredRecord | undefined; meanScore: number | null };
 }
 
@@ -78,9 +91,12 @@ export async function referenceStats(files: RunFiles): Promise<ReferenceStats> {
   const base = await files.baselines();
   const all = base.filter((r) => r.kind === 'control');
   const ok = all.filter((r) => r.status === 'ok');
+  const candidates = base.filter((r) => r.kind === 'candidate');
   return {
     seed: base.find((r) => r.id === 'seed'),
     bestBaseline: bestOf(base.filter((r) => r.kind === 'baseline')),
+    candidates,
+    bestCandidate: bestOf(candidates),
     control: { all, ok, best: bestOf(ok), meanScore: ok.length ? meanScore(ok.map((r) => r.score!)) : null },
   };
 }
@@ -92,19 +108,31 @@ export async function summariseRun(files: RunFiles, header: RunHeader): Promise<
   const iterations: RunSummary['iterations'] = [];
   for (const t of await files.iterations()) {
     const s = await iterationStats(files, header.config, vetoes, t);
-    iterations.push({ ...s, best: brief(s.best) });
+    iterations.push({ ...s, best: brief(s.best), control: { ...s.control, best: brief(s.control.best) } });
   }
   const refs = await referenceStats(files);
   const final = await files.finalResults();
+  const finalControl = await files.finalControl();
   const references = await files.finalReferences();
+  const dev = new Map((await files.baselines()).map((r) => [r.id, r.score]));
   const sealed = (r: ScoredRecord): SealedEntry => ({ id: r.id, dev: r.summary ?? null, test: r.score ?? null, interval: r.interval ?? null, status: r.status });
   return {
     run: header.id,
     seed: brief(refs.seed),
     bestBaseline: brief(refs.bestBaseline),
+    candidates: refs.candidates.filter((r) => r.status === 'ok').map((r) => brief(r)!),
+    bestCandidate: brief(refs.bestCandidate),
     control: { algorithms: refs.control.all.length, ok: refs.control.ok.length, best: brief(refs.control.best), meanScore: refs.control.meanScore },
     iterations,
-    sealedTest: final.length ? { evaluations: final.length + references.length, finalists: final.map(sealed), references: references.map(sealed) } : null,
+    sealedTest: final.length
+      ? {
+          evaluations: final.length + finalControl.length + references.length,
+          finalists: final.map(sealed),
+          control: finalControl.map(sealed),
+          references: references.map(sealed),
+          comparisons: sealedComparisons({ finalists: final, control: finalControl, references, devScore: (id) => dev.get(id), seed: header.config.randomSeed }),
+        }
+      : null,
   };
 }
 

@@ -13,6 +13,8 @@ export const BASELINES_FILE = 'baselines/results.jsonl';
 export const FINAL_RESULTS_FILE = 'finalize/results.jsonl';
 export const FINAL_REFERENCES_FILE = 'finalize/references.jsonl';
 export const SEALED_FILE = 'finalize/sealed.json';
+/** The random-program control's finalists on the sealed test split. */
+export const FINAL_CONTROL_FILE = 'finalize/control.jsonl';
 
 export const iterationDir = (t: number) => `iterations/${two(t)}`;
 export const samplesFile = (t: number) => `${iterationDir(t)}/samples.jsonl`;
@@ -33,6 +35,14 @@ export const ALGORITHM_FILE = /^a\d+\.py$/;
 export const controlId = (t: number, n: number) => `control-${two(t)}-c${four(n)}`;
 /** Whether a control id belongs to iteration t. */
 export const isControlOf = (id: string, t: number) => id.startsWith(`control-${two(t)}-`);
+
+/** Candidate model k (1-based) of the run's candidate list, scored as it is: candidate-1. */
+export const candidateId = (k: number) => `candidate-${k}`;
+/** candidate-2 -> 2; anything else -> undefined. */
+export function candidateIndex(id: string): number | undefined {
+  const m = /^candidate-(\d+)$/.exec(id);
+  return m ? Number(m[1]) : undefined;
+}
 
 /** An algorithm across iterations: "2/a0007". */
 export const algorithmRef = (t: number, id: string) => `${t}/${id}`;

@@ -30,7 +30,8 @@ export interface ScoredRecord {
   gsmAnswer?: 'strict' | 'flexible';
   /** How the code was contained when it ran: 'kernel' isolation, or 'unisolated' (opted in). */
   isolation?: 'kernel' | 'unisolated';
-  kind: 'generated' | 'seed' | 'baseline' | 'control';
+  /** candidate: one candidate model scored as it is, a reference a merge should beat. */
+  kind: 'generated' | 'seed' | 'baseline' | 'control' | 'candidate';
   /** The code differs from what the factory generated (a person edited it). */
   edited?: boolean;
   /** Set on a record that replaces an earlier one of the same id (edit or re-evaluation). */

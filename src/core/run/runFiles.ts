@@ -9,6 +9,7 @@ import { upgradeStoredConfig, type RunConfig } from '../config/runConfig';
 import {
   BASELINES_FILE,
   factoryFile,
+  FINAL_CONTROL_FILE,
   FINAL_REFERENCES_FILE,
   FINAL_RESULTS_FILE,
   pairsFile,
@@ -172,6 +173,11 @@ export class RunFiles {
 
   finalReferences(): Promise<ScoredRecord[]> {
     return this.records<ScoredRecord>(FINAL_REFERENCES_FILE);
+  }
+
+  /** The random-program control's finalists on the sealed test split. */
+  finalControl(): Promise<ScoredRecord[]> {
+    return this.records<ScoredRecord>(FINAL_CONTROL_FILE);
   }
 
   async vetoes(): Promise<Vetoes> {

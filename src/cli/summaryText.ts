@@ -1,0 +1,47 @@
+// `selfdev status`, `iterate`, `finalize` and `demo` print a run's summary.json like this.
+import type { Difference } from '../core/loop/comparisons';
+import type { RunSummary } from '../core/loop/runLoop';
+import { pct } from '../core/format';
+import type { Run } from '../core/store/runStore';
+
+const ci = (iv: [number, number] | null | undefined) => (iv ? ` [${pct(iv[0])}, ${pct(iv[1])}]` : '');
+const points = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
+const diff = (d: { difference: number; low: number; high: number }) => `${points(d.difference)} [${points(d.low)}, ${points(d.high)}] points`;
+const pvalue = (p: number) => (p < 0.001 ? 'p < 0.001' : `p = ${p.toFixed(3)}`);
+
+export function formatSummary(s: RunSummary, run: Run): string[] {
+  const lines = [`run ${s.run}: branch ${run.branch}, worktree ${run.dir}`];
+  lines.push(`  seed model:            ${pct(s.seed?.score)}${ci(s.seed?.interval)}`);
+  lines.push(`  best tuned baseline:   ${s.bestBaseline ? `${pct(s.bestBaseline.score)}${ci(s.bestBaseline.interval)} (${s.bestBaseline.id})` : '-'}`);
+  if (s.candidates.length) {
+    lines.push(`  candidate models:      ${s.candidates.map((c) => `${c.id} ${pct(c.score)}`).join(', ')} (best ${s.bestCandidate ? `${pct(s.bestCandidate.score)}${ci(s.bestCandidate.interval)}` : '-'})`);
+  }
+  for (const it of s.iterations) {
+    lines.push(
+      `  iteration ${it.iteration} (T=${it.temperature.toFixed(3)}): best ${it.best ? `${pct(it.best.score)}${ci(it.best.interval)} (${it.best.id})` : '-'}, mean ${pct(it.meanScore)}, ${it.ok}/${it.algorithms} ran${it.complete ? '' : ', unfinished'}`,
+    );
+    if (it.refinement) {
+      const r = it.refinement;
+      lines.push(`    vs control at the same T (mean ${pct(it.control.meanScore)}, ${it.control.ok}/${it.control.algorithms} ran): mean ${diff(r.mean)}, top ${r.top.k} ${diff(r.top)}`);
+    }
+  }
+  lines.push(`  random control:        best ${s.control.best ? `${pct(s.control.best.score)}${ci(s.control.best.interval)}` : '-'}, mean ${pct(s.control.meanScore)} over ${s.control.ok}/${s.control.algorithms}`);
+  const t = s.sealedTest;
+  if (t) {
+    lines.push(`  sealed test (${t.evaluations} evaluations, once):`);
+    for (const f of t.references) lines.push(`    ${f.id}: test ${pct(f.test)}${ci(f.interval)} (${f.dev ?? ''})`);
+    for (const f of t.finalists) lines.push(`    ${f.id}: test ${pct(f.test)}${ci(f.interval)} (${f.dev ?? ''})`);
+    for (const f of t.control) lines.push(`    ${f.id}: test ${pct(f.test)}${ci(f.interval)} (control, ${f.dev ?? ''})`);
+    const c = t.comparisons;
+    if (c) {
+      const items = Object.entries(c.items).map(([b, n]) => `${b} ${n}`).join(', ');
+      lines.push(`  paired comparisons on the sealed test (${c.count} comparisons; items: ${items}; 95% paired bootstrap, sign-flip p, Holm-adjusted):`);
+      for (const x of c.list) {
+        const per = Object.entries(x.benchmarks).map(([b, d]: [string, Difference]) => `${b} ${points(d.difference)}`).join(', ');
+        lines.push(`    ${x.question} (${x.a} vs ${x.b}): ${diff(x.overall)}, ${pvalue(x.overall.p)}, Holm ${pvalue(x.overall.pHolm)}; ${per}`);
+      }
+    }
+  }
+  lines.push('  (scores: mean dev accuracy over the benchmarks; intervals: 95% bootstrap)');
+  return lines;
+}
