@@ -87,7 +87,9 @@ export async function runOverview(reader: RunReader, name: string, branch: strin
     seed: point(refs.seed),
     bestBaseline: point(refs.bestBaseline),
     control: { best: point(refs.control.best), meanScore: refs.control.meanScore },
+    bestCandidate: point(refs.bestCandidate),
     finalized: await reader.finalized(),
+    comparisons: await comparisonRows(reader),
   };
 }
 
@@ -120,6 +122,18 @@ export async function iterationData(reader: RunReader, t: number): Promise<Itera
     controlScores: refs.control.ok.filter((r) => isControlOf(r.id, t)).map((r) => r.score!),
     seed: point(refs.seed)?.score ?? null,
     bestBaseline: point(refs.bestBaseline)?.score ?? null,
+    bestCandidate: point(refs.bestCandidate)?.score ?? null,
+  };
+}
+
+/** The sealed-test comparisons as finalize wrote them into summary.json (not recomputed here). */
+async function comparisonRows(reader: RunReader): Promise<RunOverview['comparisons']> {
+  if (!(await reader.finalized())) return null;
+  const c = (await reader.summary())?.sealedTest?.comparisons;
+  if (!c) return null;
+  return {
+    count: c.count,
+    rows: c.list.map((x) => ({ question: x.question, a: x.a, b: x.b, difference: x.overall.difference, low: x.overall.low, high: x.overall.high, p: x.overall.p, pHolm: x.overall.pHolm })),
   };
 }
 

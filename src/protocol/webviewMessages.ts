@@ -42,7 +42,23 @@ export interface RunOverview {
   bestBaseline: ScorePoint | null;
   /** The random-program control: its best over all iterations so far, and its mean. */
   control: { best: ScorePoint | null; meanScore: number | null };
+  /** The best candidate model by dev, scored as it is: the line a merge has to clear. */
+  bestCandidate: ScorePoint | null;
   finalized: boolean;
+  /** After finalize: the paired comparisons on the sealed test split (summary.json). */
+  comparisons: { count: number; rows: ComparisonRow[] } | null;
+}
+
+/** One paired comparison on the sealed test split: a minus b, in accuracy (0..1). */
+export interface ComparisonRow {
+  question: string;
+  a: string;
+  b: string;
+  difference: number;
+  low: number;
+  high: number;
+  p: number;
+  pHolm: number;
 }
 
 export type AlgorithmStatus = 'ok' | 'failed' | 'pending';
@@ -97,6 +113,7 @@ export interface IterationData {
   /** Reference lines for the distribution chart. */
   seed: number | null;
   bestBaseline: number | null;
+  bestCandidate: number | null;
 }
 
 export interface DiffLine {

@@ -146,6 +146,8 @@ export interface RunSpec {
   details: boolean;
   /** The last iteration is still being scored: some rows pending, no pairs yet. */
   lastRunning?: boolean;
+  /** Finalized: the sealed-test comparisons are shown. */
+  finalized?: boolean;
   problem?: string;
 }
 
@@ -168,6 +170,7 @@ export function generateRun(spec: RunSpec): Generated {
   const rand = seededRandom(spec.seed);
   const seedScore = onDevGrid(0.355);
   const baselineScore = onDevGrid(0.412);
+  const candidateScore = onDevGrid(0.445);
   const iv = (s: number): [number, number] => [onDevGrid(s - 0.07 + normal(rand, 0, 0.004)), onDevGrid(s + 0.07 + normal(rand, 0, 0.004))];
   const iterations: Record<number, IterationData> = {};
   const overviews: IterationOverview[] = [];
@@ -264,6 +267,7 @@ export function generateRun(spec: RunSpec): Generated {
       controlScores,
       seed: seedScore,
       bestBaseline: baselineScore,
+      bestCandidate: candidateScore,
     };
     const scores = ok.filter((r) => !r.vetoed).map((r) => r.score!);
     overviews.push({
@@ -333,7 +337,18 @@ export function generateRun(spec: RunSpec): Generated {
       seed: { id: 'seed', score: seedScore, interval: iv(seedScore) },
       bestBaseline: { id: 'baseline/ties-0.3', score: baselineScore, interval: iv(baselineScore) },
       control: { best: controlBest, meanScore: controlAll.length ? controlAll.reduce((s, v) => s + v, 0) / controlAll.length : null },
-      finalized: false,
+      bestCandidate: { id: 'candidate-2', score: candidateScore, interval: iv(candidateScore) },
+      finalized: Boolean(spec.finalized),
+      comparisons: spec.finalized
+        ? {
+            count: 3,
+            rows: [
+              { question: 'best discovered vs best baseline', a: '2/a0003', b: 'baseline-ties-DENSITY=0.3', difference: 0.052, low: 0.021, high: 0.083, p: 0.0005, pHolm: 0.0015 },
+              { question: 'best discovered vs best candidate model', a: '2/a0003', b: 'candidate-2', difference: -0.031, low: -0.06, high: -0.002, p: 0.041, pHolm: 0.082 },
+              { question: 'factory vs control, best by dev', a: '2/a0003', b: 'control-02-c0007', difference: 0.004, low: -0.02, high: 0.028, p: 0.74, pHolm: 0.74 },
+            ],
+          }
+        : null,
     },
     iterations,
     details,
@@ -358,7 +373,7 @@ export function fixtureOf(specs: RunSpec[]): PanelFixture {
 export function demoFixture(): PanelFixture {
   return fixtureOf([
     { runId: 'demo', name: 'demo', sizes: [48, 48, 48], seed: 7, details: true, lastRunning: true },
-    { runId: 'gsm-7b-ties', name: 'gsm-7b-ties', sizes: [300, 300, 300], seed: 11, details: true },
+    { runId: 'gsm-7b-ties', name: 'gsm-7b-ties', sizes: [300, 300, 300], seed: 11, details: true, finalized: true },
   ]);
 }
 

@@ -481,6 +481,27 @@ describe('the results panel in a browser', { timeout: 120_000 }, () => {
     assert.equal((await p.host.state()).runId, 'demo');
   });
 
+  it('draws the best candidate model as a reference line, and shows the sealed-test comparisons of a finalized run only', async () => {
+    const p = await panel({ state: { runId: GSM } });
+    await p.rendered(3);
+    const candidate = demo.overviews[GSM].bestCandidate!.score;
+    const label = `best candidate ${(100 * candidate).toFixed(1)}%`;
+    assert.ok((await p.page.getAttribute('.chart-progress', 'aria-label'))?.includes(label), 'progress chart');
+    assert.ok((await p.page.getAttribute('.chart-distribution', 'aria-label'))?.includes(label), 'distribution chart');
+    assert.ok((await p.page.$$eval('.chart-legend li', (ls) => ls.map((l) => l.textContent))).includes('best candidate'));
+    assert.equal(await p.page.isVisible('.comparisons'), true);
+    assert.equal(await p.text('.comparisons h3'), 'Sealed test: 3 paired comparisons');
+    const rows = await p.page.$$eval('.cmp-table tbody tr', (trs) => trs.map((tr) => [tr.className, ...Array.from(tr.querySelectorAll('td'), (td) => td.textContent)]));
+    assert.deepEqual(rows[0], ['cmp-better', 'best discovered vs best baseline (2/a0003 vs baseline-ties-DENSITY=0.3)', '+5.2 pp', '+2.1 pp to +8.3 pp', '< 0.001', '0.002']);
+    assert.equal(rows[1][0], 'cmp-worse');
+    assert.equal(rows[2][0], 'cmp-unclear');
+
+    await p.page.click('.run-dropdown');
+    await p.page.click('.run-dropdown vscode-option[value="demo"]');
+    await p.page.waitForFunction(() => document.querySelector('.algo-count')?.textContent === '48 algorithms');
+    assert.equal(await p.page.isVisible('.comparisons'), false, 'a run not finalized has none');
+  });
+
   it('with no runs shows the empty state, whose buttons start the demo or a new run', async () => {
     const p = await panel({ fixture: 'empty' });
     await p.page.waitForSelector('.empty-state:not([hidden])');

@@ -144,6 +144,56 @@ def test_ties_matches_mergekit(density, lam):
     torch.testing.assert_close(ours, expected, rtol=1e-5, atol=1e-6)
 
 
+def _dare_against_mergekit(method, rescale, normalize, constants, seed=4, p=0.4, lam=0.7):
+    """Our dare.py and mergekit's `method` on the same random masks: mergekit draws its masks with
+    torch.bernoulli, which is patched here to hand out the masks numpy draws for dare.py."""
+    torch, merge_tensors = mergekit()
+    g = torch.Generator().manual_seed(seed)
+    base = torch.randn(24, 18, generator=g)
+    cands = [base + 0.1 * torch.randn(24, 18, generator=g) for _ in range(3)]
+    taus = [(c - base).numpy() for c in cands]
+    np.random.seed(seed)
+    masks = [np.random.random_sample(t.shape) >= p for t in taus]  # dare.py's draws, in its order
+    np.random.seed(seed)
+    ours = load("dare", DROP_P=p, LAMBDA=lam, **constants)["merge"](taus, "w")
+    handed = iter(masks)
+    real = torch.bernoulli
+    torch.bernoulli = lambda probs, *a, **k: torch.from_numpy(next(handed).astype(np.float32)).to(probs.dtype)
+    try:
+        params = {"weight": 1.0, "density": 1.0 - p, "lambda": lam, "rescale": rescale, "normalize": normalize}
+        expected = merge_tensors([base] + cands, method, parameters=params, base_index=0) - base
+    finally:
+        torch.bernoulli = real
+    np.testing.assert_allclose(ours, expected.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("rescale,constant", [(True, "l1"), (False, "none")])
+def test_dare_task_arithmetic_matches_mergekit_dare_linear(rescale, constant):
+    _dare_against_mergekit("dare_linear", rescale, False, {"COMBINE": "task_arithmetic", "RESCALE": constant})
+
+
+@pytest.mark.parametrize("normalize,combine", [(True, "disjoint_mean"), (False, "sum")])
+@pytest.mark.parametrize("rescale,constant", [(True, "l1"), (False, "none")])
+def test_dare_ties_matches_mergekit_dare_ties(normalize, combine, rescale, constant):
+    _dare_against_mergekit("dare_ties", rescale, normalize, {"COMBINE": "ties", "TIES_COMBINE": combine, "RESCALE": constant})
+
+
+def test_dare_default_rescale_is_the_papers_and_differs_from_mergekits():
+    """The default keeps each entry's expected value (divide by 1 - p); mergekit matches the L1
+    norm per tensor instead: the two agree only in expectation."""
+    rng = np.random.default_rng(0)
+    tau = rng.normal(0, 1, (64, 64)).astype(np.float32)
+    np.random.seed(1)
+    paper = load("dare", DROP_P=0.5, LAMBDA=1.0)["merge"]([tau], "w")
+    np.random.seed(1)
+    l1 = load("dare", DROP_P=0.5, LAMBDA=1.0, RESCALE="l1")["merge"]([tau], "w")
+    kept = paper != 0
+    np.testing.assert_array_equal(kept, l1 != 0)  # the same entries survive
+    np.testing.assert_allclose(paper[kept], tau[kept] * 2.0, rtol=1e-6)
+    assert abs(float(np.abs(l1).sum()) - float(np.abs(tau).sum())) < 1e-2 * float(np.abs(tau).sum())
+    assert not np.allclose(paper, l1)
+
+
 # --- through the runner -----------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -171,17 +171,21 @@ export function histogramMax(values: readonly (number | null | undefined)[]): nu
 interface References {
   seed: number | null;
   bestBaseline: number | null;
+  /** The best candidate model as it is: a merge that does not clear it has not helped. */
+  bestCandidate: number | null;
 }
 
 function referenceLines(d: References, p: Palette): RefLine[] {
   const lines: RefLine[] = [];
   if (d.seed !== null) lines.push({ value: d.seed, label: `seed ${pct(d.seed)}`, color: p.foreground, dash: [3, 3] });
   if (d.bestBaseline !== null) lines.push({ value: d.bestBaseline, label: `best baseline ${pct(d.bestBaseline)}`, color: p.red, dash: [6, 3] });
+  if (d.bestCandidate !== null) lines.push({ value: d.bestCandidate, label: `best candidate ${pct(d.bestCandidate)}`, color: p.purple, dash: [2, 2] });
   return lines;
 }
 
 /** The end of a chart's aria-label: the reference scores. */
-const referencesLabel = (d: References) => (d.seed !== null ? `; seed ${pct(d.seed)}` : '') + (d.bestBaseline !== null ? `; best baseline ${pct(d.bestBaseline)}` : '');
+const referencesLabel = (d: References) =>
+  (d.seed !== null ? `; seed ${pct(d.seed)}` : '') + (d.bestBaseline !== null ? `; best baseline ${pct(d.bestBaseline)}` : '') + (d.bestCandidate !== null ? `; best candidate ${pct(d.bestCandidate)}` : '');
 
 type Point = { x: number; y: number };
 
@@ -230,7 +234,7 @@ export class DistributionChart extends RefLineChart<'bar'> {
   }
 
   render(d: DistributionInput, p: Palette): void {
-    const max = histogramMax([...d.scores, ...d.control, d.seed, d.bestBaseline, d.controlBest]);
+    const max = histogramMax([...d.scores, ...d.control, d.seed, d.bestBaseline, d.bestCandidate, d.controlBest]);
     const width = max / BINS;
     const algo = histogram(d.scores, max);
     const ctrl = histogram(d.control, max);
@@ -292,7 +296,7 @@ export class ProgressChart extends RefLineChart<'line'> {
   render(d: ProgressInput, p: Palette): void {
     const prev = this.last;
     this.last = { d, p };
-    if (this.chart && this.refs && prev && prev.p === p && prev.d.iterations === d.iterations && prev.d.seed === d.seed && prev.d.bestBaseline === d.bestBaseline) {
+    if (this.chart && this.refs && prev && prev.p === p && prev.d.iterations === d.iterations && prev.d.seed === d.seed && prev.d.bestBaseline === d.bestBaseline && prev.d.bestCandidate === d.bestCandidate) {
       // Same overview, another iteration shown: move the marker, no new layout.
       this.refs.x = this.shownLine(d, p);
       this.chart.draw();
@@ -400,7 +404,7 @@ export class ProgressChart extends RefLineChart<'line'> {
   }
 }
 
-type Swatch = 'bar-blue' | 'bar-orange' | 'band-blue' | 'line-blue' | 'line-orange' | 'dash-green' | 'dash-foreground' | 'dash-red' | 'dot-orange';
+type Swatch = 'bar-blue' | 'bar-orange' | 'band-blue' | 'line-blue' | 'line-orange' | 'dash-green' | 'dash-foreground' | 'dash-red' | 'dash-purple' | 'dot-orange';
 
 interface LegendItem {
   swatch: Swatch;
@@ -411,6 +415,7 @@ function referenceLegend(d: References): LegendItem[] {
   const items: LegendItem[] = [];
   if (d.seed !== null) items.push({ swatch: 'dash-foreground', text: 'seed' });
   if (d.bestBaseline !== null) items.push({ swatch: 'dash-red', text: 'best baseline' });
+  if (d.bestCandidate !== null) items.push({ swatch: 'dash-purple', text: 'best candidate' });
   return items;
 }
 

@@ -5,6 +5,7 @@ import './cspNonce';
 import type { AlgorithmDetail, FromWebview, IterationData, PairDetail, RunListEntry, RunOverview, ToWebview, WebviewCommand } from '../../src/protocol/webviewMessages';
 import { AlgorithmTable } from './algorithmTable';
 import { ChartsRow } from './charts';
+import { ComparisonsView } from './comparisons';
 import { DetailPane } from './detail';
 import { badge, el, loadingNote } from './dom';
 import { emptyState, Header } from './header';
@@ -96,7 +97,8 @@ tabViews.set(
 );
 tabViews.set('pairs', el('div', { cls: 'tab-view', attrs: { role: 'tabpanel', id: 'view-pairs', 'aria-labelledby': 'tab-pairs' } }, pairs.root));
 
-const runView = el('div', { cls: 'run-view' }, stepper.root, charts.root, tabBar, ...tabViews.values());
+const comparisons = new ComparisonsView();
+const runView = el('div', { cls: 'run-view' }, stepper.root, charts.root, comparisons.root, tabBar, ...tabViews.values());
 runView.hidden = true;
 
 const app = document.getElementById('app') ?? document.body.appendChild(el('main', { attrs: { id: 'app' } }));
@@ -233,7 +235,7 @@ function onOverview(ov: RunOverview): void {
     view.iteration = undefined;
     stepper.set(ov, undefined);
     table.setRows([], 'top');
-    charts.renderDistribution({ iteration: 0, scores: [], control: [], seed: ov.seed?.score ?? null, bestBaseline: ov.bestBaseline?.score ?? null, controlBest: null });
+    charts.renderDistribution({ iteration: 0, scores: [], control: [], seed: ov.seed?.score ?? null, bestBaseline: ov.bestBaseline?.score ?? null, bestCandidate: ov.bestCandidate?.score ?? null, controlBest: null });
     pairs.setPairs([], undefined);
     setCounts(0, 0);
     clearIterationViews();
@@ -247,7 +249,8 @@ function onOverview(ov: RunOverview): void {
 function renderProgress(shown: number | undefined): void {
   const ov = session.overview;
   if (!ov) return;
-  charts.renderProgress({ iterations: ov.iterations, seed: ov.seed?.score ?? null, bestBaseline: ov.bestBaseline?.score ?? null, shown });
+  charts.renderProgress({ iterations: ov.iterations, seed: ov.seed?.score ?? null, bestBaseline: ov.bestBaseline?.score ?? null, bestCandidate: ov.bestCandidate?.score ?? null, shown });
+  comparisons.render(ov.comparisons);
 }
 
 function setCounts(algorithms: number, pairCount: number): void {
@@ -270,7 +273,7 @@ function onIteration(data: IterationData): void {
   let controlBest: number | null = null;
   for (const s of data.controlScores) if (controlBest === null || s > controlBest) controlBest = s;
   controlBest ??= session.overview?.control.best?.score ?? null;
-  charts.renderDistribution({ iteration: data.iteration, scores, control: data.controlScores, seed: data.seed, bestBaseline: data.bestBaseline, controlBest });
+  charts.renderDistribution({ iteration: data.iteration, scores, control: data.controlScores, seed: data.seed, bestBaseline: data.bestBaseline, bestCandidate: data.bestCandidate, controlBest });
   renderProgress(data.iteration);
   pairs.setPairs(data.pairs, view.selectedPair);
   setCounts(data.algorithms.length, data.pairs.length);

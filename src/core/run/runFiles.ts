@@ -17,8 +17,10 @@ import {
   RUN_FILE,
   samplesFile,
   SEALED_FILE,
+  SUMMARY_FILE,
   VETOES_FILE,
 } from './layout';
+import type { RunSummary } from '../loop/summary';
 import { latestById, parseJsonl, type PairRecord, type SampleRecord, type ScoredRecord } from './records';
 import { Vetoes } from './vetoes';
 
@@ -211,6 +213,17 @@ export class RunFiles {
   async factoryVersion(t: number): Promise<number | null> {
     const text = await this.read(factoryFile(t));
     return text ? ((JSON.parse(text) as { version?: number }).version ?? null) : null;
+  }
+
+  /** summary.json as the loop last wrote it, or undefined (missing, damaged, or from a version
+   * without these fields: readers check what they use). */
+  async summary(): Promise<Partial<RunSummary> | undefined> {
+    try {
+      const text = await this.read(SUMMARY_FILE);
+      return text ? (JSON.parse(text) as Partial<RunSummary>) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async finalized(): Promise<boolean> {
