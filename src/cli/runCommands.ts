@@ -9,7 +9,7 @@ import { summariseRun } from '../core/loop/summary';
 import { RunFiles } from '../core/run/runFiles';
 import { RunStore, type Run } from '../core/store/runStore';
 import { EXIT, UsageError, type Io } from './io';
-import { formatSummary } from './summaryText';
+import { formatSummary, formatTransfer } from './summaryText';
 
 export { formatSummary } from './summaryText';
 
@@ -85,11 +85,6 @@ function progressPrinter(io: Io): (e: LoopEvent) => void {
   };
 }
 
-
-function ci(i: [number, number] | null | undefined): string {
-  return i ? ` [${pct(i[0])}, ${pct(i[1])}]` : '';
-}
-
 export async function runCommand(command: string, argv: string[], io: Io, signal?: AbortSignal): Promise<number> {
   let parsed;
   try {
@@ -158,9 +153,13 @@ export async function runCommand(command: string, argv: string[], io: Io, signal
         const run = await openRun();
         const ids = positionals.slice(1);
         if (!ids.length || !values.to) throw new UsageError('usage: selfdev transfer <run> <iteration/algorithm...> --to <set>');
-        const records = await withLoop(c, run, io, signal, (loop) => loop.transfer(ids, values.to!));
-        if (c.json) io.out(JSON.stringify(records, null, 2));
-        else for (const r of records) io.out(`${r.id} on "${values.to}": ${r.status === 'ok' ? `${pct(r.score)}${ci(r.interval)}` : `failed (${r.errorClass}: ${r.message ?? ''})`}`);
+        const summary = await withLoop(c, run, io, signal, async (loop) => {
+          await loop.transfer(ids, values.to!);
+          return loop.summarise();
+        });
+        const result = summary.transfer.find((t) => t.set === values.to)!;
+        if (c.json) io.out(JSON.stringify(result, null, 2));
+        else for (const l of formatTransfer(result)) io.out(l);
         return EXIT.ok;
       }
       default:

@@ -1,6 +1,7 @@
 // `selfdev status`, `iterate`, `finalize` and `demo` print a run's summary.json like this.
 import type { Difference } from '../core/loop/comparisons';
 import type { RunSummary } from '../core/loop/runLoop';
+import type { TransferSummary } from '../core/loop/summary';
 import { pct } from '../core/format';
 import type { Run } from '../core/store/runStore';
 
@@ -42,6 +43,16 @@ export function formatSummary(s: RunSummary, run: Run): string[] {
       }
     }
   }
+  for (const t of s.transfer) lines.push(...formatTransfer(t).map((l) => `  ${l}`));
   lines.push('  (scores: mean dev accuracy over the benchmarks; intervals: 95% bootstrap)');
+  return lines;
+}
+
+/** One candidate set of `selfdev transfer`: each algorithm and the re-tuned baseline on its test split. */
+export function formatTransfer(t: TransferSummary): string[] {
+  const score = (e: { status: string; test: number | null; interval: [number, number] | null; dev: string | null }) =>
+    e.status === 'ok' ? `${pct(e.test)} on test${ci(e.interval)} (${e.dev ?? ''})` : 'failed';
+  const lines = t.algorithms.map((a) => `${a.id} on "${t.set}": ${score(a)}${a.vsRetuned ? `; vs the re-tuned baseline ${diff(a.vsRetuned)}, ${pvalue(a.vsRetuned.p)}` : ''}`);
+  lines.push(`re-tuned baseline on "${t.set}" (best of the grid on its dev split): ${t.retuned ? `${t.retuned.id}: ${score(t.retuned)}` : '-'}`);
   return lines;
 }

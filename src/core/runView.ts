@@ -90,6 +90,7 @@ export async function runOverview(reader: RunReader, name: string, branch: strin
     bestCandidate: point(refs.bestCandidate),
     finalized: await reader.finalized(),
     comparisons: await comparisonRows(reader),
+    transfer: await transferMatrix(reader),
   };
 }
 
@@ -123,6 +124,7 @@ export async function iterationData(reader: RunReader, t: number): Promise<Itera
     seed: point(refs.seed)?.score ?? null,
     bestBaseline: point(refs.bestBaseline)?.score ?? null,
     bestCandidate: point(refs.bestCandidate)?.score ?? null,
+    refinement: (await iterationStats(reader, config, vetoes, t)).refinement,
   };
 }
 
@@ -135,6 +137,18 @@ async function comparisonRows(reader: RunReader): Promise<RunOverview['compariso
     count: c.count,
     rows: c.list.map((x) => ({ question: x.question, a: x.a, b: x.b, difference: x.overall.difference, low: x.overall.low, high: x.overall.high, p: x.overall.p, pHolm: x.overall.pHolm })),
   };
+}
+
+/** Test scores of `selfdev transfer` as summary.json holds them: algorithms x candidate sets,
+ * the re-tuned baseline of each set as its own row. */
+async function transferMatrix(reader: RunReader): Promise<RunOverview['transfer']> {
+  const sets = (await reader.summary())?.transfer;
+  if (!Array.isArray(sets) || !sets.length) return null;
+  const ids = [...new Set(sets.flatMap((t) => t.algorithms.map((a) => a.id)))];
+  const RETUNED = 'baselines re-tuned on the set';
+  const rows = ids.map((id) => ({ id, cells: sets.map((t) => t.algorithms.find((a) => a.id === id)?.test ?? null) }));
+  rows.push({ id: RETUNED, cells: sets.map((t) => t.retuned?.test ?? null) });
+  return { sets: sets.map((t) => t.set), rows };
 }
 
 /** Line diff from `before` to `after`. */

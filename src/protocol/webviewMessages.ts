@@ -47,6 +47,15 @@ export interface RunOverview {
   finalized: boolean;
   /** After finalize: the paired comparisons on the sealed test split (summary.json). */
   comparisons: { count: number; rows: ComparisonRow[] } | null;
+  /** After `selfdev transfer`: test scores, algorithms (and the re-tuned baseline) x candidate sets. */
+  transfer: { sets: string[]; rows: { id: string; cells: (number | null)[] }[] } | null;
+}
+
+/** A difference of scores (0..1) with its 95% interval. */
+export interface DifferenceInterval {
+  difference: number;
+  low: number;
+  high: number;
 }
 
 /** One paired comparison on the sealed test split: a minus b, in accuracy (0..1). */
@@ -114,6 +123,9 @@ export interface IterationData {
   seed: number | null;
   bestBaseline: number | null;
   bestCandidate: number | null;
+  /** Does refinement help: this iteration's programs against the control's at the same
+   * temperature (difference of means, and of the means of each side's best k). */
+  refinement: { mean: DifferenceInterval; top: DifferenceInterval & { k: number } } | null;
 }
 
 export interface DiffLine {

@@ -268,6 +268,7 @@ export function generateRun(spec: RunSpec): Generated {
       seed: seedScore,
       bestBaseline: baselineScore,
       bestCandidate: candidateScore,
+      refinement: { mean: { difference: 0.032, low: -0.036, high: 0.099 }, top: { k: 3, difference: -0.031, low: -0.061, high: 0.024 } },
     };
     const scores = ok.filter((r) => !r.vetoed).map((r) => r.score!);
     overviews.push({
@@ -346,6 +347,15 @@ export function generateRun(spec: RunSpec): Generated {
               { question: 'best discovered vs best baseline', a: '2/a0003', b: 'baseline-ties-DENSITY=0.3', difference: 0.052, low: 0.021, high: 0.083, p: 0.0005, pHolm: 0.0015 },
               { question: 'best discovered vs best candidate model', a: '2/a0003', b: 'candidate-2', difference: -0.031, low: -0.06, high: -0.002, p: 0.041, pHolm: 0.082 },
               { question: 'factory vs control, best by dev', a: '2/a0003', b: 'control-02-c0007', difference: 0.004, low: -0.02, high: 0.028, p: 0.74, pHolm: 0.74 },
+            ],
+          }
+        : null,
+      transfer: spec.finalized
+        ? {
+            sets: ['transfer'],
+            rows: [
+              { id: '2/a0003', cells: [0.302] },
+              { id: 'baselines re-tuned on the set', cells: [0.478] },
             ],
           }
         : null,

@@ -495,11 +495,16 @@ describe('the results panel in a browser', { timeout: 120_000 }, () => {
     assert.deepEqual(rows[0], ['cmp-better', 'best discovered vs best baseline (2/a0003 vs baseline-ties-DENSITY=0.3)', '+5.2 pp', '+2.1 pp to +8.3 pp', '< 0.001', '0.002']);
     assert.equal(rows[1][0], 'cmp-worse');
     assert.equal(rows[2][0], 'cmp-unclear');
+    // The transfer matrix, and the iteration's factory-against-control figure.
+    const transfer = await p.page.$$eval('.transfer-table tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent)));
+    assert.deepEqual(transfer, [['2/a0003', '30.2%'], ['baselines re-tuned on the set', '47.8%']]);
+    assert.equal(await p.text('.refinement-note'), 'Factory against the random-program control at the same temperature: mean +3.2 pp [−3.6 pp, +9.9 pp]; best 3 −3.1 pp [−6.1 pp, +2.4 pp].');
 
     await p.page.click('.run-dropdown');
     await p.page.click('.run-dropdown vscode-option[value="demo"]');
     await p.page.waitForFunction(() => document.querySelector('.algo-count')?.textContent === '48 algorithms');
     assert.equal(await p.page.isVisible('.comparisons'), false, 'a run not finalized has none');
+    assert.equal(await p.page.isVisible('.transfer'), false);
   });
 
   it('with no runs shows the empty state, whose buttons start the demo or a new run', async () => {

@@ -132,7 +132,8 @@ describe('loop', () => {
     const record = await vscode.commands.executeCommand<{ id: string; status: string }>('selfdev.transferAlgorithm', best, 'other');
     assert.equal(record.id, `1/${best.algorithm.id}`);
     assert.ok(['ok', 'failed'].includes(record.status));
-    assert.match(readFileSync(path.join(runDir, 'transfer', 'other.jsonl'), 'utf8'), new RegExp(`"id":"1/${best.algorithm.id}"`));
+    assert.match(readFileSync(path.join(runDir, 'transfer', 'other', 'test.jsonl'), 'utf8'), new RegExp(`"id":"1/${best.algorithm.id}"`));
+    assert.match(readFileSync(path.join(runDir, 'transfer', 'other', 'dev.jsonl'), 'utf8'), /"kind":"baseline"/); // the grid, re-tuned on the set's dev split
     assert.equal(await vscode.commands.executeCommand('selfdev.transferAlgorithm', best, 'nope'), undefined);
     assert.match(lastFailure(), /no transfer set "nope" \(it has: other\)/);
   });

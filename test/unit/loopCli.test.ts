@@ -95,7 +95,23 @@ describe('the loop from the CLI', () => {
     const best = summary.iterations[0].best.id as string;
     const tr = selfdev(dir, 'transfer', 'r', `1/${best}`, '--to', 'other', '--runs', runs);
     assert.equal(tr.code, 0, tr.err);
-    assert.match(tr.out, new RegExp(`1/${best} on "other": \\d+\\.\\d%`));
+    assert.match(tr.out, new RegExp(`1/${best} on "other": \\d+\\.\\d% on test \\[[^\\]]+\\] \\(dev \\d\\.\\d{3}\\); vs the re-tuned baseline [+-]\\d+\\.\\d \\[`));
+    assert.match(tr.out, /re-tuned baseline on "other" \(best of the grid on its dev split\): baseline-\S+: \d+\.\d% on test/);
+    // The paper's protocol: the whole baseline grid re-tuned on the set's dev split, then the
+    // algorithm and the best re-tuned baseline on its test split, once.
+    const devRecords = lines(path.join(run, 'transfer', 'other', 'dev.jsonl'));
+    assert.ok(devRecords.filter((r) => r.kind === 'baseline').length >= 20, 'the grid, re-tuned');
+    assert.ok(devRecords.some((r) => r.id === `1/${best}`));
+    const testRecords = lines(path.join(run, 'transfer', 'other', 'test.jsonl'));
+    assert.equal(testRecords.length, 2);
+    assert.ok(devRecords.every((r) => !r.reusedFrom), 'nothing scored with the run\'s own candidates is reused');
+    const repeat = selfdev(dir, 'transfer', 'r', `1/${best}`, '--to', 'other', '--runs', runs);
+    assert.equal(repeat.code, 0, repeat.err);
+    assert.equal(lines(path.join(run, 'transfer', 'other', 'test.jsonl')).length, 2, 'the test split is scored once per algorithm and set');
+    const after = JSON.parse(selfdev(dir, 'status', 'r', '--runs', runs, '--json').out);
+    assert.equal(after.transfer[0].set, 'other');
+    assert.equal(after.transfer[0].algorithms[0].id, `1/${best}`);
+    assert.ok(after.transfer[0].algorithms[0].vsRetuned.p > 0);
     assert.match(selfdev(dir, 'transfer', 'r', `1/${best}`, '--to', 'nope', '--runs', runs).err, /no transfer set "nope" \(it has: other\)/);
   });
 

@@ -63,6 +63,33 @@ describe('run views for the panel and the tree', () => {
     assert.equal(o.finalized, false);
   });
 
+  it('overview after finalize and transfer: the comparisons and the transfer matrix, as summary.json holds them', async () => {
+    const dir = writeRun();
+    const reader = new RunReader('v', dir);
+    assert.equal((await runOverview(reader, 'view', 'selfdev/v')).comparisons, null, 'not finalized: none');
+    mkdirSync(path.join(dir, 'finalize'), { recursive: true });
+    writeFileSync(path.join(dir, 'finalize', 'sealed.json'), '{}');
+    const d = (difference: number) => ({ difference, low: difference - 0.25, high: difference + 0.25, p: 0.01 });
+    const summary = {
+      sealedTest: { comparisons: { count: 1, items: { gsm: 10 }, list: [{ question: 'best discovered vs seed', a: '1/a0001', b: 'seed', overall: { ...d(0.5), pHolm: 0.01 }, benchmarks: { gsm: d(0.5) } }] } },
+      transfer: [
+        { set: 'one', retuned: { id: 'baseline-x', test: 0.4 }, algorithms: [{ id: '1/a0001', test: 0.3 }] },
+        { set: 'two', retuned: null, algorithms: [{ id: '2/a0002', test: 0.2 }] },
+      ],
+    };
+    writeFileSync(path.join(dir, 'summary.json'), JSON.stringify(summary));
+    const ov = await runOverview(reader, 'view', 'selfdev/v');
+    assert.deepEqual(ov.comparisons, { count: 1, rows: [{ question: 'best discovered vs seed', a: '1/a0001', b: 'seed', difference: 0.5, low: 0.25, high: 0.75, p: 0.01, pHolm: 0.01 }] });
+    assert.deepEqual(ov.transfer, {
+      sets: ['one', 'two'],
+      rows: [
+        { id: '1/a0001', cells: [0.3, null] },
+        { id: '2/a0002', cells: [null, 0.2] },
+        { id: 'baselines re-tuned on the set', cells: [0.4, null] },
+      ],
+    });
+  });
+
   it("iteration data: rows best first with flags, pairs with margins, the control's share", async () => {
     const d = await iterationData(reader, 1);
     assert.deepEqual(d.algorithms.map((a) => [a.id, a.status, a.best, a.edited]), [['a0001', 'ok', true, true], ['a0003', 'ok', false, false], ['a0002', 'failed', false, false]]);

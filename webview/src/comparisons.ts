@@ -1,9 +1,9 @@
 // The paired comparisons on the sealed test split, once a run is finalized: one compact table
 // (what is compared, the difference in points with its 95% paired interval, the p-value and its
 // Holm adjustment over the family), beside the charts.
-import type { RunOverview } from '../../src/protocol/webviewMessages';
+import type { IterationData, RunOverview } from '../../src/protocol/webviewMessages';
 import { el } from './dom';
-import { points } from './format';
+import { pct, points } from './format';
 
 const pvalue = (p: number) => (p < 0.001 ? '< 0.001' : p.toFixed(3));
 
@@ -33,4 +33,30 @@ export class ComparisonsView {
       el('table', { cls: 'cmp-table' }, el('thead', {}, head), el('tbody', {}, ...rows)),
     );
   }
+}
+
+/** Test scores after `selfdev transfer`: algorithms (and each set's re-tuned baselines) x sets. */
+export class TransferView {
+  readonly root = el('section', { cls: 'transfer', attrs: { 'aria-label': 'Transfer to other candidate sets' } });
+
+  render(t: RunOverview['transfer']): void {
+    this.root.hidden = !t;
+    if (!t) {
+      this.root.replaceChildren();
+      return;
+    }
+    const head = el('tr', {}, el('th', { text: 'test split of', attrs: { scope: 'col' } }), ...t.sets.map((s) => el('th', { cls: 'num', text: s, attrs: { scope: 'col' } })));
+    const rows = t.rows.map((r) => el('tr', { attrs: { 'data-id': r.id } }, el('td', { text: r.id }), ...r.cells.map((c) => el('td', { cls: 'num', text: pct(c) }))));
+    this.root.replaceChildren(
+      el('h3', { text: 'Transfer: each algorithm against the baselines re-tuned on the set' }),
+      el('table', { cls: 'cmp-table transfer-table' }, el('thead', {}, head), el('tbody', {}, ...rows)),
+    );
+  }
+}
+
+/** "Does refinement help": this iteration's programs against the control's at the same temperature. */
+export function refinementText(r: IterationData['refinement']): string {
+  if (!r) return '';
+  const d = (x: { difference: number; low: number; high: number }) => `${points(x.difference)} [${points(x.low)}, ${points(x.high)}]`;
+  return `Factory against the random-program control at the same temperature: mean ${d(r.mean)}; best ${r.top.k} ${d(r.top)}.`;
 }

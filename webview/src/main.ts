@@ -5,7 +5,7 @@ import './cspNonce';
 import type { AlgorithmDetail, FromWebview, IterationData, PairDetail, RunListEntry, RunOverview, ToWebview, WebviewCommand } from '../../src/protocol/webviewMessages';
 import { AlgorithmTable } from './algorithmTable';
 import { ChartsRow } from './charts';
-import { ComparisonsView } from './comparisons';
+import { ComparisonsView, refinementText, TransferView } from './comparisons';
 import { DetailPane } from './detail';
 import { badge, el, loadingNote } from './dom';
 import { emptyState, Header } from './header';
@@ -98,7 +98,9 @@ tabViews.set(
 tabViews.set('pairs', el('div', { cls: 'tab-view', attrs: { role: 'tabpanel', id: 'view-pairs', 'aria-labelledby': 'tab-pairs' } }, pairs.root));
 
 const comparisons = new ComparisonsView();
-const runView = el('div', { cls: 'run-view' }, stepper.root, charts.root, comparisons.root, tabBar, ...tabViews.values());
+const transferView = new TransferView();
+const refinementNote = el('p', { cls: 'refinement-note' });
+const runView = el('div', { cls: 'run-view' }, stepper.root, charts.root, refinementNote, comparisons.root, transferView.root, tabBar, ...tabViews.values());
 runView.hidden = true;
 
 const app = document.getElementById('app') ?? document.body.appendChild(el('main', { attrs: { id: 'app' } }));
@@ -251,6 +253,7 @@ function renderProgress(shown: number | undefined): void {
   if (!ov) return;
   charts.renderProgress({ iterations: ov.iterations, seed: ov.seed?.score ?? null, bestBaseline: ov.bestBaseline?.score ?? null, bestCandidate: ov.bestCandidate?.score ?? null, shown });
   comparisons.render(ov.comparisons);
+  transferView.render(ov.transfer);
 }
 
 function setCounts(algorithms: number, pairCount: number): void {
@@ -274,6 +277,8 @@ function onIteration(data: IterationData): void {
   for (const s of data.controlScores) if (controlBest === null || s > controlBest) controlBest = s;
   controlBest ??= session.overview?.control.best?.score ?? null;
   charts.renderDistribution({ iteration: data.iteration, scores, control: data.controlScores, seed: data.seed, bestBaseline: data.bestBaseline, bestCandidate: data.bestCandidate, controlBest });
+  refinementNote.textContent = refinementText(data.refinement);
+  refinementNote.hidden = !data.refinement;
   renderProgress(data.iteration);
   pairs.setPairs(data.pairs, view.selectedPair);
   setCounts(data.algorithms.length, data.pairs.length);

@@ -100,6 +100,15 @@ export function sealedComparisons(x: SealedInputs): SealedComparisons | null {
   };
 }
 
+/** a minus b on the same items (their benchmarks as `a` has them), or null when either lacks items. */
+export function pairedOnItems(a: ScoredRecord | undefined, b: ScoredRecord | undefined, seed: number): Difference | null {
+  if (!a?.items) return null;
+  const benchmarks = Object.keys(a.items);
+  const oa = outcomes(a, benchmarks);
+  const ob = outcomes(b, benchmarks);
+  return oa && ob && oa.every((x, k) => x.length === ob[k].length) ? difference(oa, ob, seed) : null;
+}
+
 export interface RefinementFigure {
   /** Programs that ran, factory and control. */
   factory: number;

@@ -1,8 +1,7 @@
 // After the loop: the finalists on the sealed test split (once per run), and transfer of chosen
 // algorithms to another candidate set without re-tuning.
-import { normaliseCode } from '../factory';
-import { algorithmFile, candidateId, candidateIndex, FINAL_CONTROL_FILE, FINAL_REFERENCES_FILE, FINAL_RESULTS_FILE, parseAlgorithmRef, SEALED_FILE, transferFile } from '../run/layout';
-import { codeHash, type ScoredRecord } from '../run/records';
+import { candidateId, candidateIndex, FINAL_CONTROL_FILE, FINAL_REFERENCES_FILE, FINAL_RESULTS_FILE, SEALED_FILE } from '../run/layout';
+import type { ScoredRecord } from '../run/records';
 import { baselineVariants } from './baselines';
 import { fmt, type RunContext } from './context';
 import type { Scorer } from './scorer';
@@ -76,29 +75,4 @@ export async function finalizeRun(ctx: RunContext, scorer: Scorer, algorithmsDir
     SEALED_FILE,
     JSON.stringify({ finalizedAt: new Date().toISOString(), testEvaluations, finalists: finalists.length, control: control.length, references: references.map((r) => r.id) }, null, 1) + '\n',
   );
-}
-
-/** Scores algorithms (refs like 2/a0007) with another candidate set, without re-tuning. */
-export async function transferAlgorithms(ctx: RunContext, scorer: Scorer, refs: string[], set: string): Promise<ScoredRecord[]> {
-  const id = ctx.header.id;
-  const candidates = ctx.config.transfer[set];
-  if (!candidates) throw new Error(`run ${id} has no transfer set "${set}" (it has: ${Object.keys(ctx.config.transfer).join(', ') || 'none'})`);
-  const base = scorer.params(candidates, 'dev');
-  const out: ScoredRecord[] = [];
-  ctx.emit({ type: 'phase', iteration: 0, phase: 'transfer', total: refs.length });
-  for (const [i, ref] of refs.entries()) {
-    ctx.checkCancelled();
-    const parsed = parseAlgorithmRef(ref);
-    const file = parsed && algorithmFile(parsed.iteration, parsed.id);
-    const source = file ? await ctx.files.read(file) : undefined;
-    if (!parsed || !source) throw new Error(`run ${id} has no algorithm ${ref} (use iteration/id, e.g. 1/a0003)`);
-    const hash = codeHash(normaliseCode(source));
-    const result = await scorer.score(`${id}/transfer/${set}/${hash}`, { source }, base);
-    const record = scorer.toRecord(ref, parsed.iteration, result, hash, file, { kind: 'generated' });
-    await ctx.run.appendLine(transferFile(set), JSON.stringify(record));
-    ctx.emit({ type: 'scored', iteration: 0, record, done: i + 1, total: refs.length });
-    out.push(record);
-  }
-  await ctx.commit(`transfer: ${refs.length} algorithm(s) to candidate set "${set}"`);
-  return out;
 }

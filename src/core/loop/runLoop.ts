@@ -25,7 +25,8 @@ import { temperatureAt } from '../schedule';
 import type { Run } from '../store/runStore';
 import { baselineVariants } from './baselines';
 import { fmt, LoopCancelled, type LoopEvent, type PausePoint, type RunContext } from './context';
-import { finalizeRun, transferAlgorithms } from './finalize';
+import { finalizeRun } from './finalize';
+import { transferAlgorithms } from './transfer';
 import { Scorer, type ScoreJob, type ScoringDeps } from './scorer';
 import { summariseRun, writeSummary, type RunSummary } from './summary';
 
@@ -278,9 +279,10 @@ export class RunLoop implements RunContext {
     return summary;
   }
 
-  /** Scores algorithms (ids like 2/a0007) with another candidate set, without re-tuning. */
+  /** Scores algorithms (ids like 2/a0007) with another candidate set, against the baselines
+   * re-tuned on that set's dev split; both then on its test split, once (transfer.ts). */
   transfer(ids: string[], set: string): Promise<ScoredRecord[]> {
-    return transferAlgorithms(this, this.scorer, ids, set);
+    return transferAlgorithms(this, this.scorer, ids, set, this.algorithmsDir);
   }
 }
 

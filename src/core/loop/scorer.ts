@@ -23,6 +23,14 @@ export interface ScoreJob {
   extra: Partial<ScoredRecord> & Pick<ScoredRecord, 'kind'>;
 }
 
+/** Scoring with models other than the run's own (transfer): the shared job parameters, a job-id
+ * prefix of their own (the backend's journal answers by id), and a label for commits. */
+export interface OtherModels {
+  base: Omit<ScoreParams, 'jobId' | 'algorithm'>;
+  jobPrefix: string;
+  label: string;
+}
+
 /** What scoring needs besides the run: the backend and how the runner is to be started. */
 export interface ScoringDeps {
   backend?: Backend;
@@ -108,15 +116,17 @@ export class Scorer {
    * result as it arrives. `batch` is the whole batch for progress, when some of it (vetoed) is
    * not scored.
    */
-  async scoreAll(iteration: number, file: string, jobs: ScoreJob[], batch = jobs.length): Promise<ScoredRecord[]> {
+  async scoreAll(iteration: number, file: string, jobs: ScoreJob[], batch = jobs.length, other?: OtherModels): Promise<ScoredRecord[]> {
     const ctx = this.ctx;
     const done = new Map((await ctx.files.records<ScoredRecord>(file)).map((r) => [r.id, r]));
-    const byHash = await this.knownResults();
+    // With other candidates, nothing scored with the run's own may be reused.
+    const byHash = other ? new Map<string, ScoredRecord>() : await this.knownResults();
     const todo = jobs.filter((j) => !done.has(j.id));
     let finished = batch - todo.length;
     let sinceCommit = 0;
-    const base = this.params();
-    const where = iteration ? `iteration ${iteration}` : 'baselines';
+    const base = other?.base ?? this.params();
+    const jobPrefix = other?.jobPrefix ?? `${ctx.header.id}/dev`;
+    const where = other?.label ?? (iteration ? `iteration ${iteration}` : 'baselines');
     const runOne = async (job: ScoreJob): Promise<void> => {
       ctx.checkCancelled();
       const hash = jobHash(job);
@@ -125,7 +135,7 @@ export class Scorer {
       if (known) {
         record = reuse(known, job, iteration, hash);
       } else {
-        record = await this.evaluate(iteration, job, hash, `${ctx.header.id}/dev/${hash}`, base);
+        record = await this.evaluate(iteration, job, hash, `${jobPrefix}/${hash}`, base);
         byHash.set(hash, record);
       }
       await ctx.run.appendLine(file, JSON.stringify(record));

@@ -3,12 +3,12 @@
 // status and the results panel all show these same numbers.
 import { meanScore } from '../../stats';
 import type { RunConfig } from '../config/runConfig';
-import type { ScoredRecord } from '../run/records';
-import { isControlOf, SUMMARY_FILE } from '../run/layout';
+import { latestById, type ScoredRecord } from '../run/records';
+import { isControlOf, SUMMARY_FILE, transferDevFile, transferTestFile } from '../run/layout';
 import type { RunFiles, RunHeader } from '../run/runFiles';
 import type { Vetoes } from '../run/vetoes';
 import { temperatureAt } from '../schedule';
-import { refinementFigure, sealedComparisons, type RefinementFigure, type SealedComparisons } from './comparisons';
+import { pairedOnItems, refinementFigure, sealedComparisons, type Difference, type RefinementFigure, type SealedComparisons } from './comparisons';
 
 export interface RunSummary {
   run: string;
@@ -20,6 +20,16 @@ export interface RunSummary {
   control: { algorithms: number; ok: number; best: BriefRecord | null; meanScore: number | null };
   iterations: (Omit<IterationStats, 'best' | 'control'> & { best: BriefRecord | null; control: Omit<IterationStats['control'], 'best'> & { best: BriefRecord | null } })[];
   sealedTest: { evaluations: number; finalists: SealedEntry[]; control: SealedEntry[]; references: SealedEntry[]; comparisons: SealedComparisons | null } | null;
+  /** Transfer to other candidate sets (selfdev transfer): each chosen algorithm against the
+   * baseline grid re-tuned on the set's dev split, on the set's test split. */
+  transfer: TransferSummary[];
+}
+
+export interface TransferSummary {
+  set: string;
+  /** The best baseline of the grid re-tuned on the set's dev split. */
+  retuned: SealedEntry | null;
+  algorithms: (SealedEntry & { vsRetuned: Difference | null })[];
 }
 
 export interface SealedEntry {
@@ -116,6 +126,18 @@ export async function summariseRun(files: RunFiles, header: RunHeader): Promise<
   const references = await files.finalReferences();
   const dev = new Map((await files.baselines()).map((r) => [r.id, r.score]));
   const sealed = (r: ScoredRecord): SealedEntry => ({ id: r.id, dev: r.summary ?? null, test: r.score ?? null, interval: r.interval ?? null, status: r.status });
+  const transfer: TransferSummary[] = [];
+  for (const set of Object.keys(header.config.transfer ?? {})) {
+    const test = latestById(await files.records<ScoredRecord>(transferTestFile(set)));
+    if (!test.length) continue;
+    const retunedDev = bestOf((await files.records<ScoredRecord>(transferDevFile(set))).filter((r) => r.kind === 'baseline'));
+    const retuned = test.find((r) => r.id === retunedDev?.id);
+    transfer.push({
+      set,
+      retuned: retuned ? sealed(retuned) : null,
+      algorithms: test.filter((r) => r.kind === 'generated').map((r) => ({ ...sealed(r), vsRetuned: pairedOnItems(r, retuned, header.config.randomSeed) })),
+    });
+  }
   return {
     run: header.id,
     seed: brief(refs.seed),
@@ -133,6 +155,7 @@ export async function summariseRun(files: RunFiles, header: RunHeader): Promise<
           comparisons: sealedComparisons({ finalists: final, control: finalControl, references, devScore: (id) => dev.get(id), seed: header.config.randomSeed }),
         }
       : null,
+    transfer,
   };
 }
 

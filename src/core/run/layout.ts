@@ -25,7 +25,10 @@ export const promptFile = (t: number) => `${iterationDir(t)}/prompt.md`;
 export const algorithmsDir = (t: number) => `${iterationDir(t)}/algorithms`;
 export const algorithmFile = (t: number, id: string) => `${algorithmsDir(t)}/${id}.py`;
 export const controlFile = (id: string) => `baselines/control/${id}.py`;
-export const transferFile = (set: string) => `transfer/${set}.jsonl`;
+/** Transfer to candidate set `set`: the re-tuned baseline grid and the chosen algorithms on its
+ * dev split, then the chosen algorithms and the best re-tuned baseline on its test split, once. */
+export const transferDevFile = (set: string) => `transfer/${set}/dev.jsonl`;
+export const transferTestFile = (set: string) => `transfer/${set}/test.jsonl`;
 
 /** The n-th algorithm of an iteration: a0001, a0002, ... */
 export const algorithmId = (n: number) => `a${four(n)}`;

@@ -51,14 +51,19 @@ export function curationCommands(loop: LoopController, runsDir: () => string) {
       const chosen = typeof set === 'string' ? set : await vscode.window.showQuickPick(sets, { title: `Transfer ${ref.iteration}/${ref.id} to which candidate set?` });
       if (!chosen) return undefined;
       const run = await loop.openRun(ref.runId);
-      const records = await loop.withLoop(run, `${ref.runId}: transfer ${ref.iteration}/${ref.id} to "${chosen}"`, (l) => l.transfer([`${ref.iteration}/${ref.id}`], chosen));
-      if (records?.[0]) {
+      const done = await loop.withLoop(run, `${ref.runId}: transfer ${ref.iteration}/${ref.id} to "${chosen}"`, async (l) => {
+        const records = await l.transfer([`${ref.iteration}/${ref.id}`], chosen);
+        return { record: records[0], summary: await l.summarise() };
+      });
+      if (done?.record) {
+        const retuned = done.summary.transfer.find((t) => t.set === chosen)?.retuned;
         const original = (await algorithmRows(reader, ref.iteration)).find((r) => r.id === ref.id);
         void vscode.window.showInformationMessage(
-          `Self-Developing: ${ref.iteration}/${ref.id} with candidate set "${chosen}": ${outcome(records[0])} (with the run's own candidates: ${pct(original?.score)}).`,
+          `Self-Developing: ${ref.iteration}/${ref.id} with candidate set "${chosen}": ${outcome(done.record)} on its test split; ` +
+            `the baselines re-tuned on its dev split: ${retuned ? `${pct(retuned.test)} (${retuned.id})` : '-'} (with the run's own candidates, dev: ${pct(original?.score)}).`,
         );
       }
-      return records?.[0];
+      return done?.record;
     },
     'selfdev.continueRun': () => {
       const continued = loop.continue();
