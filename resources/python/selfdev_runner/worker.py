@@ -166,13 +166,28 @@ class Report:
 
 
 def close_other_fds(keep) -> None:
-    keep = sorted(set(keep) | {0, 1, 2})
-    lo = 0
-    for k in keep:
-        if k > lo:
-            os.closerange(lo, k)
-        lo = k + 1
-    os.closerange(lo, 65536)
+    """Closes every descriptor of a file, pipe or socket except `keep` and stdio: the delta
+    buffer's, the model maps' (a map needs none) and anything inherited. Device nodes and
+    anonymous inodes stay: the CUDA driver holds its /dev/nvidia* and event descriptors."""
+    import stat
+
+    keep = set(keep) | {0, 1, 2}
+    try:
+        fds = [int(n) for n in os.listdir("/proc/self/fd")]
+    except OSError:
+        fds = list(range(3, 1024))
+    for fd in fds:
+        if fd in keep:
+            continue
+        try:
+            mode = os.fstat(fd).st_mode
+        except OSError:
+            continue
+        if stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISDIR(mode):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
 
 def run(job: dict, report: Report):
