@@ -62,9 +62,10 @@ export async function runOverview(reader: RunReader, name: string, branch: strin
   const config = await reader.config();
   const vetoes = await reader.vetoes();
   const iterations: RunOverview['iterations'] = [];
+  const baselines = await reader.baselines();
   let sofar: ScoredRecord | undefined;
   for (const t of await reader.iterations()) {
-    const s = await iterationStats(reader, config, vetoes, t);
+    const s = await iterationStats(reader, config, vetoes, t, baselines);
     if (s.best && (!sofar || s.best.score! > sofar.score!)) sofar = s.best;
     iterations.push({
       iteration: t,
@@ -78,7 +79,7 @@ export async function runOverview(reader: RunReader, name: string, branch: strin
       complete: s.complete,
     });
   }
-  const refs = await referenceStats(reader);
+  const refs = await referenceStats(reader, baselines);
   return {
     runId: reader.runId,
     name,
@@ -112,7 +113,8 @@ export async function pairRows(reader: RunReader, t: number, vetoes?: Vetoes): P
 export async function iterationData(reader: RunReader, t: number): Promise<IterationData> {
   const config = await reader.config();
   const vetoes = await reader.vetoes();
-  const refs = await referenceStats(reader);
+  const baselines = await reader.baselines();
+  const refs = await referenceStats(reader, baselines);
   return {
     runId: reader.runId,
     iteration: t,
@@ -124,7 +126,7 @@ export async function iterationData(reader: RunReader, t: number): Promise<Itera
     seed: point(refs.seed)?.score ?? null,
     bestBaseline: point(refs.bestBaseline)?.score ?? null,
     bestCandidate: point(refs.bestCandidate)?.score ?? null,
-    refinement: (await iterationStats(reader, config, vetoes, t)).refinement,
+    refinement: (await iterationStats(reader, config, vetoes, t, baselines)).refinement,
   };
 }
 

@@ -69,10 +69,11 @@ export interface IterationStats {
 }
 
 /** One iteration's figures, vetoed algorithms left out. */
-export async function iterationStats(files: RunFiles, config: RunConfig | undefined, vetoes: Vetoes, t: number): Promise<IterationStats> {
+/** `baselines`: the records of baselines/results.jsonl when the caller has read them already. */
+export async function iterationStats(files: RunFiles, config: RunConfig | undefined, vetoes: Vetoes, t: number, baselines?: ScoredRecord[]): Promise<IterationStats> {
   const rs = (await files.results(t)).filter((r) => !vetoes.hasAlgorithm(t, r.id));
   const ok = rs.filter((r) => r.status === 'ok');
-  const control = (await files.baselines()).filter((r) => r.kind === 'control' && isControlOf(r.id, t));
+  const control = (baselines ?? (await files.baselines())).filter((r) => r.kind === 'control' && isControlOf(r.id, t));
   const controlOk = control.filter((r) => r.status === 'ok');
   return {
     iteration: t,
@@ -97,8 +98,8 @@ export interface ReferenceStats {
 }
 
 /** The seed, the best tuned baseline by dev and the random-program control. */
-export async function referenceStats(files: RunFiles): Promise<ReferenceStats> {
-  const base = await files.baselines();
+export async function referenceStats(files: RunFiles, baselines?: ScoredRecord[]): Promise<ReferenceStats> {
+  const base = baselines ?? (await files.baselines());
   const all = base.filter((r) => r.kind === 'control');
   const ok = all.filter((r) => r.status === 'ok');
   const candidates = base.filter((r) => r.kind === 'candidate');
@@ -115,16 +116,17 @@ const brief = (r: ScoredRecord | undefined): BriefRecord | null => (r ? { id: r.
 
 export async function summariseRun(files: RunFiles, header: RunHeader): Promise<RunSummary> {
   const vetoes = await files.vetoes();
+  const baselines = await files.baselines(); // read once for every figure below
   const iterations: RunSummary['iterations'] = [];
   for (const t of await files.iterations()) {
-    const s = await iterationStats(files, header.config, vetoes, t);
+    const s = await iterationStats(files, header.config, vetoes, t, baselines);
     iterations.push({ ...s, best: brief(s.best), control: { ...s.control, best: brief(s.control.best) } });
   }
-  const refs = await referenceStats(files);
+  const refs = await referenceStats(files, baselines);
   const final = await files.finalResults();
   const finalControl = await files.finalControl();
   const references = await files.finalReferences();
-  const dev = new Map((await files.baselines()).map((r) => [r.id, r.score]));
+  const dev = new Map(baselines.map((r) => [r.id, r.score]));
   const sealed = (r: ScoredRecord): SealedEntry => ({ id: r.id, dev: r.summary ?? null, test: r.score ?? null, interval: r.interval ?? null, status: r.status });
   const transfer: TransferSummary[] = [];
   for (const set of Object.keys(header.config.transfer ?? {})) {
