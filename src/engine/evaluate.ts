@@ -10,7 +10,7 @@ import {
   type PromptFormat,
   type ScoreReport,
 } from './eval';
-import { generateGreedy } from './inference/generate';
+import { generate } from './inference/generate';
 import { createDecoderSession, type DecoderSession, type SessionConfig } from './inference/session';
 import { openHfModel } from './model/hfModel';
 import type { TensorInfo } from './model/safetensors';
@@ -74,7 +74,7 @@ export async function evaluateBenchmarks(
       const encoded = tokenizer.encode(p);
       return settings.bos && bos !== undefined && encoded[0] !== bos ? [bos, ...encoded] : encoded;
     });
-    const { outputs, stats } = await generateGreedy(session, tokenizer, ids, {
+    const { outputs, stats } = await generate(session, tokenizer, ids, {
       maxNewTokens: settings.maxNewTokens,
       stop: settings.stop,
       batchSize: settings.batchSize,

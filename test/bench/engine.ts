@@ -7,7 +7,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { generateGreedy } from '../../src/engine/inference/generate';
+import { generate } from '../../src/engine/inference/generate';
 import { createDecoderSession } from '../../src/engine/inference/session';
 import { openHfModel } from '../../src/engine/model/hfModel';
 import { readSafetensorsHeader, readTensorBytes, writeSafetensors } from '../../src/engine/model/safetensors';
@@ -31,8 +31,8 @@ async function throughput(): Promise<void> {
   const ds = await createDecoderSession(model, { maxContext: 256 });
   const prompts = devQuestions().map((q) => tok.encode(q));
   const subset = prompts.filter((_, i) => i % 8 === 0);
-  const fast = await generateGreedy(ds, tok, prompts, { maxNewTokens: 64, stop: STOP, batchSize: 32 });
-  const slow = await generateGreedy(ds, tok, subset, { maxNewTokens: 64, stop: STOP, useCache: false });
+  const fast = await generate(ds, tok, prompts, { maxNewTokens: 64, stop: STOP, batchSize: 32 });
+  const slow = await generate(ds, tok, subset, { maxNewTokens: 64, stop: STOP, useCache: false });
   const rate = (s: typeof fast.stats) => s.generatedTokens / s.seconds;
   console.log('\n1. generation on the demo dev set (%d prompts; baseline on every 8th)', prompts.length);
   console.log('   batched (32) with KV cache: %s tokens/s (%d tokens in %ss)', rate(fast.stats).toFixed(0), fast.stats.generatedTokens, fast.stats.seconds.toFixed(2));
@@ -55,7 +55,7 @@ async function mergedSetup(): Promise<void> {
   const rssBefore = process.memoryUsage().rss;
   const merged = await createDecoderSession(model, { maxContext: 256 }, overlay);
   const rssAfter = process.memoryUsage().rss;
-  const gen = await generateGreedy(merged, tok, prompts, { maxNewTokens: 64, stop: STOP, batchSize: 32 });
+  const gen = await generate(merged, tok, prompts, { maxNewTokens: 64, stop: STOP, batchSize: 32 });
   const setup = merged.setupSeconds;
   console.log('\n2. scoring a merged model after the first (seed session %ss to create)', first.setupSeconds.toFixed(3));
   console.log('   merged-model session: %sms, +%s MB resident (%s MB of weights, %s MB in the merge scope)',
@@ -71,7 +71,7 @@ async function mergedSetup(): Promise<void> {
     shared.weightFeeds[t.name] = new ort.Tensor('float32', new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4), t.shape);
   }
   const swap = (performance.now() - swapStart) / 1000;
-  const genInputs = await generateGreedy(shared, tok, prompts, { maxNewTokens: 64, stop: STOP, batchSize: 32 });
+  const genInputs = await generate(shared, tok, prompts, { maxNewTokens: 64, stop: STOP, batchSize: 32 });
   const sameOutputs = JSON.stringify(genInputs.outputs) === JSON.stringify(gen.outputs);
   console.log('   alternative, merge scope as graph inputs: swap %sms + generation %ss (same completions: %s)', (swap * 1000).toFixed(1), genInputs.stats.seconds.toFixed(2), sameOutputs);
   console.log('   session per merged model vs weights as inputs, whole evaluation: %sx the time',

@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { GenerationCancelled, generateGreedy } from '../../src/engine/inference/generate';
+import { GenerationCancelled, generate } from '../../src/engine/inference/generate';
 import { createDecoderSession, type DecoderSession } from '../../src/engine/inference/session';
 import { openHfModel } from '../../src/engine/model/hfModel';
 import { loadTokenizer, type TextTokenizer } from '../../src/engine/model/tokenizer';
@@ -28,9 +28,9 @@ describe('greedy generation', () => {
   after(() => ds.release());
 
   it('gives the same tokens with the KV cache, in batches, as recomputing one prompt at a time', async () => {
-    const cached = await generateGreedy(ds, tok, prompts, { maxNewTokens: 40, stop: STOP, batchSize: 5 });
-    const single = await generateGreedy(ds, tok, prompts, { maxNewTokens: 40, stop: STOP, batchSize: 1 });
-    const uncached = await generateGreedy(ds, tok, prompts.slice(0, 4), { maxNewTokens: 40, stop: STOP, useCache: false });
+    const cached = await generate(ds, tok, prompts, { maxNewTokens: 40, stop: STOP, batchSize: 5 });
+    const single = await generate(ds, tok, prompts, { maxNewTokens: 40, stop: STOP, batchSize: 1 });
+    const uncached = await generate(ds, tok, prompts.slice(0, 4), { maxNewTokens: 40, stop: STOP, useCache: false });
     assert.deepEqual(cached.outputs, single.outputs);
     assert.deepEqual(cached.outputs.slice(0, 4), uncached.outputs);
     assert.ok(cached.stats.forwardPasses < uncached.stats.forwardPasses);
@@ -38,30 +38,30 @@ describe('greedy generation', () => {
   });
 
   it('cuts completions at a stop string and respects the token limit', async () => {
-    const { outputs } = await generateGreedy(ds, tok, prompts.slice(0, 6), { maxNewTokens: 64, stop: STOP });
+    const { outputs } = await generate(ds, tok, prompts.slice(0, 6), { maxNewTokens: 64, stop: STOP });
     for (const o of outputs) {
       assert.ok(!o.text.includes('\n\n'), JSON.stringify(o.text));
       assert.ok(['eos', 'stop'].includes(o.stopReason), o.stopReason);
       assert.match(o.text, /####/);
     }
-    const short = await generateGreedy(ds, tok, prompts.slice(0, 3), { maxNewTokens: 5, stop: STOP });
+    const short = await generate(ds, tok, prompts.slice(0, 3), { maxNewTokens: 5, stop: STOP });
     for (const o of short.outputs) {
       assert.equal(o.tokens.length, 5);
       assert.equal(o.stopReason, 'length');
     }
-    const custom = await generateGreedy(ds, tok, prompts.slice(0, 3), { maxNewTokens: 64, stop: ['='] });
+    const custom = await generate(ds, tok, prompts.slice(0, 3), { maxNewTokens: 64, stop: ['='] });
     for (const o of custom.outputs) assert.ok(!o.text.includes('='), o.text);
   });
 
   it('stops when cancelled', async () => {
     const controller = new AbortController();
     controller.abort();
-    await assert.rejects(generateGreedy(ds, tok, prompts, { maxNewTokens: 10, signal: controller.signal }), GenerationCancelled);
+    await assert.rejects(generate(ds, tok, prompts, { maxNewTokens: 10, signal: controller.signal }), GenerationCancelled);
   });
 
   it('reports progress for every prompt', async () => {
     const seen: number[] = [];
-    await generateGreedy(ds, tok, prompts.slice(0, 4), { maxNewTokens: 8, onProgress: (done) => seen.push(done) });
+    await generate(ds, tok, prompts.slice(0, 4), { maxNewTokens: 8, onProgress: (done) => seen.push(done) });
     assert.deepEqual(seen, [1, 2, 3, 4]);
   });
 

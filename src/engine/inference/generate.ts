@@ -1,10 +1,14 @@
-// Batched greedy generation with the KV cache: prompts sorted by length into left-padded
-// batches, argmax decoding (ties to the lowest id), stop at EOS, a stop string or the token limit.
-// Written here rather than taken from a library because it must drive our own graph and cache
-// layout, stay deterministic, and drop finished rows from the batch.
+// Batched generation with the KV cache: prompts sorted by length into left-padded batches,
+// greedy (argmax, ties to the lowest id) or sampled (temperature, top-p) decoding, stop at EOS,
+// a stop string or the token limit. Written here rather than taken from a library because it
+// must drive our own graph and cache layout, stay deterministic, and drop finished rows from the
+// batch.
 import type { TextTokenizer } from '../model/tokenizer';
 import { DecoderState } from './decoderState';
+import { type Sampling, tokenSampler } from './sampling';
 import type { DecoderSession } from './session';
+
+export type { Sampling } from './sampling';
 
 export interface GenerationOptions {
   maxNewTokens: number;
@@ -16,6 +20,9 @@ export interface GenerationOptions {
   padTokenId?: number;
   /** false: recompute the whole sequence every step, one prompt at a time (the benchmark's baseline). */
   useCache?: boolean;
+  /** Absent or temperature 0: greedy. Each prompt draws from its own generator seeded by
+   * (seed, prompt index), so results do not depend on batching or on the other prompts. */
+  sampling?: Sampling;
   signal?: AbortSignal;
   onProgress?: (doneSequences: number, total: number) => void;
 }
@@ -43,19 +50,7 @@ export class GenerationCancelled extends Error {
   }
 }
 
-function argmax(logits: Float32Array, row: number, vocab: number): number {
-  let best = 0;
-  let bestValue = -Infinity;
-  for (let v = 0, o = row * vocab; v < vocab; v++) {
-    if (logits[o + v] > bestValue) {
-      bestValue = logits[o + v];
-      best = v;
-    }
-  }
-  return best;
-}
-
-export async function generateGreedy(
+export async function generate(
   ds: DecoderSession,
   tokenizer: TextTokenizer,
   prompts: number[][],
@@ -76,6 +71,7 @@ export async function generateGreedy(
   const stats: GenerationStats = { promptTokens: 0, generatedTokens: 0, forwardPasses: 0, seconds: 0 };
   const outputs: Generation[] = new Array(prompts.length);
   const order = prompts.map((_, i) => i).sort((a, b) => prompts[a].length - prompts[b].length || a - b);
+  const pick = prompts.map((_, i) => tokenSampler(opts.sampling, i, vocab));
   let done = 0;
 
   const finish = (i: number, tokens: number[], stopReason: Generation['stopReason']) => {
@@ -101,7 +97,7 @@ export async function generateGreedy(
     const rows = order.slice(s, s + batchSize);
     for (const i of rows) stats.promptTokens += prompts[i].length;
     if (!useCache) {
-      for (const i of rows) finish(i, ...(await generateWithoutCache(ds, prompts[i], opts.maxNewTokens, eos, hitsStop, pad, stats, opts.signal)));
+      for (const i of rows) finish(i, ...(await generateWithoutCache(ds, prompts[i], opts.maxNewTokens, eos, hitsStop, pad, stats, pick[i], opts.signal)));
       continue;
     }
     const gen: number[][] = rows.map(() => []);
@@ -113,7 +109,7 @@ export async function generateGreedy(
     let logits = out.lastLogits;
     try {
       for (;;) {
-        const next = live.map((_, k) => argmax(logits, k, vocab));
+        const next = live.map((r, k) => pick[rows[r]](logits, k));
         live.forEach((r, k) => {
           if (!active[r]) return; // finished, but not yet dropped from the batch
           const i = rows[r];
@@ -160,6 +156,7 @@ async function generateWithoutCache(
   hitsStop: (t: number[]) => boolean,
   pad: number,
   stats: GenerationStats,
+  pick: (logits: Float32Array, row: number) => number,
   signal?: AbortSignal,
 ): Promise<[number[], Generation['stopReason']]> {
   const gen: number[] = [];
@@ -168,7 +165,7 @@ async function generateWithoutCache(
     const { state, out } = await DecoderState.prefill(ds, [[...prompt, ...gen]], pad);
     state.dispose();
     stats.forwardPasses++;
-    const t = argmax(out.lastLogits, 0, ds.model.config.vocabSize);
+    const t = pick(out.lastLogits, 0);
     if (eos.has(t)) return [gen, 'eos'];
     gen.push(t);
     if (hitsStop(gen)) return [gen, 'stop'];
