@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { repoRoot } from '../harness/paths';
-import { type FactorySample, initialFactory, sampleAlgorithms } from '../../src/core/factory';
+import { type FactorySample, initialFactory, programFromTrace, renderCompact, sampleAlgorithms } from '../../src/core/factory';
 
 const PYTHON = process.env.SELFDEV_PYTHON ?? 'python3';
 
@@ -103,7 +103,7 @@ interface PyResult {
   digest: string;
 }
 
-function runPrograms(samples: FactorySample[]): PyResult[] {
+function runPrograms(samples: Pick<FactorySample, 'code'>[]): PyResult[] {
   const stdout = execFileSync(PYTHON, ['-c', HARNESS, path.join(repoRoot, 'resources', 'python')], {
     input: JSON.stringify({ programs: samples.map((s) => s.code) }),
     encoding: 'utf8',
@@ -131,6 +131,16 @@ describe('generated Python', () => {
     assert.ok(novel.length > samples.length / 2, `${novel.length} of ${samples.length} differ from every baseline`);
     const distinctOutputs = new Set(novel.map((r) => r.digest));
     assert.ok(distinctOutputs.size > 150, `${distinctOutputs.size} distinct results`);
+  });
+
+  it('writes the same programs compactly on the helper library (selfdev_merge): same results, numpy and torch', () => {
+    const compact = samples.map((s) => ({ code: renderCompact(programFromTrace(s.trace)) }));
+    const out = runPrograms(compact);
+    const differ = out.map((r, i) => ({ r, i })).filter(({ r, i }) => !r.ok || r.digest !== results[i].digest);
+    assert.deepEqual(differ.map(({ r, i }) => `${samples[i].summary}: ${r.problems.join('; ') || 'other result'}\n${compact[i].code}`), []);
+    // Compact means short: a third or less of the self-contained module on average.
+    const ratio = compact.reduce((a, c) => a + c.code.length, 0) / samples.reduce((a, s) => a + s.code.length, 0);
+    assert.ok(ratio < 0.35, `compact/full length ${ratio.toFixed(2)}`);
   });
 
   it('also reaches the baselines themselves (the space contains them)', () => {

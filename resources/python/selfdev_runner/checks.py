@@ -37,6 +37,8 @@ ALLOWED_MODULES = frozenset({
     "numpy", "torch", "math", "functools", "itertools", "random", "time",
     # pure computation, no I/O:
     "typing", "collections", "heapq", "bisect", "statistics", "cmath", "numbers", "dataclasses",
+    # the helper library of the algorithm contract (resources/python/selfdev_merge.py):
+    "selfdev_merge",
 })
 #: Submodules of allowed packages that reach files, processes, native code or the network.
 FORBIDDEN_SUBMODULES = frozenset({

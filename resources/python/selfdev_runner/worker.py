@@ -145,7 +145,7 @@ def to_delta(result, shape, lib: str, torch):
 #: Standard-library modules of the allowlist, imported during set-up: a first import after the
 #: guards are up would need file reads and code loading the guards refuse.
 PRELOAD = ("math", "cmath", "functools", "itertools", "random", "time", "typing", "collections", "heapq",
-           "bisect", "statistics", "numbers", "dataclasses")
+           "bisect", "statistics", "numbers", "dataclasses", "selfdev_merge")
 
 
 class Report:

@@ -9,6 +9,7 @@ export { CHOICE_POINTS, GRAMMAR_ID, type ChoicePoint, type OptionValue } from '.
 export { type Program, type Trace, type Decision, traceDecisions, programFromTrace, buildTrace } from './program';
 export { canonicalKey, canonicalProgram, summariseProgram, baselineFamily } from './canonical';
 export { renderTrace, TRACE_MARKER } from './codegen';
+export { renderCompact } from './compact';
 export {
   type FactoryState,
   type LogitTables,
