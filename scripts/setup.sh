@@ -44,6 +44,12 @@ done
 # test/python/requirements-runner.txt).
 "$PYTHON" -m pip install --disable-pip-version-check -q --no-deps mergekit==0.1.5
 
+step "LLM environment (.venv-llm: transformers serve, the LLM factory's OpenAI-compatible peer in the tests)"
+# Its own environment: it needs a newer transformers than the one the tests and the demo's
+# training pin; --system-site-packages reuses their torch (resources/python/requirements-llm.txt).
+[ -x .venv-llm/bin/python ] || "$PYTHON" -m venv --system-site-packages .venv-llm
+.venv-llm/bin/python -m pip install --disable-pip-version-check -q -r resources/python/requirements-llm.txt
+
 step "code-server (a real VS Code for the integration and e2e tests)"
 bash scripts/install-code-server.sh
 

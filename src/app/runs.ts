@@ -4,7 +4,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startLocalBackend } from '../backend/client';
-import { readRunConfig, type RunConfig } from '../core/config/runConfig';
+import { LLM_FACTORY_DEFAULTS, readRunConfig, type RunConfig } from '../core/config/runConfig';
 import { RunLoop, runHeader, type LoopDeps, type RunSummary } from '../core/loop/runLoop';
 import { algorithmRef, RUN_FILE } from '../core/run/layout';
 import { RunFiles } from '../core/run/runFiles';
@@ -21,13 +21,22 @@ export interface CreatedRun {
   config: RunConfig;
 }
 
-/** Reads and validates the config, then creates the run's branch and worktree with run.json. */
-export async function createRun(store: RunStore, configFile: string, opts: { version: string; id?: string; shownAs?: string }): Promise<CreatedRun> {
-  const config = await readRunConfig(configFile);
+/** Reads and validates the config, then creates the run's branch and worktree with run.json.
+ * `factory` replaces the config's factory kind: "grammar", or "llm" (the config's LLM settings,
+ * else the paper's: the seed model writes, with the built-in 1-shot prompt). */
+export async function createRun(store: RunStore, configFile: string, opts: { version: string; id?: string; shownAs?: string; factory?: 'grammar' | 'llm' }): Promise<CreatedRun> {
+  const config = withFactory(await readRunConfig(configFile), opts.factory);
   const id = opts.id ?? newRunId(config.name);
   const header = runHeader(id, config, configFile, opts.version);
   const run = await store.create(id, { [RUN_FILE]: JSON.stringify(header, null, 1) + '\n' }, `create run ${id} from ${opts.shownAs ?? path.basename(configFile)}`);
   return { run, config };
+}
+
+export function withFactory(config: RunConfig, kind: 'grammar' | 'llm' | undefined): RunConfig {
+  if (!kind || kind === config.factory.kind) return config;
+  if (kind === 'grammar') return { ...config, factory: { kind: 'grammar' } };
+  const d = LLM_FACTORY_DEFAULTS;
+  return { ...config, factory: { kind: 'llm', generator: { kind: 'engine', model: 'seed', chat: 'auto' }, examples: d.examples, topP: d.topP, maxTokens: d.maxTokens, stop: [] } };
 }
 
 /** This installation's files: the backend script and the baseline algorithms. */
@@ -39,14 +48,17 @@ export interface Installation {
 
 export const backendScript = (inst: Installation) => path.join(inst.root, 'out', 'backend.js');
 export const algorithmsFolder = (inst: Installation) => path.join(inst.root, 'resources', 'algorithms');
+export const promptsFolder = (inst: Installation) => path.join(inst.root, 'resources', 'prompts');
 export const demoConfig = (inst: Installation) => path.join(inst.root, 'resources', 'demo', 'demo.run.json');
 
 /** The backend's journal lives beside the runs it scored, so a dropped connection loses nothing. */
 export const journalDir = (runsDir: string) => path.join(runsDir, '.journal');
 
-/** Starts this installation's local backend process. */
-export function startBackend(inst: Installation, runsDir: string, onStderr?: (text: string) => void): Promise<Backend> {
-  return startLocalBackend({ script: backendScript(inst), clientVersion: inst.version, journalDir: journalDir(runsDir), onStderr });
+/** Starts this installation's local backend process. `secrets` are added to its environment
+ * (an LLM endpoint's key from VS Code's secret storage): the backend reads them, the runner it
+ * starts for generated code never gets them (runnerEnvironment passes a fixed list). */
+export function startBackend(inst: Installation, runsDir: string, onStderr?: (text: string) => void, secrets: Record<string, string> = {}): Promise<Backend> {
+  return startLocalBackend({ script: backendScript(inst), clientVersion: inst.version, journalDir: journalDir(runsDir), onStderr, env: { ...process.env, ...secrets } });
 }
 
 /** Threads per scoring job: the user's explicit number, else the machine's cores shared among the
@@ -55,12 +67,12 @@ export function threadsPerJob(config: Pick<RunConfig, 'concurrency'>, explicit?:
   return explicit && explicit > 0 ? explicit : Math.max(1, Math.floor(os.cpus().length / Math.max(1, config.concurrency)));
 }
 
-export type OpenOptions = Omit<LoopDeps, 'backend' | 'algorithmsDir' | 'threads'> & { threads?: number };
+export type OpenOptions = Omit<LoopDeps, 'backend' | 'algorithmsDir' | 'promptsDir' | 'threads'> & { threads?: number };
 
 /** Opens a run's loop with a backend and this installation's baselines. */
 export async function openLoop(run: Run, inst: Installation, backend: Backend | undefined, opts: OpenOptions): Promise<RunLoop> {
   const header = await new RunFiles(run).header();
-  return RunLoop.open(run, { ...opts, backend, algorithmsDir: algorithmsFolder(inst), threads: threadsPerJob(header.config, opts.threads) });
+  return RunLoop.open(run, { ...opts, backend, algorithmsDir: algorithmsFolder(inst), promptsDir: promptsFolder(inst), threads: threadsPerJob(header.config, opts.threads) });
 }
 
 /** The best algorithm across a summary's iterations: its score and ref (2/a0007). */

@@ -3,12 +3,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { CancellationTokenSource, createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 import {
+  GenerateProgressNotification,
+  GenerateRequest,
   InitializeRequest,
   PROTOCOL_VERSION,
   ProgressNotification,
   ScoreRequest,
   ShutdownRequest,
   type Backend,
+  type GenerateParams,
+  type GenerateProgressParams,
+  type GenerateResult,
   type InitializeResult,
   type ProgressParams,
   type ScoreParams,
@@ -60,6 +65,7 @@ export async function startLocalBackend(opts: LocalBackendOptions): Promise<Back
 
 class LocalBackend implements Backend {
   private readonly listeners = new Map<string, (p: ProgressParams) => void>();
+  private readonly generateListeners = new Map<string, (p: GenerateProgressParams) => void>();
 
   constructor(
     private readonly child: ChildProcess,
@@ -68,6 +74,21 @@ class LocalBackend implements Backend {
     private readonly exited: Promise<never>,
   ) {
     connection.onNotification(ProgressNotification, (p) => this.listeners.get(p.jobId)?.(p));
+    connection.onNotification(GenerateProgressNotification, (p) => this.generateListeners.get(p.jobId)?.(p));
+  }
+
+  async generate(params: GenerateParams, opts: { signal?: AbortSignal; onProgress?: (p: GenerateProgressParams) => void } = {}): Promise<GenerateResult> {
+    const cancel = new CancellationTokenSource();
+    const onAbort = () => cancel.cancel();
+    opts.signal?.addEventListener('abort', onAbort);
+    if (opts.onProgress) this.generateListeners.set(params.jobId, opts.onProgress);
+    try {
+      return await Promise.race([this.connection.sendRequest(GenerateRequest, params, cancel.token), this.exited]);
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+      this.generateListeners.delete(params.jobId);
+      cancel.dispose();
+    }
   }
 
   async score(params: ScoreParams, opts: { signal?: AbortSignal; onProgress?: (p: ProgressParams) => void } = {}): Promise<ScoreResult> {

@@ -3,7 +3,6 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { ScoreResult } from '../protocol/backend';
 
 export class Journal {
   constructor(private readonly dir: string) {}
@@ -12,16 +11,16 @@ export class Journal {
     return path.join(this.dir, `${createHash('sha256').update(jobId).digest('hex').slice(0, 32)}.json`);
   }
 
-  async get(jobId: string): Promise<ScoreResult | undefined> {
+  async get<T extends { jobId: string }>(jobId: string): Promise<T | undefined> {
     try {
-      const stored = JSON.parse(await fs.readFile(this.file(jobId), 'utf8')) as ScoreResult;
+      const stored = JSON.parse(await fs.readFile(this.file(jobId), 'utf8')) as T;
       return stored.jobId === jobId ? stored : undefined;
     } catch {
       return undefined;
     }
   }
 
-  async put(result: ScoreResult): Promise<void> {
+  async put(result: { jobId: string }): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true });
     const file = this.file(result.jobId);
     const tmp = `${file}.tmp-${process.pid}`;

@@ -1,9 +1,20 @@
 // The backend process's JSON-RPC server: a version handshake, scoring jobs with progress and
-// cancellation, and a journal of finished jobs.
+// cancellation, generation jobs of the LLM factory, and a journal of finished jobs.
 import * as os from 'node:os';
 import { CancellationToken, createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 import { usableExecutionProviders } from '../engine/inference/providers';
-import { InitializeRequest, PROTOCOL_VERSION, ProgressNotification, ScoreRequest, ShutdownRequest, type ScoreResult } from '../protocol/backend';
+import {
+  GenerateProgressNotification,
+  GenerateRequest,
+  InitializeRequest,
+  PROTOCOL_VERSION,
+  ProgressNotification,
+  ScoreRequest,
+  ShutdownRequest,
+  type GenerateResult,
+  type ScoreResult,
+} from '../protocol/backend';
+import { runGenerateJob } from './generation';
 import { Journal } from './journal';
 import { runScoreJob } from './scoring';
 
@@ -34,9 +45,17 @@ export function serve(input: NodeJS.ReadableStream, output: NodeJS.WritableStrea
   });
 
   connection.onRequest(ScoreRequest, async (params, token): Promise<ScoreResult> => {
-    const stored = await journal?.get(params.jobId);
-    if (stored) return { ...stored, fromJournal: true };
+    const stored = await journal?.get<ScoreResult>(params.jobId);
+    if (stored && 'status' in stored) return { ...stored, fromJournal: true };
     const result = await runScoreJob(params, abortOn(token), (p) => void connection.sendNotification(ProgressNotification, p));
+    await journal?.put(result);
+    return result;
+  });
+
+  connection.onRequest(GenerateRequest, async (params, token): Promise<GenerateResult> => {
+    const stored = await journal?.get<GenerateResult>(params.jobId);
+    if (stored && 'completions' in stored) return { ...stored, fromJournal: true };
+    const result = await runGenerateJob(params, abortOn(token), (p) => void connection.sendNotification(GenerateProgressNotification, p));
     await journal?.put(result);
     return result;
   });

@@ -17,8 +17,10 @@ const USAGE = `usage: selfdev <command> [options]
 
 commands:
   doctor [--python PATH] [--json]   check this machine: onnxruntime, Python, numpy, torch, demo world
-  demo                              create a run on the demo world and run 3 iterations
-  new <config>                      create a run from a *.selfdev.json config
+  demo [--factory llm|grammar]      create a run on the demo world and run 3 iterations (default:
+                                    the demo's LLM factory; grammar: the built-in grammar factory)
+  new <config> [--factory grammar|llm]
+                                    create a run from a *.selfdev.json config
   iterate <run> [-n N]              run the next N iterations of a run
   status <run>                      show a run's progress and scores
   finalize <run>                    score the finalists on the sealed test split, once

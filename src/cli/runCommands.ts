@@ -49,6 +49,7 @@ const OPTIONS = {
   n: { type: 'string', short: 'n' },
   to: { type: 'string' },
   'allow-unisolated': { type: 'boolean', default: false },
+  factory: { type: 'string' },
 } as const;
 
 async function withLoop<T>(c: Common, run: Run, io: Io, signal: AbortSignal | undefined, fn: (loop: RunLoop) => Promise<T>): Promise<T> {
@@ -73,6 +74,10 @@ function progressPrinter(io: Io): (e: LoopEvent) => void {
     if (e.type === 'phase') {
       io.progress?.('');
       io.err(`${e.iteration ? `iteration ${e.iteration}: ` : ''}${e.phase}${e.total !== undefined ? ` (${e.total})` : ''}`);
+    } else if (e.type === 'generating') {
+      const line = `  generated ${e.done}/${e.total}`;
+      if (io.progress) io.progress(line);
+      else if (e.done === e.total) io.err(line);
     } else if (e.type === 'scored') {
       const r = e.record;
       const line = `  ${e.done}/${e.total} ${r.id}: ${r.status === 'ok' ? `dev ${pct(r.score)}` : `failed (${r.errorClass})`}${r.reusedFrom ? ` (same code as ${r.reusedFrom})` : ''}`;
@@ -106,14 +111,16 @@ export async function runCommand(command: string, argv: string[], io: Io, signal
       if (!positionals[0]) throw new UsageError(`usage: selfdev ${command} <run>${command === 'transfer' ? ' <iteration/algorithm...> --to <set>' : ''}`);
       return store.open(positionals[0]);
     };
+    const factory = values.factory;
+    if (factory !== undefined && factory !== 'grammar' && factory !== 'llm') throw new UsageError('--factory expects grammar or llm');
     const create = async (configFile: string) => {
-      const created = await createRun(store, configFile, { version: SELFDEV_VERSION, id: values.id });
+      const created = await createRun(store, configFile, { version: SELFDEV_VERSION, id: values.id, factory });
       io.err(`created run ${created.run.id}: branch ${created.run.branch}, worktree ${created.run.dir}`);
       return created;
     };
     switch (command) {
       case 'new': {
-        if (!positionals[0]) throw new UsageError('usage: selfdev new <config.selfdev.json> [--id ID]');
+        if (!positionals[0]) throw new UsageError('usage: selfdev new <config.selfdev.json> [--id ID] [--factory grammar|llm]');
         const { run } = await create(positionals[0]);
         io.out(run.id);
         return EXIT.ok;

@@ -98,11 +98,94 @@ export interface ProgressParams {
   total: number;
 }
 
+/** The LLM factory's generator: a local model folder run by the project's engine, or an
+ * OpenAI-compatible server. */
+export interface EngineGenerator {
+  kind: 'engine';
+  /** Model folder (Hugging Face format). */
+  model: string;
+  /** 'auto': use the model's chat template when it has one; 'never': send the prompt as plain text. */
+  chat: 'auto' | 'never';
+}
+
+export interface OpenAiGenerator {
+  kind: 'openai';
+  /** e.g. http://127.0.0.1:8000/v1 */
+  baseUrl: string;
+  model: string;
+  api: 'chat' | 'completions';
+  /** Requests in flight at once. */
+  concurrency: number;
+  /** Completions asked for per request (`n`); servers that ignore `n` get one request per sample. */
+  samplesPerRequest: number;
+  timeoutSeconds: number;
+  /** Retries of a request that failed with a network error, 408, 429 or 5xx, with backoff. */
+  retries: number;
+  /** Name of the environment variable of the backend process that holds the key (the key
+   * itself never travels in a request, a log or a file). */
+  apiKeyEnv?: string;
+}
+
+export type GeneratorSpec = EngineGenerator | OpenAiGenerator;
+
+export interface SamplingParams {
+  temperature: number;
+  topP: number;
+  maxTokens: number;
+  /** Sample i of a job uses seed + i where the generator takes a seed. */
+  seed: number;
+  stop: string[];
+}
+
+export interface GenerateParams {
+  /** Stable id; a finished job is answered from the journal. */
+  jobId: string;
+  generator: GeneratorSpec;
+  /** The prompt text (sent as the user message where a chat template or API is used). */
+  prompt: string;
+  n: number;
+  sampling: SamplingParams;
+  executionProvider?: string;
+  threads?: number;
+}
+
+export interface Completion {
+  index: number;
+  text: string;
+  /** 'stop': a stop string or the end-of-sequence token; 'length': maxTokens reached; 'error': no completion (see error). */
+  finishReason: 'stop' | 'length' | 'error';
+  promptTokens?: number;
+  completionTokens?: number;
+  /** The seed this sample was drawn with, where the generator took one. */
+  seed?: number;
+  error?: string;
+}
+
+export interface GenerateResult {
+  jobId: string;
+  /** What generated: the model folder's name or the server's model id. */
+  model: string;
+  /** The exact text the model saw (after the chat template, for the engine), or the prompt. */
+  promptText: string;
+  chat: boolean;
+  completions: Completion[];
+  timings: Record<string, number>;
+  fromJournal?: boolean;
+}
+
+export interface GenerateProgressParams {
+  jobId: string;
+  phase: 'generate';
+  done: number;
+  total: number;
+}
+
 /** What the orchestrator (the loop, the CLI, the extension) needs of a backend, whatever the
  * transport: a local child process today, ssh or a WebSocket later. */
 export interface Backend {
   readonly info: InitializeResult;
   score(params: ScoreParams, opts?: { signal?: AbortSignal; onProgress?: (p: ProgressParams) => void }): Promise<ScoreResult>;
+  generate(params: GenerateParams, opts?: { signal?: AbortSignal; onProgress?: (p: GenerateProgressParams) => void }): Promise<GenerateResult>;
   dispose(): Promise<void>;
 }
 
@@ -110,3 +193,5 @@ export const InitializeRequest = new RequestType<InitializeParams, InitializeRes
 export const ScoreRequest = new RequestType<ScoreParams, ScoreResult, void>('selfdev/score');
 export const ShutdownRequest = new RequestType0<void, void>('selfdev/shutdown');
 export const ProgressNotification = new NotificationType<ProgressParams>('selfdev/progress');
+export const GenerateRequest = new RequestType<GenerateParams, GenerateResult, void>('selfdev/generate');
+export const GenerateProgressNotification = new NotificationType<GenerateProgressParams>('selfdev/generateProgress');

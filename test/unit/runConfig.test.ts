@@ -24,6 +24,27 @@ describe('run config', () => {
     assert.ok(validate(JSON.parse(readFileSync(demoFile, 'utf8'))), JSON.stringify(validate.errors));
   });
 
+  it("reads an LLM factory: the seed writes by default (the paper's setting), paths resolved, endpoint defaults filled", () => {
+    const llm = parseRunConfig({ ...minimal, factory: { kind: 'llm' } }, FILE);
+    assert.deepEqual(llm.factory, { kind: 'llm', generator: { kind: 'engine', model: 'seed', chat: 'auto' }, prompt: undefined, workedExample: undefined, examples: 0, topP: 1, maxTokens: 1024, stop: [] });
+    const local = parseRunConfig({ ...minimal, factory: { kind: 'llm', generator: { model: 'w' }, prompt: 'p.md', examples: 2, stop: ['```\n\n'] } }, FILE);
+    assert.ok(local.factory.kind === 'llm' && local.factory.generator.kind === 'engine');
+    assert.equal(local.factory.kind === 'llm' && local.factory.generator.kind === 'engine' && local.factory.generator.model, '/runs/w');
+    assert.equal(local.factory.kind === 'llm' && local.factory.prompt, '/runs/p.md');
+    const remote = { ...minimal, factory: { kind: 'llm', generator: { kind: 'openai', baseUrl: 'http://127.0.0.1:8000/v1', model: 'qwen', apiKeyEnv: 'MY_KEY' } } };
+    assert.deepEqual(parseRunConfig(remote, FILE).factory, {
+      kind: 'llm',
+      generator: { kind: 'openai', baseUrl: 'http://127.0.0.1:8000/v1', model: 'qwen', api: 'chat', concurrency: 4, samplesPerRequest: 1, timeoutSeconds: 300, retries: 3, apiKeyEnv: 'MY_KEY' },
+      prompt: undefined,
+      workedExample: undefined,
+      examples: 0,
+      topP: 1,
+      maxTokens: 1024,
+      stop: [],
+    });
+    assert.ok(validate(remote), JSON.stringify(validate.errors));
+  });
+
   it("fills the paper's defaults", () => {
     const c = parseRunConfig(minimal, FILE);
     assert.equal(c.name, 'x');
@@ -51,6 +72,15 @@ describe('run config', () => {
     ['a fractional count', { ...minimal, iterations: 1.5 }, /iterations: expected a whole number >= 1/],
     ['a prompt without the question', { ...minimal, eval: { prompt: 'Q:' } }, /eval\.prompt: must contain \{question\}/],
     ['an unknown tensor library', { ...minimal, tensorLibrary: 'jax' }, /tensorLibrary: expected one of "numpy", "torch"/],
+    ['an unknown factory kind', { ...minimal, factory: { kind: 'gpt' } }, /factory\.kind: expected one of "grammar", "llm"/],
+    ['LLM settings on the grammar factory', { ...minimal, factory: { kind: 'grammar', topP: 0.9 } }, /factory\.topP: unknown field/, false],
+    ['an API key in the config', { ...minimal, factory: { kind: 'llm', generator: { kind: 'openai', baseUrl: 'http://h/v1', model: 'm', apiKey: 'sk-123' } } }, /factory\.generator\.apiKey: keys never go in a config file/],
+    ['credentials in the endpoint URL', { ...minimal, factory: { kind: 'llm', generator: { kind: 'openai', baseUrl: 'http://u:p@h/v1', model: 'm' } } }, /factory\.generator\.baseUrl: no credentials in the URL/, false],
+    ['an endpoint that is not http', { ...minimal, factory: { kind: 'llm', generator: { kind: 'openai', baseUrl: 'ftp://h/v1', model: 'm' } } }, /factory\.generator\.baseUrl: expected an http\(s\) URL/],
+    ['a key where the variable name goes', { ...minimal, factory: { kind: 'llm', generator: { kind: 'openai', baseUrl: 'http://h/v1', model: 'm', apiKeyEnv: 'sk-abc-123' } } }, /factory\.generator\.apiKeyEnv: expected the name of an environment variable/],
+    ['an openai generator without a model', { ...minimal, factory: { kind: 'llm', generator: { kind: 'openai', baseUrl: 'http://h/v1' } } }, /factory\.generator\.model: expected a non-empty string/, false],
+    ['an engine field on an openai generator', { ...minimal, factory: { kind: 'llm', generator: { kind: 'openai', baseUrl: 'http://h/v1', model: 'm', chat: 'auto' } } }, /factory\.generator\.chat: unknown field/, false],
+    ['a top-p of 0', { ...minimal, factory: { kind: 'llm', topP: 0 } }, /factory\.topP: expected a number from 0\.01 to 1/],
   ];
   for (const [what, json, message, schemaSees = true] of bad) {
     it(`names the field for ${what}`, () => {

@@ -3,7 +3,7 @@
 // format for the editor; a unit test keeps the two in step.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { BenchmarkJob, ScoreSettings } from '../../protocol/backend';
+import type { BenchmarkJob, OpenAiGenerator, ScoreSettings } from '../../protocol/backend';
 import { DEFAULT_REFINE_OPTIONS } from '../factory';
 import { DEFAULT_PAIR_POLICY, type PairPolicy } from '../pairs';
 import { DEFAULT_SCHEDULE, type TemperatureSchedule } from '../schedule';
@@ -32,9 +32,27 @@ export interface EvalConfig {
   stop: string[];
 }
 
-export interface FactoryConfig {
-  kind: 'grammar';
+/** The LLM factory's generator as configured: `model: "seed"` (the paper's setting, the
+ * default) is the run's seed model; other models are folders (absolute after parsing). */
+export type GeneratorConfig = { kind: 'engine'; model: 'seed' | string; chat: 'auto' | 'never' } | OpenAiGenerator;
+
+export interface LlmFactoryConfig {
+  kind: 'llm';
+  generator: GeneratorConfig;
+  /** Prompt template (absolute path); undefined: the built-in 1-shot prompt (resources/prompts). */
+  prompt?: string;
+  /** The worked example shown (absolute path); undefined: resources/algorithms/worked_example.py. */
+  workedExample?: string;
+  /** How many of the best earlier algorithms the prompt shows ({{examples}}); 0: the paper's fixed prompt. */
+  examples: number;
+  topP: number;
+  maxTokens: number;
+  stop: string[];
 }
+
+export type FactoryConfig = { kind: 'grammar' } | LlmFactoryConfig;
+
+export const LLM_FACTORY_DEFAULTS = { examples: 0, topP: 1, maxTokens: 1024, concurrency: 4, samplesPerRequest: 1, timeoutSeconds: 300, retries: 3 } as const;
 
 export interface RefinementConfig {
   beta: number;
@@ -200,7 +218,61 @@ export function parseRunConfig(json: unknown, file: string): RunConfig {
   const p = c.pairs === undefined ? {} : obj(c.pairs, 'pairs', ['chosenTop', 'rejectedBottom', 'elitism', 'failedAsRejected', 'minEach']);
   const r = c.refinement === undefined ? {} : obj(c.refinement, 'refinement', ['beta', 'learningRate', 'steps']);
   const l = c.limits === undefined ? {} : obj(c.limits, 'limits', ['timeoutSeconds', 'memoryMB']);
-  const fct = c.factory === undefined ? {} : obj(c.factory, 'factory', ['kind']);
+  const factory = (): FactoryConfig => {
+    const f = c.factory === undefined ? {} : obj(c.factory, 'factory');
+    const kind = oneOf(f.kind, 'factory.kind', ['grammar', 'llm'] as const, 'grammar');
+    if (kind === 'grammar') {
+      obj(f, 'factory', ['kind']);
+      return { kind };
+    }
+    obj(f, 'factory', ['kind', 'generator', 'prompt', 'workedExample', 'examples', 'topP', 'maxTokens', 'stop']);
+    const g = f.generator === undefined ? {} : obj(f.generator, 'factory.generator');
+    if ('apiKey' in g || 'key' in g) fail('factory.generator.apiKey', 'keys never go in a config file (they would reach git): set the environment variable named by apiKeyEnv, or store the key with "Self-Developing: Set LLM API Key"');
+    const gkind = oneOf(g.kind, 'factory.generator.kind', ['engine', 'openai'] as const, 'engine');
+    let generator: GeneratorConfig;
+    if (gkind === 'engine') {
+      obj(g, 'factory.generator', ['kind', 'model', 'chat']);
+      const model = g.model === undefined ? 'seed' : str(g.model, 'factory.generator.model');
+      generator = { kind: 'engine', model: model === 'seed' ? 'seed' : resolve(model), chat: oneOf(g.chat, 'factory.generator.chat', ['auto', 'never'] as const, 'auto') };
+    } else {
+      obj(g, 'factory.generator', ['kind', 'baseUrl', 'model', 'api', 'concurrency', 'samplesPerRequest', 'timeoutSeconds', 'retries', 'apiKeyEnv']);
+      const baseUrl = str(g.baseUrl, 'factory.generator.baseUrl');
+      let parsed: URL | undefined;
+      try {
+        parsed = new URL(baseUrl);
+      } catch {
+        /* reported below */
+      }
+      if (!parsed || !/^https?:$/.test(parsed.protocol)) fail('factory.generator.baseUrl', 'expected an http(s) URL such as http://127.0.0.1:8000/v1');
+      if (parsed!.username || parsed!.password) fail('factory.generator.baseUrl', 'no credentials in the URL (they would reach git): use apiKeyEnv');
+      const apiKeyEnv = g.apiKeyEnv === undefined ? undefined : str(g.apiKeyEnv, 'factory.generator.apiKeyEnv');
+      if (apiKeyEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(apiKeyEnv)) fail('factory.generator.apiKeyEnv', 'expected the name of an environment variable, not a key');
+      const d = LLM_FACTORY_DEFAULTS;
+      generator = {
+        kind: 'openai',
+        baseUrl,
+        model: str(g.model, 'factory.generator.model'),
+        api: oneOf(g.api, 'factory.generator.api', ['chat', 'completions'] as const, 'chat'),
+        concurrency: int(g.concurrency, 'factory.generator.concurrency', 1, d.concurrency),
+        samplesPerRequest: int(g.samplesPerRequest, 'factory.generator.samplesPerRequest', 1, d.samplesPerRequest),
+        timeoutSeconds: num(g.timeoutSeconds, 'factory.generator.timeoutSeconds', 1, 3600, d.timeoutSeconds),
+        retries: int(g.retries, 'factory.generator.retries', 0, d.retries),
+        ...(apiKeyEnv ? { apiKeyEnv } : {}),
+      };
+    }
+    const stopList = f.stop ?? [];
+    if (!Array.isArray(stopList) || !stopList.every((x) => typeof x === 'string' && x)) fail('factory.stop', 'expected a list of non-empty strings');
+    return {
+      kind,
+      generator,
+      prompt: f.prompt === undefined ? undefined : resolve(str(f.prompt, 'factory.prompt')),
+      workedExample: f.workedExample === undefined ? undefined : resolve(str(f.workedExample, 'factory.workedExample')),
+      examples: int(f.examples, 'factory.examples', 0, LLM_FACTORY_DEFAULTS.examples),
+      topP: num(f.topP, 'factory.topP', 0.01, 1, LLM_FACTORY_DEFAULTS.topP),
+      maxTokens: int(f.maxTokens, 'factory.maxTokens', 16, LLM_FACTORY_DEFAULTS.maxTokens),
+      stop: stopList as string[],
+    };
+  };
 
   return {
     name: c.name === undefined ? path.basename(file).replace(/(\.selfdev|\.run)?\.json$/, '') : str(c.name, 'name'),
@@ -211,7 +283,7 @@ export function parseRunConfig(json: unknown, file: string): RunConfig {
     tensorLibrary: oneOf(c.tensorLibrary, 'tensorLibrary', ['numpy', 'torch'] as const, 'numpy'),
     benchmarks,
     eval: evalConfig,
-    factory: { kind: oneOf(fct.kind, 'factory.kind', ['grammar'] as const, 'grammar') },
+    factory: factory(),
     algorithmsPerIteration: int(c.algorithmsPerIteration, 'algorithmsPerIteration', 2, 3000),
     iterations: int(c.iterations, 'iterations', 1, 3),
     temperature: {

@@ -14,6 +14,7 @@ export type PausePoint = 'afterGeneration' | 'beforeRefinement';
 export type LoopEvent =
   | { type: 'phase'; iteration: number; phase: LoopPhase; total?: number }
   | { type: 'scored'; iteration: number; record: ScoredRecord; done: number; total: number }
+  | { type: 'generating'; iteration: number; done: number; total: number }
   | { type: 'committed'; message: string }
   | { type: 'paused'; iteration: number; point: PausePoint }
   | { type: 'resumed'; iteration: number; point: PausePoint };

@@ -27,6 +27,7 @@ import { baselineVariants } from './baselines';
 import { fmt, LoopCancelled, type LoopEvent, type PausePoint, type RunContext } from './context';
 import { finalizeRun } from './finalize';
 import { transferAlgorithms } from './transfer';
+import { generateWithLlm, NO_CODE_MESSAGE } from './llmGeneration';
 import { Scorer, type ScoreJob, type ScoringDeps } from './scorer';
 import { summariseRun, writeSummary, type RunSummary } from './summary';
 
@@ -45,6 +46,8 @@ export interface PauseRequest {
 export interface LoopDeps extends ScoringDeps {
   /** resources/algorithms of this installation: needed for the baselines and finalize. */
   algorithmsDir?: string;
+  /** resources/prompts of this installation: the LLM factory's default prompt template. */
+  promptsDir?: string;
   signal?: AbortSignal;
   onEvent?: (e: LoopEvent) => void;
   log?: (line: string) => void;
@@ -120,18 +123,32 @@ export class RunLoop implements RunContext {
   }
 
   private async factoryBefore(t: number): Promise<FactoryState> {
-    if (t === 1) return initialFactory(this.config.randomSeed);
+    if (t === 1 || this.config.factory.kind !== 'grammar') return initialFactory(this.config.randomSeed);
     const text = await this.files.read(factoryFile(t - 1));
     return parseFactoryState((JSON.parse(text!) as { state: unknown }).state);
   }
 
+  /** The LLM factory's version before iteration t: 0 until refinement (DPO) makes new ones. */
+  private async llmVersionBefore(t: number): Promise<number> {
+    if (t === 1) return 0;
+    const text = await this.files.read(factoryFile(t - 1));
+    return text ? Number((JSON.parse(text) as { version?: number }).version ?? 0) : 0;
+  }
+
   private async runIteration(t: number): Promise<void> {
     const temperature = temperatureAt(this.config.temperature, t);
+    const llm = this.config.factory.kind === 'llm' ? this.config.factory : undefined;
     const factory = await this.factoryBefore(t);
+    const factoryVersion = llm ? await this.llmVersionBefore(t) : factory.version;
 
     // 1. Generate (deterministic in (seed, t), so a repeat writes the same files).
     let samples: SampleRecord[] = await this.files.samples(t);
-    if (samples.length < this.config.algorithmsPerIteration) {
+    if (llm && samples.length < this.config.algorithmsPerIteration) {
+      this.emit({ type: 'phase', iteration: t, phase: 'generate', total: this.config.algorithmsPerIteration });
+      samples = await generateWithLlm(this, llm, t, temperature, { ...this.deps, factoryVersion });
+      const coded = samples.filter((s) => !s.noCode).length;
+      await this.commit(`iteration ${t}: the LLM factory wrote ${samples.length} completions at temperature ${temperature.toFixed(3)}, ${coded} with code`);
+    } else if (samples.length < this.config.algorithmsPerIteration) {
       this.emit({ type: 'phase', iteration: t, phase: 'generate', total: this.config.algorithmsPerIteration });
       const drawn = sampleAlgorithms(factory, this.config.algorithmsPerIteration, temperature, this.config.randomSeed * 1000 + t);
       samples = drawn.map((s, i) => ({ id: algorithmId(i + 1), trace: s.trace, logProb: s.logProb, canonical: s.canonical, summary: s.summary, codeHash: codeHash(normaliseCode(s.code)) }));
@@ -157,7 +174,10 @@ export class RunLoop implements RunContext {
           const source = await this.files.read(file);
           if (source === undefined) throw new Error(`${this.run.path(file)} is missing: restore it with git (git checkout -- ${file}) or veto ${t}/${s.id}`);
           const edited = codeHash(normaliseCode(source)) !== s.codeHash;
-          return { id: s.id, file, source, extra: { factoryVersion: factory.version, temperature, summary: s.summary, kind: 'generated' as const, ...(edited ? { edited } : {}) } };
+          const extra = { factoryVersion, temperature, summary: s.summary, kind: 'generated' as const, ...(edited ? { edited } : {}) };
+          // A completion without code fails as no_code, unless a person has since written code into its file.
+          if (s.noCode && !edited) return { id: s.id, file, source, extra, failure: { errorClass: 'no_code', message: NO_CODE_MESSAGE, detail: s.noCode.detail } };
+          return { id: s.id, file, source, extra };
         }),
     );
     await this.scorer.scoreAll(t, resultsFile(t), jobs, samples.length);
@@ -190,6 +210,10 @@ export class RunLoop implements RunContext {
 
     // 5. Refine the factory by DPO against the frozen current state.
     this.emit({ type: 'phase', iteration: t, phase: 'refine', total: pairs.length });
+    if (llm) {
+      await this.writeLlmFactory(t, temperature, factoryVersion, pairs.length);
+      return;
+    }
     const traces: PreferencePair[] = [];
     const codeOf = async (ref: string) => {
       const r = parseAlgorithmRef(ref);
@@ -205,6 +229,7 @@ export class RunLoop implements RunContext {
       factoryFile(t),
       JSON.stringify(
         {
+          kind: 'grammar',
           version: report.state.version,
           temperature,
           pairs: pairs.length,
@@ -220,6 +245,37 @@ export class RunLoop implements RunContext {
     );
     await writeSummary(this);
     await this.commit(`iteration ${t}: ${pairs.length} preference pairs, factory v${report.state.version} (DPO loss ${fmt(report.losses[0])} -> ${fmt(report.losses.at(-1))})`);
+    await this.run.tag(iterationTag(t), `iteration ${t} finished`);
+  }
+
+  /**
+   * factory.json of an LLM factory iteration: which generator and version wrote it. Refining
+   * the LLM by DPO is not part of this version, so the version stays; the pairs are written
+   * (pairs.jsonl) for that refinement.
+   */
+  private async writeLlmFactory(t: number, temperature: number, version: number, pairs: number): Promise<void> {
+    const f = this.config.factory.kind === 'llm' ? this.config.factory : undefined;
+    const g = f!.generator;
+    await this.run.write(
+      factoryFile(t),
+      JSON.stringify(
+        {
+          kind: 'llm',
+          version,
+          parentVersion: version === 0 ? null : version - 1,
+          generator: g.kind === 'engine' ? { kind: 'engine', model: g.model === 'seed' ? 'seed' : path.basename(g.model), chat: g.chat } : { kind: 'openai', baseUrl: g.baseUrl, model: g.model, api: g.api },
+          temperature,
+          pairs,
+          pairsUsed: 0,
+          refinement: null,
+          note: 'the LLM factory is not refined in this version: its preference pairs are kept in pairs.jsonl',
+        },
+        null,
+        1,
+      ) + '\n',
+    );
+    await writeSummary(this);
+    await this.commit(`iteration ${t}: ${pairs} preference pairs, LLM factory v${version} (not refined)`);
     await this.run.tag(iterationTag(t), `iteration ${t} finished`);
   }
 

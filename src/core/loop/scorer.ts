@@ -21,6 +21,8 @@ export interface ScoreJob {
   model?: string;
   constants?: Record<string, number | string | boolean | null>;
   extra: Partial<ScoredRecord> & Pick<ScoredRecord, 'kind'>;
+  /** Already failed before scoring (an LLM completion with no code): recorded as is. */
+  failure?: { errorClass: string; message: string; detail?: string };
 }
 
 /** Scoring with models other than the run's own (transfer): the shared job parameters, a job-id
@@ -132,7 +134,9 @@ export class Scorer {
       const hash = jobHash(job);
       const known = byHash.get(hash);
       let record: ScoredRecord;
-      if (known) {
+      if (job.failure) {
+        record = { id: job.id, iteration, file: job.file, codeHash: hash, status: 'failed', ...job.failure, ...job.extra };
+      } else if (known) {
         record = reuse(known, job, iteration, hash);
       } else {
         record = await this.evaluate(iteration, job, hash, `${jobPrefix}/${hash}`, base);

@@ -22,6 +22,9 @@ export const resultsFile = (t: number) => `${iterationDir(t)}/results.jsonl`;
 export const pairsFile = (t: number) => `${iterationDir(t)}/pairs.jsonl`;
 export const factoryFile = (t: number) => `${iterationDir(t)}/factory.json`;
 export const promptFile = (t: number) => `${iterationDir(t)}/prompt.md`;
+/** LLM factory: every raw completion, and how the iteration's generation was made. */
+export const completionsFile = (t: number) => `${iterationDir(t)}/completions.jsonl`;
+export const generationFile = (t: number) => `${iterationDir(t)}/generation.json`;
 export const algorithmsDir = (t: number) => `${iterationDir(t)}/algorithms`;
 export const algorithmFile = (t: number, id: string) => `${algorithmsDir(t)}/${id}.py`;
 export const controlFile = (id: string) => `baselines/control/${id}.py`;

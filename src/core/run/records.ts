@@ -55,13 +55,38 @@ export function historyOf<T extends { id: string }>(records: readonly T[], id: s
   return all.slice(0, -1);
 }
 
+/** One algorithm an iteration generated (samples.jsonl). */
 export interface SampleRecord {
   id: string;
-  trace: unknown;
-  logProb: number;
-  canonical: string;
   summary: string;
+  /** Hash of the normalised code as generated (an edit changes the file, not this). */
   codeHash: string;
+  /** Grammar factory: the trace, its log-probability and canonical form. */
+  trace?: unknown;
+  logProb?: number;
+  canonical?: string;
+  /** LLM factory: the index of the completion it came from (completions.jsonl). */
+  completion?: number;
+  /** LLM factory: the completion held no code; the file holds the completion as comments. */
+  noCode?: { detail: string };
+}
+
+/** One raw completion of the LLM factory (completions.jsonl), kept whatever became of it. */
+export interface CompletionRecord {
+  /** The algorithm it became (a0001 ...). */
+  id: string;
+  index: number;
+  text: string;
+  finishReason: 'stop' | 'length' | 'error';
+  promptTokens?: number;
+  completionTokens?: number;
+  seed?: number;
+  sampling: { temperature: number; topP: number; maxTokens: number; stop: string[] };
+  model: string;
+  /** How the code was taken out of the text (extractCode.ts), without the code itself. */
+  extraction: { ok: true; from: 'fenced' | 'bare'; blocks: number; chosen: number; truncated: boolean; definesMerge: boolean; normalised: boolean } | { ok: false; failure: 'no_code'; detail: string };
+  /** The same code (normalised) was generated before: the algorithm reuses that result. */
+  duplicateOf?: string;
 }
 
 export interface PairRecord {

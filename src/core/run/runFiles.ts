@@ -16,12 +16,13 @@ import {
   resultsFile,
   RUN_FILE,
   samplesFile,
+  completionsFile,
   SEALED_FILE,
   SUMMARY_FILE,
   VETOES_FILE,
 } from './layout';
 import type { RunSummary } from '../loop/summary';
-import { latestById, parseJsonl, type PairRecord, type SampleRecord, type ScoredRecord } from './records';
+import { latestById, parseJsonl, type CompletionRecord, type PairRecord, type SampleRecord, type ScoredRecord } from './records';
 import { Vetoes } from './vetoes';
 
 export interface RunHeader {
@@ -163,6 +164,11 @@ export class RunFiles {
 
   samples(t: number): Promise<SampleRecord[]> {
     return this.records<SampleRecord>(samplesFile(t));
+  }
+
+  /** The LLM factory's raw completions of iteration t (none for the grammar factory). */
+  completions(t: number): Promise<CompletionRecord[]> {
+    return this.records<CompletionRecord>(completionsFile(t));
   }
 
   pairs(t: number): Promise<PairRecord[]> {
