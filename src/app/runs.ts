@@ -4,7 +4,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startLocalBackend } from '../backend/client';
-import { LLM_FACTORY_DEFAULTS, readRunConfig, type RunConfig } from '../core/config/runConfig';
+import { LLM_FACTORY_DEFAULTS, readRunConfig, type FactoryConfig, type RunConfig } from '../core/config/runConfig';
 import { RunLoop, runHeader, type LoopDeps, type RunSummary } from '../core/loop/runLoop';
 import { algorithmRef, RUN_FILE } from '../core/run/layout';
 import { RunFiles } from '../core/run/runFiles';
@@ -24,7 +24,7 @@ export interface CreatedRun {
 /** Reads and validates the config, then creates the run's branch and worktree with run.json.
  * `factory` replaces the config's factory kind: "grammar", or "llm" (the config's LLM settings,
  * else the paper's: the seed model writes, with the built-in 1-shot prompt). */
-export async function createRun(store: RunStore, configFile: string, opts: { version: string; id?: string; shownAs?: string; factory?: 'grammar' | 'llm' }): Promise<CreatedRun> {
+export async function createRun(store: RunStore, configFile: string, opts: { version: string; id?: string; shownAs?: string; factory?: 'grammar' | 'llm' | FactoryConfig }): Promise<CreatedRun> {
   const config = withFactory(await readRunConfig(configFile), opts.factory);
   const id = opts.id ?? newRunId(config.name);
   const header = runHeader(id, config, configFile, opts.version);
@@ -32,7 +32,8 @@ export async function createRun(store: RunStore, configFile: string, opts: { ver
   return { run, config };
 }
 
-export function withFactory(config: RunConfig, kind: 'grammar' | 'llm' | undefined): RunConfig {
+export function withFactory(config: RunConfig, kind: 'grammar' | 'llm' | FactoryConfig | undefined): RunConfig {
+  if (typeof kind === 'object') return { ...config, factory: kind };
   if (!kind || kind === config.factory.kind) return config;
   if (kind === 'grammar') return { ...config, factory: { kind: 'grammar' } };
   const d = LLM_FACTORY_DEFAULTS;
@@ -50,6 +51,10 @@ export const backendScript = (inst: Installation) => path.join(inst.root, 'out',
 export const algorithmsFolder = (inst: Installation) => path.join(inst.root, 'resources', 'algorithms');
 export const promptsFolder = (inst: Installation) => path.join(inst.root, 'resources', 'prompts');
 export const demoConfig = (inst: Installation) => path.join(inst.root, 'resources', 'demo', 'demo.run.json');
+
+/** The environment variable through which the extension hands the backend the key it keeps in
+ * VS Code's secret storage (the openai generator reads it when the config's apiKeyEnv is unset). */
+export const STORED_KEY_ENV = 'SELFDEV_LLM_API_KEY';
 
 /** The backend's journal lives beside the runs it scored, so a dropped connection loses nothing. */
 export const journalDir = (runsDir: string) => path.join(runsDir, '.journal');

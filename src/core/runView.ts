@@ -4,9 +4,9 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { diffLines } from 'diff';
-import type { AlgorithmDetail, AlgorithmRow, DiffLine, IterationData, PairDetail, PairRow, RunOverview, ScorePoint } from '../protocol/webviewMessages';
+import type { AlgorithmDetail, AlgorithmRow, DiffLine, GenerationDetail, IterationData, PairDetail, PairRow, RunOverview, ScorePoint } from '../protocol/webviewMessages';
 import { bestOf, iterationStats, referenceStats } from './loop/summary';
-import { algorithmFile, algorithmsDir, ALGORITHM_FILE, algorithmRef, isControlOf, parseAlgorithmRef } from './run/layout';
+import { algorithmFile, algorithmsDir, ALGORITHM_FILE, algorithmRef, isControlOf, parseAlgorithmRef, promptFile } from './run/layout';
 import { historyOf, latestById, type ScoredRecord } from './run/records';
 import { folderSource, RunFiles } from './run/runFiles';
 import type { Vetoes } from './run/vetoes';
@@ -190,6 +190,26 @@ export async function algorithmDetail(reader: RunReader, t: number, id: string):
     error: current?.status === 'failed' ? { errorClass: current.errorClass ?? 'error', message: current.message, detail: current.detail } : undefined,
     diff: earlier && earlierCode !== undefined ? { against: algorithmRef(earlier.iteration, earlier.id), againstScore: earlier.score!, lines: lineDiff(earlierCode, code) } : undefined,
     history: historyOf(records, id).map((r) => ({ score: r.status === 'ok' ? r.score! : null, status: r.status, at: r.rescored?.at ?? 'first score' })),
+    generation: await generationDetail(reader, t, id),
+  };
+}
+
+/** The LLM factory's record of how algorithm t/id was written; undefined for the grammar factory. */
+async function generationDetail(reader: RunReader, t: number, id: string): Promise<GenerationDetail | undefined> {
+  const c = (await reader.completions(t)).find((r) => r.id === id);
+  if (!c) return undefined;
+  const x = c.extraction;
+  const tokens = c.promptTokens !== undefined || c.completionTokens !== undefined ? ` · ${c.promptTokens ?? '?'} + ${c.completionTokens ?? '?'} tokens` : '';
+  return {
+    prompt: (await reader.read(promptFile(t))) ?? '',
+    completion: c.text,
+    model: c.model,
+    finishReason: c.finishReason,
+    sampling: `temperature ${c.sampling.temperature.toFixed(3)} · top-p ${c.sampling.topP}${c.seed !== undefined ? ` · seed ${c.seed}` : ''}${tokens}`,
+    extraction: x.ok
+      ? `${x.from === 'fenced' ? `fenced block ${x.chosen + 1} of ${x.blocks}` : 'bare code in the text'}${x.truncated ? ', cut off (no closing fence)' : ''}${x.definesMerge ? '' : ', defines no merge'}${x.normalised ? ', tabs and line ends normalised' : ''}`
+      : `no code: ${x.detail}`,
+    ...(c.duplicateOf ? { duplicateOf: c.duplicateOf } : {}),
   };
 }
 

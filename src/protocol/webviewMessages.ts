@@ -145,6 +145,22 @@ export interface AlgorithmDetail {
   diff?: { against: string; againstScore: number; lines: DiffLine[] };
   /** Earlier scores of this algorithm (edits), oldest first. */
   history: { score: number | null; status: AlgorithmStatus; at: string }[];
+  /** LLM factory: how the algorithm was written (prompt, raw completion, extraction). */
+  generation?: GenerationDetail;
+}
+
+export interface GenerationDetail {
+  /** The exact prompt text the model saw (the iteration's prompt.md). */
+  prompt: string;
+  completion: string;
+  model: string;
+  finishReason: string;
+  /** e.g. "temperature 1.000 · top-p 1 · seed 1001 · 80 + 143 tokens" */
+  sampling: string;
+  /** e.g. "fenced block 1 of 2", "bare code", "no code: ..." */
+  extraction: string;
+  /** Earlier algorithm with the same code, when this one was a duplicate. */
+  duplicateOf?: string;
 }
 
 export interface PairSide {

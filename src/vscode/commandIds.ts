@@ -19,6 +19,7 @@ export const COMMAND_IDS = [
   'selfdev.selectBackend',
   'selfdev.selectPythonInterpreter',
   'selfdev.refreshRuns',
+  'selfdev.setLlmApiKey',
 ] as const;
 
 export type CommandId = (typeof COMMAND_IDS)[number];

@@ -3,13 +3,17 @@
 // a cancellable progress notification and optional pause points; edits, vetoes and
 // re-evaluations go through here too, so they never race the loop on the same run.
 import * as vscode from 'vscode';
-import { createRun, openLoop, startBackend, type Installation, type OpenOptions } from '../app/runs';
+import { createRun, openLoop, startBackend, STORED_KEY_ENV, type Installation, type OpenOptions } from '../app/runs';
+import type { FactoryConfig } from '../core/config/runConfig';
 import { LoopCancelled, type LoopEvent, type PausePoint, type PauseRequest, type RunLoop } from '../core/loop/runLoop';
 import { RunStore, type Run } from '../core/store/runStore';
 import type { Backend } from '../protocol/backend';
 import type { LiveStatus } from '../protocol/webviewMessages';
 import { resolveInterpreter } from './pythonInterpreter';
 import { runsLocation, settings } from './settings';
+
+/** Secret-storage key of the LLM endpoint's API key. */
+export const LLM_KEY_SECRET = 'selfdev.llm.apiKey';
 
 export interface LoopState {
   runId: string;
@@ -61,8 +65,8 @@ export class LoopController implements vscode.Disposable {
     return RunStore.open(runsLocation(this.context), vscode.workspace.workspaceFolders?.[0]?.uri.fsPath);
   }
 
-  async createRun(configFile: string): Promise<Run> {
-    const { run } = await createRun(await this.store(), configFile, { version: this.installation.version, shownAs: vscode.workspace.asRelativePath(configFile) });
+  async createRun(configFile: string, factory?: 'grammar' | 'llm' | FactoryConfig): Promise<Run> {
+    const { run } = await createRun(await this.store(), configFile, { version: this.installation.version, shownAs: vscode.workspace.asRelativePath(configFile), factory });
     const id = run.id;
     this.log.info(`created run ${id} (branch ${run.branch}, worktree ${run.dir})`);
     this.lastRunId = id;
@@ -74,8 +78,10 @@ export class LoopController implements vscode.Disposable {
     return (await this.store()).open(id);
   }
 
-  private startBackend(): Promise<Backend> {
-    return startBackend(this.installation, runsLocation(this.context), (t) => this.log.debug(`backend: ${t.trimEnd()}`));
+  private async startBackend(): Promise<Backend> {
+    // The LLM endpoint's key goes from secret storage to the backend's environment only.
+    const key = await this.context.secrets.get(LLM_KEY_SECRET);
+    return startBackend(this.installation, runsLocation(this.context), (t) => this.log.debug(`backend: ${t.trimEnd()}`), key ? { [STORED_KEY_ENV]: key } : {});
   }
 
   /** How the run's loop is opened from VS Code: the settings, progress and pause points. */
@@ -243,6 +249,9 @@ export class LoopController implements vscode.Disposable {
       if (r && r.status.phase !== 'starting') r.status = { ...r.status, iteration: e.iteration, done: e.done, total: e.total };
       // Views update as results arrive, not only at commits.
       this.runChanged.fire(runId);
+    } else if (e.type === 'generating') {
+      progress?.report({ message: `${prefix(e.iteration)}generated ${e.done}/${e.total}` });
+      if (r) r.status = { ...r.status, iteration: e.iteration, done: e.done, total: e.total };
     } else if (e.type === 'paused') {
       progress?.report({ message: `${prefix(e.iteration)}paused for review` });
     } else if (e.type === 'committed') {

@@ -23,6 +23,11 @@ export const settings = {
   pauseAfterGeneration: (): boolean => config().get<boolean>('pause.afterGeneration', false),
   pauseBeforeRefinement: (): boolean => config().get<boolean>('pause.beforeRefinement', false),
   allowUnisolated: (): boolean => config().get<boolean>('sandbox.allowUnisolated', false),
+  /** The LLM factory's OpenAI-compatible endpoint offered by New Run (the key is in secret storage). */
+  llmBaseUrl: (): string => config().get<string>('llm.baseUrl', '').trim(),
+  llmModel: (): string => config().get<string>('llm.model', '').trim(),
+  llmApi: (): 'chat' | 'completions' => config().get<'chat' | 'completions'>('llm.api', 'chat'),
+  llmConcurrency: (): number => config().get<number>('llm.concurrency', 4),
 
   async update(key: string, value: unknown, target = vscode.ConfigurationTarget.Global): Promise<void> {
     await config().update(key, value, target);

@@ -111,7 +111,7 @@ describe('the openai generator against a scripted peer', () => {
     await assert.rejects(generateWithOpenAi(params(gen({ apiKeyEnv: 'MY_KEY' }), 1), { env: {} }), /no key: set \$MY_KEY/);
     await assert.rejects(
       generateWithOpenAi(params(gen({ apiKeyEnv: 'MY_KEY' }), 1), { env: { MY_KEY: 'sk-secret-999' } }),
-      (e: unknown) => e instanceof Error && /key in \$MY_KEY was refused/.test(e.message) && !e.message.includes('sk-secret-999'),
+      (e: unknown) => e instanceof Error && /the key was refused: check \$MY_KEY/.test(e.message) && !e.message.includes('sk-secret-999'),
     );
   });
 
@@ -142,6 +142,7 @@ describe('the openai generator against a scripted peer', () => {
       '',
     ].join('\n\n');
     assert.deepEqual(readReply(body, 'text/event-stream'), { choices: [{ text: 'def merge', finishReason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 2 }, model: 'x' });
+    assert.throws(() => readReply(body.replace(',"finish_reason":"stop"', ''), 'text/event-stream'), /ended before the completion finished/);
     assert.throws(() => readReply('{"error":{"message":"model not loaded"}}', 'application/json'), /model not loaded/);
     assert.throws(() => readReply('<html>', 'text/html'), /not JSON/);
   });

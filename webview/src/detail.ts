@@ -1,6 +1,6 @@
 // The selected algorithm: its code, its failure, its diff against the best earlier algorithm and
 // its score history. All of it is generated or user text, so it goes in as textContent only.
-import type { AlgorithmDetail, AlgorithmRow, DiffLine } from '../../src/protocol/webviewMessages';
+import type { AlgorithmDetail, AlgorithmRow, DiffLine, GenerationDetail } from '../../src/protocol/webviewMessages';
 import { el, loadingNote } from './dom';
 import { interval, pct, points, temperature } from './format';
 import { button } from './header';
@@ -31,6 +31,22 @@ export function diffBlock(lines: DiffLine[]): HTMLPreElement {
 
 function section(title: string, cls: string, ...children: (Node | null)[]): HTMLElement {
   return el('section', { cls: `detail-section ${cls}` }, el('h3', { text: title }), ...children);
+}
+
+/** How an LLM wrote the algorithm: extraction, the raw completion, and the prompt (collapsed,
+ * since it is the same for the whole iteration). */
+function generationSection(g: GenerationDetail): HTMLElement {
+  const facts = [`by ${g.model}`, g.sampling, `finished: ${g.finishReason}`, g.duplicateOf ? `same code as ${g.duplicateOf}` : null].filter((x): x is string => x !== null).join(' · ');
+  const prompt = el('details', { cls: 'generation-prompt' }, el('summary', { text: 'Prompt' }), codeBlock(g.prompt, 'prompt'));
+  return section(
+    'Generation',
+    'detail-generation',
+    el('p', { cls: 'detail-note', text: facts }),
+    el('p', { cls: 'detail-note extraction', text: `Extraction: ${g.extraction}` }),
+    el('h4', { text: 'Completion' }),
+    codeBlock(g.completion, 'completion'),
+    prompt,
+  );
 }
 
 export class DetailPane {
@@ -69,6 +85,7 @@ export class DetailPane {
       );
     }
     parts.push(section('Code', 'detail-code', codeBlock(d.code)));
+    if (d.generation) parts.push(generationSection(d.generation));
     if (d.diff) {
       const added = d.diff.lines.filter((l) => l.op === '+').length;
       const removed = d.diff.lines.filter((l) => l.op === '-').length;

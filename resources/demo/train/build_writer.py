@@ -59,6 +59,10 @@ TOKENIZER_CONFIG = {
     "padding_side": "left",
     # Without this, `transformers serve` waits forever on its first request (FACTS.md).
     "model_input_names": ["input_ids", "attention_mask"],
+    # The plainest chat template: the user's text after <s>, so a prompt sent as a chat message
+    # (an OpenAI-compatible server's chat API, or the engine with chat "auto") gives exactly the
+    # tokens the writer was trained on.
+    "chat_template": "{{ bos_token }}{% for message in messages %}{{ message['content'] }}{% endfor %}",
 }
 # Sampling is what the factory does with it (and `transformers serve` ignores the temperature
 # of a request unless the model's generation config samples).

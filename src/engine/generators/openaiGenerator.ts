@@ -32,7 +32,8 @@ interface Reply {
 
 /** The choices of a reply (JSON, or an event stream whose chunks are merged by choice index). */
 export function readReply(body: string, contentType: string): { choices: { text: string; finishReason: string | null }[]; usage?: Reply['usage']; model?: string } {
-  const chunks: Reply[] = (contentType.includes('text/event-stream') || /^\s*data:/.test(body) ? sseData(body) : [body]).map((d) => {
+  const streamed = contentType.includes('text/event-stream') || /^\s*data:/.test(body);
+  const chunks: Reply[] = (streamed ? sseData(body) : [body]).map((d) => {
     try {
       return JSON.parse(d) as Reply;
     } catch {
@@ -54,7 +55,13 @@ export function readReply(body: string, contentType: string): { choices: { text:
       byIndex.set(i, entry);
     }
   }
-  return { choices: [...byIndex.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v), usage, model };
+  const choices = [...byIndex.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
+  // A stream always ends each choice with its finish_reason; one that stops before has failed
+  // on the server (transformers serve, for one, ends the stream silently when generate raises).
+  if (streamed && choices.some((c) => c.finishReason === null)) {
+    throw new GeneratorError("the server's event stream ended before the completion finished (no finish_reason): generation failed on the server, whose log says why");
+  }
+  return { choices, usage, model };
 }
 
 const RETRYABLE = new Set([408, 409, 425, 429, 500, 502, 503, 504]);
@@ -78,7 +85,8 @@ export async function generateWithOpenAi(params: GenerateParams & { generator: O
   const s = params.sampling;
   const started = performance.now();
   const env = opts.env ?? process.env;
-  const key = env[g.apiKeyEnv ?? 'OPENAI_API_KEY'];
+  // The variable the config names, else the key VS Code keeps in its secret storage.
+  const key = env[g.apiKeyEnv ?? 'OPENAI_API_KEY'] || env.SELFDEV_LLM_API_KEY;
   const url = `${g.baseUrl.replace(/\/+$/, '')}/${g.api === 'chat' ? 'chat/completions' : 'completions'}`;
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
   if (key) headers.authorization = `Bearer ${key}`;
@@ -113,7 +121,7 @@ export async function generateWithOpenAi(params: GenerateParams & { generator: O
         const ra = Number(res.headers.get('retry-after'));
         retryAfter = Number.isFinite(ra) && ra >= 0 ? ra * 1000 : undefined;
         problem = `HTTP ${status}: ${text.slice(0, 300).trim()}`;
-        if (status === 401 || status === 403) problem += key ? ` (the key in $${g.apiKeyEnv ?? 'OPENAI_API_KEY'} was refused)` : ` (no key: set $${g.apiKeyEnv ?? 'OPENAI_API_KEY'} or store one with "Self-Developing: Set LLM API Key")`;
+        if (status === 401 || status === 403) problem += key ? ` (the key was refused: check $${g.apiKeyEnv ?? 'OPENAI_API_KEY'} or "Self-Developing: Set LLM API Key")` : ` (no key: set $${g.apiKeyEnv ?? 'OPENAI_API_KEY'} or store one with "Self-Developing: Set LLM API Key")`;
         if (status === 404) problem += ` (is ${url} an OpenAI-compatible ${g.api} endpoint? Some servers have no completions API: try "api": "chat")`;
       } catch (err) {
         if (opts.signal?.aborted) throw err;

@@ -1,11 +1,14 @@
 // The commands that drive the loop: start the demo, new run, iterate, stop, finalize, reveal.
 import * as vscode from 'vscode';
+import * as path from 'node:path';
 import { bestSoFar } from '../../app/runs';
+import { LLM_FACTORY_DEFAULTS, readRunConfig, type FactoryConfig } from '../../core/config/runConfig';
 import { RunFiles } from '../../core/run/runFiles';
 import { pct } from '../../core/format';
 import type { Run } from '../../core/store/runStore';
 import { requireAlgorithmRef } from '../algorithmRef';
-import type { LoopController } from '../loopController';
+import { LLM_KEY_SECRET, type LoopController } from '../loopController';
+import { settings } from '../settings';
 
 /** A run named by a string id, a Runs tree node, or picked by the user. */
 async function resolveRun(loop: LoopController, arg: unknown, listIds: () => Promise<string[]>): Promise<Run | undefined> {
@@ -17,6 +20,53 @@ async function resolveRun(loop: LoopController, arg: unknown, listIds: () => Pro
   if (!ids.length) throw new Error('there are no runs yet: start the demo run or a new run first');
   const id = await vscode.window.showQuickPick(ids, { title: 'Which run?' });
   return id ? loop.openRun(id) : undefined;
+}
+
+type FactoryChoice = 'config' | 'grammar' | 'llm-seed' | 'llm-endpoint';
+
+/** The factory a choice of New Run stands for (undefined: as the config says). */
+function factoryFor(choice: FactoryChoice): 'grammar' | FactoryConfig | undefined {
+  const d = LLM_FACTORY_DEFAULTS;
+  const llm = { examples: d.examples, topP: d.topP, maxTokens: d.maxTokens, stop: [] };
+  switch (choice) {
+    case 'config':
+      return undefined;
+    case 'grammar':
+      return 'grammar';
+    case 'llm-seed':
+      return { kind: 'llm', generator: { kind: 'engine', model: 'seed', chat: 'auto' }, ...llm };
+    case 'llm-endpoint': {
+      const baseUrl = settings.llmBaseUrl();
+      const model = settings.llmModel();
+      if (!baseUrl || !model) throw new Error('set selfdev.llm.baseUrl and selfdev.llm.model (the OpenAI-compatible endpoint and its model) first');
+      if (!/^https?:\/\//.test(baseUrl)) throw new Error(`selfdev.llm.baseUrl must be an http(s) URL, got ${baseUrl}`);
+      return {
+        kind: 'llm',
+        generator: { kind: 'openai', baseUrl, model, api: settings.llmApi(), concurrency: settings.llmConcurrency(), samplesPerRequest: d.samplesPerRequest, timeoutSeconds: d.timeoutSeconds, retries: d.retries },
+        ...llm,
+      };
+    }
+    default:
+      throw new Error(`unknown factory choice ${JSON.stringify(choice)} (config, grammar, llm-seed or llm-endpoint)`);
+  }
+}
+
+async function pickFactory(file: string): Promise<FactoryChoice | undefined> {
+  let current = 'as configured';
+  try {
+    const f = (await readRunConfig(file)).factory;
+    current = f.kind === 'grammar' ? 'the grammar factory' : f.generator.kind === 'engine' ? `LLM: ${f.generator.model === 'seed' ? 'the seed model' : path.basename(f.generator.model)}` : `LLM: ${f.generator.model} at ${f.generator.baseUrl}`;
+  } catch {
+    /* createRun reports a bad config */
+  }
+  const endpoint = settings.llmBaseUrl() && settings.llmModel() ? `${settings.llmModel()} at ${settings.llmBaseUrl()}` : 'set selfdev.llm.baseUrl and selfdev.llm.model first';
+  const items: (vscode.QuickPickItem & { choice: FactoryChoice })[] = [
+    { label: 'As the config says', description: current, choice: 'config' },
+    { label: 'LLM factory: the seed model', description: "the paper's setting, on this installation's engine", choice: 'llm-seed' },
+    { label: 'LLM factory: an OpenAI-compatible endpoint', description: endpoint, choice: 'llm-endpoint' },
+    { label: 'Grammar factory', description: 'the built-in program grammar: fast, no model needed', choice: 'grammar' },
+  ];
+  return (await vscode.window.showQuickPick(items, { title: 'Who writes the algorithms?' }))?.choice;
 }
 
 export function loopCommands(loop: LoopController, context: vscode.ExtensionContext, listIds: () => Promise<string[]>, runsDir: () => string) {
@@ -52,8 +102,11 @@ export function loopCommands(loop: LoopController, context: vscode.ExtensionCont
       if (done) void vscode.window.showInformationMessage(`Self-Developing: demo run ${run.id} finished ${iterations} iterations (branch ${run.branch}).`);
       return run.id;
     },
-    'selfdev.newRun': async (arg?: unknown) => {
+    'selfdev.newRun': async (arg?: unknown, options?: unknown) => {
       let file = typeof arg === 'string' ? arg : arg instanceof vscode.Uri ? arg.fsPath : undefined;
+      // Callers (tests, other extensions) may choose the factory: {factory: 'config' | 'grammar' | 'llm-seed' | 'llm-endpoint'}.
+      const given = typeof options === 'object' && options !== null ? (options as { factory?: unknown }).factory : undefined;
+      const interactive = file === undefined && given === undefined;
       // A run config open in the editor is the one meant.
       const active = vscode.window.activeTextEditor?.document;
       if (!file && active?.uri.scheme === 'file' && active.fileName.endsWith('.selfdev.json')) {
@@ -65,11 +118,22 @@ export function loopCommands(loop: LoopController, context: vscode.ExtensionCont
         file = picked?.[0]?.fsPath;
       }
       if (!file) return undefined;
-      const run = await loop.createRun(file);
+      const choice = typeof given === 'string' ? (given as FactoryChoice) : interactive ? await pickFactory(file) : 'config';
+      if (!choice) return undefined;
+      const run = await loop.createRun(file, factoryFor(choice));
       void vscode.window.showInformationMessage(`Self-Developing: created run ${run.id} (branch ${run.branch}).`, 'Run First Iteration').then((choice) => {
         if (choice) void vscode.commands.executeCommand('selfdev.runNextIteration', run.id);
       });
       return run.id;
+    },
+    'selfdev.setLlmApiKey': async (arg?: unknown) => {
+      // Tests pass the key; people type it (hidden). An empty key removes the stored one.
+      const key = typeof arg === 'string' ? arg : await vscode.window.showInputBox({ title: 'API key of the LLM endpoint', prompt: 'Kept in VS Code secret storage, given only to the backend process. Leave empty to remove it.', password: true, ignoreFocusOut: true });
+      if (key === undefined) return undefined;
+      if (key.trim()) await context.secrets.store(LLM_KEY_SECRET, key.trim());
+      else await context.secrets.delete(LLM_KEY_SECRET);
+      void vscode.window.showInformationMessage(key.trim() ? 'Self-Developing: LLM API key stored in secret storage.' : 'Self-Developing: LLM API key removed.');
+      return Boolean(key.trim());
     },
     'selfdev.runNextIteration': (arg?: unknown) => iterate(arg, 1),
     'selfdev.runIterations': async (arg?: unknown, n?: unknown) => {
