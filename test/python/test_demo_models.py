@@ -15,6 +15,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 from conftest import DEMO
 
 MODELS = sorted(p for p in (DEMO / "models").iterdir() if p.is_dir())
+#: The models of the math world (the writer, the LLM factory's model, is tested in test_demo_writer.py).
+MATH_MODELS = [p for p in MODELS if p.name != "writer"]
 MLP = re.compile(r"^model\.layers\.\d+\.mlp\.(gate|up|down)_proj\.weight$")
 SAMPLE = "Question: Ava has 3 bags with 7 apples in each bag. How many apples does Ava have now?\nAnswer: 3*7=21.\n#### 21"
 
@@ -85,7 +87,7 @@ def test_transformers_loads_the_checkpoint_offline_and_computes(folder):
     assert torch.isfinite(logits).all()
 
 
-@pytest.mark.parametrize("folder", MODELS, ids=lambda p: p.name)
+@pytest.mark.parametrize("folder", MATH_MODELS, ids=lambda p: p.name)
 def test_tokenizer_loads_with_both_libraries_and_round_trips(folder):
     tok = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
     c = config(folder)
@@ -102,7 +104,7 @@ def test_tokenizer_loads_with_both_libraries_and_round_trips(folder):
 
 def test_candidates_differ_from_the_seed_only_inside_the_merge_scope():
     seed = tensors(DEMO / "models" / "seed")
-    for folder in MODELS:
+    for folder in MATH_MODELS:
         if folder.name == "seed":
             continue
         cand = tensors(folder)
