@@ -409,6 +409,28 @@ describe('the results panel in a browser', { timeout: 120_000 }, () => {
     await p.page.waitForSelector(`.detail[data-id="${b}"] pre code`);
   });
 
+  it('shows how an LLM wrote an algorithm: extraction, the raw completion as text, the prompt folded', async () => {
+    const p = await panel({ state: { runId: 'demo', iteration: 1 } });
+    await p.rendered(1);
+    await p.host.autoAnswer(false);
+    const [a] = await p.shownIds();
+    await p.page.click(`.algo-row[data-id="${a}"] .col-summary`);
+    const r = (await p.host.last('requestDetail'))!;
+    // A completion is the model's text: markup in it must stay text.
+    const completion = 'Idea: <img src=x onerror="window.__pwned=1"> trim, then sum.\n```python\ndef merge(task_vectors, name):\n    return task_vectors[0]\n```';
+    const generation = { prompt: '<s>Write a new merge algorithm.\n', completion, model: 'writer', finishReason: 'stop', sampling: 'temperature 1.200 · top-p 1 · seed 1 · 80 + 40 tokens', extraction: 'fenced block 1 of 1', duplicateOf: '1/a0003' };
+    await p.host.send({ t: 'detail', requestId: r.requestId, detail: { ...demo.details[`demo/1/${a}`], generation } });
+    await p.page.waitForSelector(`.detail[data-id="${a}"] .detail-generation pre.completion`);
+    assert.equal(await p.page.textContent('.detail-generation pre.completion'), completion);
+    assert.equal(await p.page.$('.detail-generation img'), null, 'no element was made from the completion');
+    assert.equal(await p.page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
+    assert.match((await p.text('.detail-generation .detail-note')) ?? '', /^by writer · temperature 1\.200 · top-p 1 · seed 1 · 80 \+ 40 tokens · finished: stop · same code as 1\/a0003$/);
+    assert.equal(await p.text('.detail-generation .extraction'), 'Extraction: fenced block 1 of 1');
+    assert.ok(await p.page.isHidden('.detail-generation pre.prompt'), 'the prompt starts folded');
+    await p.page.click('.generation-prompt summary');
+    assert.equal(await p.page.textContent('.detail-generation pre.prompt'), generation.prompt);
+  });
+
   it('shows an error without a request id in a banner that can be dismissed', async () => {
     const p = await panel();
     await p.rendered(3);

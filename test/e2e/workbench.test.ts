@@ -173,6 +173,9 @@ describe('Self-Developing in the VS Code UI', () => {
     await quickOpen.press('Enter');
     await page.locator('.tab', { hasText: 'small.selfdev.json' }).waitFor();
     await runFromPalette(page, 'Self-Developing: New Run from Config…');
+    // Who writes the algorithms: the config's factory (the first choice).
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'LLM factory: the seed model' }).waitFor();
+    await answer(page, 'As the config says');
     const created = toast(page, /created run small-\d{8}-\d{6}/);
     await created.waitFor({ timeout: 60_000 });
     smallId = /small-\d{8}-\d{6}/.exec((await created.textContent()) ?? '')![0];

@@ -31,6 +31,7 @@ describe('extension', () => {
     const args: Partial<Record<string, unknown[]>> = {
       'selfdev.selectBackend': [{ kind: 'local' }],
       'selfdev.selectPythonInterpreter': [process.env.SELFDEV_PYTHON ?? 'python3'],
+      'selfdev.setLlmApiKey': [''],
     };
     // The loop's commands start long work or ask for a file; the 'loop' tests below run them.
     const loopCommands = new Set(['selfdev.startDemo', 'selfdev.newRun', 'selfdev.runNextIteration', 'selfdev.runIterations', 'selfdev.finalize', 'selfdev.revealBranch', 'selfdev.openAlgorithm', 'selfdev.compareAlgorithms', 'selfdev.transferAlgorithm']);

@@ -1,7 +1,10 @@
 import * as assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { readRunConfig } from '../../src/core/config/runConfig';
 import { COMMAND_IDS } from '../../src/vscode/commandIds';
 import { packageJson, repoRoot } from '../harness/paths';
 
@@ -67,5 +70,26 @@ describe('package.json', () => {
     for (const name of ['@types/vscode', '@vscode/webview-ui-toolkit', 'onnxruntime-node', 'simple-git', 'esbuild', '@vscode/test-electron']) {
       assert.ok(name in all, name);
     }
+  });
+});
+
+describe('the .vsix', () => {
+  it('ships every file the demo run needs: models, benchmarks, prompts, the runner and the helper library', async () => {
+    // vsce itself lists what it would package (the allowlist of .vscodeignore).
+    const shipped = new Set(execFileSync(process.execPath, [path.join(repoRoot, 'node_modules', '@vscode', 'vsce', 'vsce'), 'ls'], { cwd: repoRoot, encoding: 'utf8' }).trim().split('\n'));
+    const demo = await readRunConfig(path.join(repoRoot, 'resources', 'demo', 'demo.run.json'));
+    const files = (p: string): string[] => (statSync(p).isDirectory() ? readdirSync(p).flatMap((f) => files(path.join(p, f))) : [p]);
+    const f = demo.factory;
+    assert.equal(f.kind, 'llm');
+    const needed = [
+      ...[demo.seed, ...demo.candidates, ...Object.values(demo.transfer).flat()].flatMap(files),
+      ...Object.values(demo.benchmarks).flatMap((b) => [b.dev, b.test, b.fewshot].filter((x): x is string => x !== undefined)),
+      ...(f.kind === 'llm' && f.generator.kind === 'engine' && f.generator.model !== 'seed' ? files(f.generator.model) : []),
+      ...(f.kind === 'llm' ? [f.prompt!, f.workedExample!] : []),
+      path.join(repoRoot, 'resources', 'prompts', 'paper.md'),
+      path.join(repoRoot, 'resources', 'python', 'selfdev_merge.py'),
+      path.join(repoRoot, 'resources', 'algorithms', 'worked_example.py'),
+    ].map((p) => path.relative(repoRoot, p).split(path.sep).join('/'));
+    assert.deepEqual(needed.filter((p) => !shipped.has(p)), []);
   });
 });
