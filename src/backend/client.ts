@@ -1,7 +1,7 @@
 // The orchestrator's side of the backend protocol, for a backend started as a local child
 // process (stdio). Remote transports will implement the same Backend interface.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { CancellationTokenSource, createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import { CancellationTokenSource, createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection, type RequestType } from 'vscode-jsonrpc/node';
 import {
   GenerateProgressNotification,
   GenerateRequest,
@@ -77,30 +77,30 @@ class LocalBackend implements Backend {
     connection.onNotification(GenerateProgressNotification, (p) => this.generateListeners.get(p.jobId)?.(p));
   }
 
-  async generate(params: GenerateParams, opts: { signal?: AbortSignal; onProgress?: (p: GenerateProgressParams) => void } = {}): Promise<GenerateResult> {
-    const cancel = new CancellationTokenSource();
-    const onAbort = () => cancel.cancel();
-    opts.signal?.addEventListener('abort', onAbort);
-    if (opts.onProgress) this.generateListeners.set(params.jobId, opts.onProgress);
-    try {
-      return await Promise.race([this.connection.sendRequest(GenerateRequest, params, cancel.token), this.exited]);
-    } finally {
-      opts.signal?.removeEventListener('abort', onAbort);
-      this.generateListeners.delete(params.jobId);
-      cancel.dispose();
-    }
+  generate(params: GenerateParams, opts: { signal?: AbortSignal; onProgress?: (p: GenerateProgressParams) => void } = {}): Promise<GenerateResult> {
+    return this.job(GenerateRequest, params, this.generateListeners, opts);
   }
 
-  async score(params: ScoreParams, opts: { signal?: AbortSignal; onProgress?: (p: ProgressParams) => void } = {}): Promise<ScoreResult> {
+  score(params: ScoreParams, opts: { signal?: AbortSignal; onProgress?: (p: ProgressParams) => void } = {}): Promise<ScoreResult> {
+    return this.job(ScoreRequest, params, this.listeners, opts);
+  }
+
+  /** One job: cancellable through the signal, its progress routed by job id, failing when the process dies. */
+  private async job<P extends { jobId: string }, R, N>(
+    type: RequestType<P, R, void>,
+    params: P,
+    listeners: Map<string, (p: N) => void>,
+    opts: { signal?: AbortSignal; onProgress?: (p: N) => void },
+  ): Promise<R> {
     const cancel = new CancellationTokenSource();
     const onAbort = () => cancel.cancel();
     opts.signal?.addEventListener('abort', onAbort);
-    if (opts.onProgress) this.listeners.set(params.jobId, opts.onProgress);
+    if (opts.onProgress) listeners.set(params.jobId, opts.onProgress);
     try {
-      return await Promise.race([this.connection.sendRequest(ScoreRequest, params, cancel.token), this.exited]);
+      return await Promise.race([this.connection.sendRequest(type, params, cancel.token), this.exited]);
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
-      this.listeners.delete(params.jobId);
+      listeners.delete(params.jobId);
       cancel.dispose();
     }
   }

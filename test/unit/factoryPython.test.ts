@@ -2,6 +2,7 @@
 // and compares their results with task arithmetic, TIES and averaging computed here.
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { repoRoot } from '../harness/paths';
@@ -158,5 +159,14 @@ describe('generated Python', () => {
       if (seen !== undefined) assert.equal(r.digest, seen, s.canonical);
       digestOf.set(s.canonical, r.digest);
     }
+  });
+});
+
+describe('the helper library selfdev_merge', () => {
+  it('defines each shared helper exactly as the self-contained modules inline it', async () => {
+    const { HELPERS } = await import('../../src/core/factory/pythonHelpers');
+    const library = readFileSync(path.join(repoRoot, 'resources', 'python', 'selfdev_merge.py'), 'utf8');
+    const differ = Object.entries(HELPERS).filter(([, text]) => !library.includes(text)).map(([name]) => name);
+    assert.deepEqual(differ, []);
   });
 });

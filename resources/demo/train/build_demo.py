@@ -60,16 +60,19 @@ SKILLS = world.SKILLS
 RUNS = {
     "seed": dict(init="base", skills=SKILLS, easy=True, steps=1200, lr=2e-3, mlp_only=False,
                  p_gsm=0.5, seed=11, p_skill=None),
-    "cand-sub": dict(init="seed", skills=("sub",), p_skill=0.75, steps=500, lr=7e-4,
-                     mlp_only=True, p_gsm=0.5, seed=21),
-    "cand-mul": dict(init="seed", skills=("mul",), p_skill=0.75, steps=500, lr=7e-4,
-                     mlp_only=True, p_gsm=0.5, seed=22),
-    "cand-div": dict(init="seed", skills=("div",), p_skill=0.75, steps=500, lr=7e-4,
-                     mlp_only=True, p_gsm=0.5, seed=23),
-    "transfer-muldiv": dict(init="seed", skills=("mul", "div"), p_skill=0.8, steps=400, lr=5e-4,
-                            mlp_only=True, p_gsm=0.6, seed=31),
-    "transfer-sub": dict(init="seed", skills=("sub",), p_skill=0.7, steps=300, lr=7e-4,
-                         mlp_only=True, p_gsm=0.7, seed=32),
+    # `neurons`: the MLP's intermediate units (of 320) the candidate may change. The main
+    # candidates' ranges overlap by 32 units pairwise, so their task vectors interfere a little
+    # (where merging methods differ) but mostly add up (so merging pays off, as the paper assumes).
+    "cand-sub": dict(init="seed", skills=("sub",), p_skill=0.75, steps=500, lr=1e-3,
+                     mlp_only=True, p_gsm=0.5, seed=21, neurons=(0, 128)),
+    "cand-mul": dict(init="seed", skills=("mul",), p_skill=0.75, steps=500, lr=1e-3,
+                     mlp_only=True, p_gsm=0.5, seed=22, neurons=(96, 224)),
+    "cand-div": dict(init="seed", skills=("div",), p_skill=0.75, steps=500, lr=1e-3,
+                     mlp_only=True, p_gsm=0.5, seed=23, neurons=(192, 320)),
+    "transfer-muldiv": dict(init="seed", skills=("mul", "div"), p_skill=0.8, steps=400, lr=7e-4,
+                            mlp_only=True, p_gsm=0.6, seed=31, neurons=(0, 176)),
+    "transfer-sub": dict(init="seed", skills=("sub",), p_skill=0.7, steps=300, lr=1e-3,
+                         mlp_only=True, p_gsm=0.7, seed=32, neurons=(144, 320)),
 }
 BASE = dict(steps=800, lr=2e-3, seed=5)
 BATCH = 64
@@ -260,7 +263,18 @@ def load_model(folder: Path) -> LlamaForCausalLM:
     return m
 
 
-def train(model, stream, steps, lr, seed, mlp_only=False, label=""):
+def neuron_mask(name, shape, neurons):
+    """1 on the entries of MLP weight `name` that belong to intermediate units [start, stop)."""
+    start, stop = neurons
+    mask = torch.zeros(shape)
+    if "down_proj" in name:
+        mask[:, start:stop] = 1.0  # [hidden, intermediate]
+    else:
+        mask[start:stop, :] = 1.0  # gate_proj, up_proj: [intermediate, hidden]
+    return mask
+
+
+def train(model, stream, steps, lr, seed, mlp_only=False, label="", neurons=None):
     torch.manual_seed(seed)
     params = []
     for n, p in model.named_parameters():
@@ -268,6 +282,11 @@ def train(model, stream, steps, lr, seed, mlp_only=False, label=""):
         p.requires_grad_(train_it)
         if train_it:
             params.append(p)
+            if neurons is not None:
+                # Zero gradients outside the units: with AdamW and no weight decay those entries
+                # never move, so the task vector lives on the candidate's units only.
+                mask = neuron_mask(n, p.shape, neurons)
+                p.register_hook(lambda g, m=mask: g * m)
     opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.98), weight_decay=0.0)
     warm = min(50, steps // 10)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -322,7 +341,8 @@ def stage_finetune(paths, names):
         model = load_model(init)
         stream = Stream(tok, excluded, r["seed"], r["skills"], r["p_skill"], r["p_gsm"],
                         easy=r.get("easy", False))
-        train(model, stream, r["steps"], r["lr"], r["seed"], r["mlp_only"], label=name)
+        train(model, stream, r["steps"], r["lr"], r["seed"], r["mlp_only"], label=name,
+              neurons=r.get("neurons"))
         save_model(model, paths["models"] / name, paths)
         acc = {}
         for split in ("gsm_dev", "math_dev"):
