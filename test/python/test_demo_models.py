@@ -146,3 +146,29 @@ def test_recorded_dev_completions_are_reproduced_by_plain_greedy_decoding(name):
         for row, want in zip(rows, recorded):
             prompt = ev["prompt"].format(question=row[key])
             assert _greedy(model, tok, prompt, ev["max_new_tokens"], tok.eos_token_id) == want
+
+
+def _changed_units(folder, seed):
+    """Intermediate units of the MLP whose weights the model changed (any layer, any projection)."""
+    cand = tensors(folder)
+    units = set()
+    for k, t in seed.items():
+        if not MLP.match(k) or torch.equal(t, cand[k]):
+            continue
+        d = (cand[k] - t).abs()
+        per_unit = d.sum(1) if "down_proj" not in k else d.sum(0)  # gate/up: rows; down: columns
+        units.update(int(i) for i in torch.nonzero(per_unit).flatten())
+    return units
+
+
+def test_main_candidates_change_mostly_their_own_mlp_units():
+    # So their task vectors mostly add up (merging pays off) but overlap a little (where merging
+    # methods differ): see RUNS in train/build_demo.py.
+    seed = tensors(DEMO / "models" / "seed")
+    units = {n: _changed_units(DEMO / "models" / n, seed) for n in ("cand-sub", "cand-mul", "cand-div")}
+    for n, u in units.items():
+        assert 64 <= len(u) <= 160, (n, len(u))
+    names = list(units)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert len(units[a] & units[b]) <= 32, (a, b, len(units[a] & units[b]))

@@ -56,13 +56,16 @@ GSM_MIX = [((), 0.25), (("sub",), 0.1), (("mul",), 0.1), (("div",), 0.1), (("sub
 SKILLS = world.SKILLS
 
 # The fine-tunes. `skills`: the non-addition skills its data may use; `p_skill`: share of
-# examples that use at least one of them (the rest are addition-only, against forgetting).
+# examples that use at least one of them (the rest are addition-only, against forgetting);
+# `p_other` (default 0): share of examples of the other operations restricted to their easy
+# facts, which keeps a candidate's task vector out of the others' way (tried for issue 14: it
+# lifts the best merge to the best candidate's level, but makes data generation 4x slower).
 RUNS = {
     "seed": dict(init="base", skills=SKILLS, easy=True, steps=1200, lr=2e-3, mlp_only=False,
                  p_gsm=0.5, seed=11, p_skill=None),
     # `neurons`: the MLP's intermediate units (of 320) the candidate may change. The main
-    # candidates' ranges overlap by 32 units pairwise, so their task vectors interfere a little
-    # (where merging methods differ) but mostly add up (so merging pays off, as the paper assumes).
+    # candidates' ranges overlap by 32 units pairwise, so that their task vectors mostly lie
+    # apart; they still interfere through the layers (task arithmetic peaks at lambda 0.8).
     "cand-sub": dict(init="seed", skills=("sub",), p_skill=0.75, steps=500, lr=1e-3,
                      mlp_only=True, p_gsm=0.5, seed=21, neurons=(0, 128)),
     "cand-mul": dict(init="seed", skills=("mul",), p_skill=0.75, steps=500, lr=1e-3,
@@ -198,31 +201,38 @@ class Stream:
     """An endless, seeded stream of training examples that avoids the benchmark questions."""
 
     def __init__(self, tok, excluded, seed, skills=(), p_skill=0.0, p_gsm=0.5, lm_only=False,
-                 easy=False):
+                 easy=False, p_other=0.0):
         self.tok, self.excluded, self.rng = tok, excluded, random.Random(seed)
         self.check = world.easy_facts_only if easy else None
         self.skills, self.p_skill, self.p_gsm, self.lm_only = frozenset(skills), p_skill, p_gsm, lm_only
+        self.p_other = p_other
         self.impossible = set()
 
     def accept(self):
+        """(kind, accept(skills), check(problem)) of the next example."""
         if self.lm_only or self.check is not None:
-            return "any", lambda s: True
-        if self.rng.random() < self.p_skill:
-            return "skill", lambda s: bool(s) and s <= self.skills
-        return "add", lambda s: not s
+            return "any", lambda s: True, self.check
+        r = self.rng.random()
+        if r < self.p_skill:
+            return "skill", lambda s: bool(s) and s <= self.skills, None
+        if r < self.p_skill + self.p_other:
+            # Other operations, but only their easy facts (which the seed knows): the candidate
+            # learns to leave them alone, so its task vector stays out of the others' way.
+            return "other", lambda s: bool(s - self.skills), lambda p: world.easy_facts_only(p, self.skills)
+        return "add", lambda s: not s, None
 
     def example(self):
         rng = self.rng
         while True:
-            key, acc = self.accept()
+            key, acc, check = self.accept()
             if rng.random() < self.p_gsm:
-                p = world.gsm_problem(rng, acc, self.check)
+                p = world.gsm_problem(rng, acc, check)
             else:
                 # MATH types that have no form for this constraint (e.g. Number Theory has no
                 # subtraction-only form) are dropped the first time they fail.
                 types = [t for t in world.MATH_TYPES if (t, key) not in self.impossible]
                 t = rng.choice(types)
-                p = world.math_problem(rng, t, acc, tries=5000, check=self.check)
+                p = world.math_problem(rng, t, acc, tries=5000, check=check)
                 if p is None:
                     self.impossible.add((t, key))
                     continue
@@ -340,7 +350,7 @@ def stage_finetune(paths, names):
         init = paths["work"] / "base" if r["init"] == "base" else paths["models"] / r["init"]
         model = load_model(init)
         stream = Stream(tok, excluded, r["seed"], r["skills"], r["p_skill"], r["p_gsm"],
-                        easy=r.get("easy", False))
+                        easy=r.get("easy", False), p_other=r.get("p_other", 0.0))
         train(model, stream, r["steps"], r["lr"], r["seed"], r["mlp_only"], label=name,
               neurons=r.get("neurons"))
         save_model(model, paths["models"] / name, paths)

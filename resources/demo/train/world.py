@@ -384,11 +384,14 @@ def math_problem(rng: random.Random, mtype: str, accept, tries: int = 100000,
     return None
 
 
-def easy_facts_only(p: Problem) -> bool:
+def easy_facts_only(p: Problem, except_skills=frozenset()) -> bool:
     """True when every non-addition step is an *easy fact*: subtraction of a one-digit number
     without borrowing, multiplication by 2, division by 2. The seed learns the problem forms and
-    the answer format with these; the candidates learn the full facts of their operation."""
+    the answer format with these; the candidates learn the full facts of their operation
+    (`except_skills`: the operations whose steps may be any fact)."""
     for a, op, b, c in p.steps:
+        if OP_SKILL.get(op) in except_skills:
+            continue
         if op == "-" and not (b <= 9 and a % 10 >= b):
             return False
         if op == "*" and 2 not in (a, b):
