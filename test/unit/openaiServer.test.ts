@@ -4,14 +4,14 @@
 // no completions API (404, with a hint), it streams when asked not to, and it fails silently on
 // stop strings (the client says so instead of recording empty completions).
 import * as assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { extractAlgorithm } from '../../src/core/factory/extractCode';
 import type { CompletionRecord, ScoredRecord } from '../../src/core/run/records';
 import { generateWithOpenAi } from '../../src/engine/generators/openaiGenerator';
 import type { GenerateParams, OpenAiGenerator } from '../../src/protocol/backend';
-import { repoRoot } from '../harness/paths';
+import { repoRoot, testOutput } from '../harness/paths';
 import { startTransformersServe, type LlmServer } from './support/llmServer';
 import { smallRun } from './support/smallRun';
 
@@ -26,7 +26,12 @@ describe('the LLM factory on a real OpenAI-compatible server (transformers serve
   before(async () => {
     server = await startTransformersServe(writer);
   });
-  after(() => server.stop());
+  after(() => {
+    server.stop();
+    // The server's own account, for when a test here fails.
+    mkdirSync(testOutput, { recursive: true });
+    writeFileSync(path.join(testOutput, 'transformers-serve.log'), server.log());
+  });
 
   const gen = (over: Partial<OpenAiGenerator> = {}): OpenAiGenerator => ({ kind: 'openai', baseUrl: server.baseUrl, model: 'writer', api: 'chat', concurrency: 2, samplesPerRequest: 2, timeoutSeconds: 120, retries: 0, ...over });
   const params = (g: OpenAiGenerator, over: Partial<GenerateParams['sampling']> = {}, n = 4): GenerateParams & { generator: OpenAiGenerator } => ({

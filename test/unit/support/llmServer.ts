@@ -35,8 +35,8 @@ export async function startTransformersServe(model: string, timeoutMs = 120_000)
     env: { ...process.env, HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1', OMP_NUM_THREADS: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout!.on('data', (d) => (log = (log + d).slice(-20000)));
-  child.stderr!.on('data', (d) => (log = (log + d).slice(-20000)));
+  child.stdout!.on('data', (d) => (log = (log + d).slice(-200000)));
+  child.stderr!.on('data', (d) => (log = (log + d).slice(-200000)));
   const baseUrl = `http://127.0.0.1:${port}/v1`;
   // A hung server ignores SIGTERM (FACTS.md): always SIGKILL.
   const stop = () => void (child.exitCode === null && child.kill('SIGKILL'));
@@ -55,5 +55,18 @@ export async function startTransformersServe(model: string, timeoutMs = 120_000)
     }
     await new Promise((r) => setTimeout(r, 500));
   }
+  // The server loads the model at its first request, and two first requests at once make it fail
+  // ("Cannot copy out of meta tensor"): one request first, alone.
+  const warm = await fetch(`${baseUrl}/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'warm-up', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1, stream: false }),
+    signal: AbortSignal.timeout(timeoutMs),
+  }).catch((err: Error) => err);
+  if (warm instanceof Error || !warm.ok) {
+    stop();
+    throw new Error(`transformers serve failed its first request (${warm instanceof Error ? warm.message : `HTTP ${warm.status}`}): ${log.slice(-2000)}`);
+  }
+  await warm.text();
   return { baseUrl, log: () => log, stop };
 }
