@@ -172,3 +172,16 @@ def test_main_candidates_change_mostly_their_own_mlp_units():
     for i, a in enumerate(names):
         for b in names[i + 1:]:
             assert len(units[a] & units[b]) <= 32, (a, b, len(units[a] & units[b]))
+
+
+def test_merging_pays_off_the_best_tuned_baseline_beats_the_seed_by_5_points_on_test():
+    # The landscape the paper assumes (issue 14): measured by build_demo.py's `measure` stage,
+    # a baseline picked on each benchmark's dev split, then its test split scored once.
+    m = json.loads((DEMO / "measured.json").read_text())
+    seed = m["models"]["seed"]
+    seed_test = (seed["gsm_test"] + seed["math_test"]) / 2
+    best = max((b["gsm"]["test"] + b["math"]["test"]) / 2 for b in m["baselines"]["main"]["best"].values())
+    assert best - seed_test >= 5, (best, seed_test)
+    # And a merge can also lose: merges spread on both sides of the seed on dev.
+    grid = m["baselines"]["main"]["grid"]
+    assert min(r["gsm_dev"] for r in grid) < seed["gsm_dev"] < max(r["gsm_dev"] for r in grid)
