@@ -51,6 +51,28 @@ function factoryFor(choice: FactoryChoice): 'grammar' | FactoryConfig | undefine
   }
 }
 
+/** Asks for the endpoint and model when the settings have none, and saves them as settings
+ * (the key is not asked here: it goes to secret storage with Set LLM API Key). */
+async function askForEndpoint(): Promise<boolean> {
+  if (!settings.llmBaseUrl()) {
+    const url = await vscode.window.showInputBox({
+      title: 'OpenAI-compatible endpoint',
+      prompt: 'Base URL of the API (vLLM, SGLang, llama.cpp server, Ollama, transformers serve)',
+      placeHolder: 'http://127.0.0.1:8000/v1',
+      ignoreFocusOut: true,
+      validateInput: (v) => (/^https?:\/\/[^\s@]+$/.test(v.trim()) ? undefined : 'An http(s) URL without credentials, such as http://127.0.0.1:8000/v1'),
+    });
+    if (!url) return false;
+    await settings.update('llm.baseUrl', url.trim());
+  }
+  if (!settings.llmModel()) {
+    const model = await vscode.window.showInputBox({ title: 'Model', prompt: 'The model id the endpoint serves', ignoreFocusOut: true, validateInput: (v) => (v.trim() ? undefined : 'A model id') });
+    if (!model) return false;
+    await settings.update('llm.model', model.trim());
+  }
+  return true;
+}
+
 async function pickFactory(file: string): Promise<FactoryChoice | undefined> {
   let current = 'as configured';
   try {
@@ -59,7 +81,7 @@ async function pickFactory(file: string): Promise<FactoryChoice | undefined> {
   } catch {
     /* createRun reports a bad config */
   }
-  const endpoint = settings.llmBaseUrl() && settings.llmModel() ? `${settings.llmModel()} at ${settings.llmBaseUrl()}` : 'set selfdev.llm.baseUrl and selfdev.llm.model first';
+  const endpoint = settings.llmBaseUrl() && settings.llmModel() ? `${settings.llmModel()} at ${settings.llmBaseUrl()}` : 'asks for the endpoint and the model';
   const items: (vscode.QuickPickItem & { choice: FactoryChoice })[] = [
     { label: 'As the config says', description: current, choice: 'config' },
     { label: 'LLM factory: the seed model', description: "the paper's setting, on this installation's engine", choice: 'llm-seed' },
@@ -120,6 +142,7 @@ export function loopCommands(loop: LoopController, context: vscode.ExtensionCont
       if (!file) return undefined;
       const choice = typeof given === 'string' ? (given as FactoryChoice) : interactive ? await pickFactory(file) : 'config';
       if (!choice) return undefined;
+      if (choice === 'llm-endpoint' && interactive && !(await askForEndpoint())) return undefined;
       const run = await loop.createRun(file, factoryFor(choice));
       void vscode.window.showInformationMessage(`Self-Developing: created run ${run.id} (branch ${run.branch}).`, 'Run First Iteration').then((choice) => {
         if (choice) void vscode.commands.executeCommand('selfdev.runNextIteration', run.id);
