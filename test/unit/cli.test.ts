@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
@@ -41,6 +41,25 @@ describe('selfdev CLI', () => {
     assert.equal(missing.code, 1);
     assert.match(missing.err, /no run named "nope"/);
     assert.equal(selfdev('iterate', '--runs', path.join(dir, 'runs')).code, 2);
+  });
+
+  it('creates a run with the factory --factory names, and refuses an unknown one', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'selfdev-cli-factory-'));
+    const runs = path.join(dir, 'runs');
+    const demo = path.join(repoRoot, 'resources', 'demo', 'demo.run.json');
+    const factoryOf = (id: string) => (JSON.parse(readFileSync(path.join(runs, id, 'run.json'), 'utf8')) as { config: { factory: { kind: string; generator?: { model: string } } } }).config.factory;
+    assert.equal(selfdev('new', demo, '--runs', runs, '--id', 'as-configured').code, 0);
+    assert.equal(factoryOf('as-configured').kind, 'llm');
+    assert.match(factoryOf('as-configured').generator!.model, /models[\\/]writer$/);
+    assert.equal(selfdev('new', demo, '--runs', runs, '--id', 'grammar', '--factory', 'grammar').code, 0);
+    assert.deepEqual(factoryOf('grammar'), { kind: 'grammar' });
+    const small = path.join(dir, 'small.selfdev.json');
+    writeFileSync(small, JSON.stringify({ seed: path.join(repoRoot, 'resources', 'demo', 'models', 'seed'), candidates: [path.join(repoRoot, 'resources', 'demo', 'models', 'cand-sub')], benchmarks: { gsm: { dev: 'd.jsonl' } } }));
+    assert.equal(selfdev('new', small, '--runs', runs, '--id', 'llm', '--factory', 'llm').code, 0);
+    assert.deepEqual(factoryOf('llm').generator, { kind: 'engine', model: 'seed', chat: 'auto' });
+    const bad = selfdev('new', demo, '--runs', runs, '--factory', 'gpt');
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--factory expects grammar or llm/);
   });
 
   it('doctor loads onnxruntime and checks Python', () => {
