@@ -41,6 +41,29 @@ async function throughput(): Promise<void> {
   await ds.release();
 }
 
+/** The LLM factory's sampling (temperature and top-p) against greedy decoding, on the demo
+ * writer: the same batched cache path, so the ratio is the cost of drawing a token. */
+async function sampling(): Promise<void> {
+  const model = await openHfModel(path.join(demo, 'models', 'writer'));
+  const tok = await loadTokenizer(model.folder, model.config.vocabSize);
+  const ds = await createDecoderSession(model, { maxContext: 1024 });
+  const template = readFileSync(path.join(demo, 'prompts', 'writer.md'), 'utf8');
+  const worked = readFileSync(path.join(demo, 'prompts', 'worked_example.py'), 'utf8');
+  const prompt = tok.encode(template.replace('{{examples}}', '').replace('{{worked_example}}', worked));
+  const prompts = Array.from({ length: 32 }, () => prompt);
+  // Greedy gives 32 copies of one completion, so both runs generate a fixed number of tokens.
+  const opts = { maxNewTokens: 128, stop: [], eosTokenIds: [-1], batchSize: 32 };
+  const greedy = await generate(ds, tok, prompts, opts);
+  const topP = await generate(ds, tok, prompts, { ...opts, sampling: { temperature: 1, topP: 0.95, seed: 1 } });
+  const plain = await generate(ds, tok, prompts, { ...opts, sampling: { temperature: 1, seed: 1 } });
+  const rate = (s: typeof greedy.stats) => s.generatedTokens / s.seconds;
+  console.log('\n1b. sampling on the demo writer (32 samples of the demo prompt, 128 tokens each, vocabulary %d)', model.config.vocabSize);
+  console.log('   greedy:              %s tokens/s', rate(greedy.stats).toFixed(0));
+  console.log('   temperature 1:       %s tokens/s (ratio to greedy %sx)', rate(plain.stats).toFixed(0), (rate(plain.stats) / rate(greedy.stats)).toFixed(2));
+  console.log('   temperature 1, top-p 0.95: %s tokens/s (ratio to greedy %sx)', rate(topP.stats).toFixed(0), (rate(topP.stats) / rate(greedy.stats)).toFixed(2));
+  await ds.release();
+}
+
 async function mergedSetup(): Promise<void> {
   const model = await openHfModel(path.join(demo, 'models', 'seed'));
   const tok = await loadTokenizer(model.folder, model.config.vocabSize);
@@ -107,6 +130,7 @@ function shardedMemory(): void {
 async function main(): Promise<void> {
   console.log(`engine benchmarks on ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), Python ${PYTHON}`);
   await throughput();
+  await sampling();
   await mergedSetup();
   shardedMemory();
 }

@@ -109,6 +109,14 @@ describe('the token sampler', () => {
     });
   }
 
+  it('breaks ties at the edge of the nucleus toward the lower token ids', () => {
+    const flat = new Float32Array(8).fill(1); // eight equally likely tokens
+    const seen = new Set<number>();
+    for (let k = 0; k < 1000; k++) seen.add(sampleToken(flat, 0, 8, 1, 0.3, (k + 0.5) / 1000));
+    // 0.3 of the mass takes three tokens (0.375 >= 0.3): the three lowest ids.
+    assert.deepEqual([...seen].sort(), [0, 1, 2]);
+  });
+
   it('gives each sequence its own stream: seeds differ by index and by call seed', () => {
     const seeds = new Set<number>();
     for (const s of [0, 1, 2]) for (let i = 0; i < 50; i++) seeds.add(sequenceSeed(s, i));

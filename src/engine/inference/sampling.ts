@@ -52,15 +52,25 @@ export function sampleToken(logits: Float32Array, row: number, vocab: number, te
   for (let v = 0; v < vocab; v++) total += p[v] = Math.exp((logits[o + v] - max) / temperature);
   if (topP < 1) {
     // Most likely first, ties to the lower id; keep tokens until their mass reaches topP (the
-    // token that crosses the line is kept, as transformers keeps it).
-    const order = Array.from({ length: vocab }, (_, v) => v).sort((a, b) => p[b] - p[a] || a - b);
+    // token that crosses the line is kept, as transformers keeps it). A native numeric sort of
+    // the values finds the smallest kept probability; no comparator sort over token ids.
+    const sorted = p.slice().sort();
     const need = topP * total;
     let mass = 0;
-    let k = 0;
-    while (k < vocab && mass < need) mass += p[order[k++]];
-    for (let j = Math.max(k, 1); j < vocab; j++) p[order[j]] = 0;
+    let j = vocab - 1;
+    for (; j > 0; j--) {
+      mass += sorted[j];
+      if (mass >= need) break;
+    }
+    const cutoff = sorted[j];
+    // Entries equal to the cutoff that the walk took: the lowest ids among them are kept.
+    let atCutoff = 0;
+    for (let k = j; k < vocab && sorted[k] === cutoff; k++) atCutoff++;
     total = 0;
-    for (let v = 0; v < vocab; v++) total += p[v];
+    for (let v = 0; v < vocab; v++) {
+      if (p[v] > cutoff || (p[v] === cutoff && atCutoff-- > 0)) total += p[v];
+      else p[v] = 0;
+    }
   }
   const target = u * total;
   let acc = 0;
