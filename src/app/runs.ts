@@ -26,7 +26,10 @@ export interface CreatedRun {
  * else the paper's: the seed model writes, with the built-in 1-shot prompt). */
 export async function createRun(store: RunStore, configFile: string, opts: { version: string; id?: string; shownAs?: string; factory?: 'grammar' | 'llm' | FactoryConfig }): Promise<CreatedRun> {
   const config = withFactory(await readRunConfig(configFile), opts.factory);
-  const id = opts.id ?? newRunId(config.name);
+  // Ids have one-second resolution: another run of the same config within that second gets -2, -3...
+  const base = opts.id ?? newRunId(config.name);
+  let id = base;
+  for (let n = 2; !opts.id && (await store.taken(id)); n++) id = `${base}-${n}`;
   const header = runHeader(id, config, configFile, opts.version);
   const run = await store.create(id, { [RUN_FILE]: JSON.stringify(header, null, 1) + '\n' }, `create run ${id} from ${opts.shownAs ?? path.basename(configFile)}`);
   return { run, config };

@@ -92,6 +92,7 @@ describe('LLM factory', () => {
       assert.equal(await vscode.commands.executeCommand('selfdev.setLlmApiKey', secret), true);
       const config = writeSmallConfig(path.join(runsDir, '..', `${path.basename(runsDir)}-endpoint.selfdev.json`));
       const id = await vscode.commands.executeCommand<string>('selfdev.newRun', config, { factory: 'llm-endpoint' });
+      assert.ok(id, api.lastCommandFailure()?.message);
       const f = header(id).config.factory as unknown as { kind: string; generator: { kind: string; baseUrl: string; model: string } };
       assert.deepEqual([f.kind, f.generator.kind, f.generator.baseUrl, f.generator.model], ['llm', 'openai', base, 'peer-model']);
       assert.equal(await vscode.commands.executeCommand<string>('selfdev.runNextIteration', id), id);

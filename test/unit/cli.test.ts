@@ -47,17 +47,26 @@ describe('selfdev CLI', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'selfdev-cli-factory-'));
     const runs = path.join(dir, 'runs');
     const demo = path.join(repoRoot, 'resources', 'demo', 'demo.run.json');
+    // Run from the temporary folder: from a repository the run store would put the runs' branches there.
+    const inDir = (...args: string[]) => {
+      const r = spawnSync(process.execPath, [path.join(repoRoot, 'out', 'cli.js'), ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+      return { code: r.status, out: r.stdout, err: r.stderr };
+    };
     const factoryOf = (id: string) => (JSON.parse(readFileSync(path.join(runs, id, 'run.json'), 'utf8')) as { config: { factory: { kind: string; generator?: { model: string } } } }).config.factory;
-    assert.equal(selfdev('new', demo, '--runs', runs, '--id', 'as-configured').code, 0);
+    assert.equal(inDir('new', demo, '--runs', runs, '--id', 'as-configured').code, 0);
     assert.equal(factoryOf('as-configured').kind, 'llm');
     assert.match(factoryOf('as-configured').generator!.model, /models[\\/]writer$/);
-    assert.equal(selfdev('new', demo, '--runs', runs, '--id', 'grammar', '--factory', 'grammar').code, 0);
+    assert.equal(inDir('new', demo, '--runs', runs, '--id', 'grammar', '--factory', 'grammar').code, 0);
     assert.deepEqual(factoryOf('grammar'), { kind: 'grammar' });
     const small = path.join(dir, 'small.selfdev.json');
     writeFileSync(small, JSON.stringify({ seed: path.join(repoRoot, 'resources', 'demo', 'models', 'seed'), candidates: [path.join(repoRoot, 'resources', 'demo', 'models', 'cand-sub')], benchmarks: { gsm: { dev: 'd.jsonl' } } }));
-    assert.equal(selfdev('new', small, '--runs', runs, '--id', 'llm', '--factory', 'llm').code, 0);
+    assert.equal(inDir('new', small, '--runs', runs, '--id', 'llm', '--factory', 'llm').code, 0);
     assert.deepEqual(factoryOf('llm').generator, { kind: 'engine', model: 'seed', chat: 'auto' });
-    const bad = selfdev('new', demo, '--runs', runs, '--factory', 'gpt');
+    // Two runs of one config in the same second get distinct ids.
+    const [a, b] = [inDir('new', small, '--runs', runs), inDir('new', small, '--runs', runs)];
+    assert.deepEqual([a.code, b.code], [0, 0], a.err + b.err);
+    assert.notEqual(a.out.trim(), b.out.trim());
+    const bad = inDir('new', demo, '--runs', runs, '--factory', 'gpt');
     assert.equal(bad.code, 2);
     assert.match(bad.err, /--factory expects grammar or llm/);
   });

@@ -77,6 +77,11 @@ export class RunStore {
     return run;
   }
 
+  /** Whether `id` is taken (by a branch or a folder), for choosing a fresh id. */
+  async taken(id: string): Promise<boolean> {
+    return (await this.branchExists(RUN_BRANCH_PREFIX + id)) || exists(this.runDir(id));
+  }
+
   async open(id: string): Promise<Run> {
     const dir = this.runDir(id);
     if (!(await exists(path.join(dir, '.git')))) {
