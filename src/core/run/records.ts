@@ -1,5 +1,6 @@
 // What a run writes, line by line (the run-on-disk contract of DESIGN.md).
 import { createHash } from 'node:crypto';
+import type { Completion, SamplingParams } from '../../protocol/backend';
 
 export interface ScoredRecord {
   /** a0001 (generated), control-c0001, seed, baseline-ties-DENSITY=0.2,LAMBDA=0.6 ... */
@@ -71,17 +72,12 @@ export interface SampleRecord {
   noCode?: { detail: string };
 }
 
-/** One raw completion of the LLM factory (completions.jsonl), kept whatever became of it. */
-export interface CompletionRecord {
+/** One raw completion of the LLM factory (completions.jsonl), kept whatever became of it: the
+ * backend's completion, with what the loop made of it. */
+export interface CompletionRecord extends Omit<Completion, 'error'> {
   /** The algorithm it became (a0001 ...). */
   id: string;
-  index: number;
-  text: string;
-  finishReason: 'stop' | 'length' | 'error';
-  promptTokens?: number;
-  completionTokens?: number;
-  seed?: number;
-  sampling: { temperature: number; topP: number; maxTokens: number; stop: string[] };
+  sampling: Omit<SamplingParams, 'seed'>;
   model: string;
   /** How the code was taken out of the text (extractCode.ts), without the code itself. */
   extraction: { ok: true; from: 'fenced' | 'bare'; blocks: number; chosen: number; truncated: boolean; definesMerge: boolean; normalised: boolean } | { ok: false; failure: 'no_code'; detail: string };
