@@ -4,7 +4,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startLocalBackend } from '../backend/client';
-import { LLM_FACTORY_DEFAULTS, readRunConfig, type FactoryConfig, type RunConfig } from '../core/config/runConfig';
+import { defaultLlmFactory, readRunConfig, type FactoryConfig, type RunConfig } from '../core/config/runConfig';
 import { RunLoop, runHeader, type LoopDeps, type RunSummary } from '../core/loop/runLoop';
 import { algorithmRef, RUN_FILE } from '../core/run/layout';
 import { RunFiles } from '../core/run/runFiles';
@@ -38,9 +38,7 @@ export async function createRun(store: RunStore, configFile: string, opts: { ver
 export function withFactory(config: RunConfig, kind: 'grammar' | 'llm' | FactoryConfig | undefined): RunConfig {
   if (typeof kind === 'object') return { ...config, factory: kind };
   if (!kind || kind === config.factory.kind) return config;
-  if (kind === 'grammar') return { ...config, factory: { kind: 'grammar' } };
-  const d = LLM_FACTORY_DEFAULTS;
-  return { ...config, factory: { kind: 'llm', generator: { kind: 'engine', model: 'seed', chat: 'auto' }, examples: d.examples, topP: d.topP, maxTokens: d.maxTokens, stop: [] } };
+  return { ...config, factory: kind === 'grammar' ? { kind: 'grammar' } : defaultLlmFactory() };
 }
 
 /** This installation's files: the backend script and the baseline algorithms. */

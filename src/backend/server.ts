@@ -1,6 +1,7 @@
 // The backend process's JSON-RPC server: a version handshake, scoring jobs with progress and
 // cancellation, generation jobs of the LLM factory, and a journal of finished jobs.
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { CancellationToken, createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 import { usableExecutionProviders } from '../engine/inference/providers';
 import {
@@ -27,13 +28,22 @@ function abortOn(token: CancellationToken): AbortSignal {
 
 export function serve(input: NodeJS.ReadableStream, output: NodeJS.WritableStream, version: string): MessageConnection {
   const connection = createMessageConnection(new StreamMessageReader(input), new StreamMessageWriter(output));
-  let journal: Journal | undefined;
+  // Finished jobs by kind: scoring results in the journal folder, generations in its generate/.
+  let journals: { score: Journal; generate: Journal } | undefined;
+  /** The journaled answer of a finished job, else the job run now and journaled. */
+  const journaled = async <R extends { jobId: string; fromJournal?: boolean }>(kind: 'score' | 'generate', jobId: string, run: () => Promise<R>): Promise<R> => {
+    const stored = await journals?.[kind].get<R>(jobId);
+    if (stored) return { ...stored, fromJournal: true };
+    const result = await run();
+    await journals?.[kind].put(result);
+    return result;
+  };
 
   connection.onRequest(InitializeRequest, (params) => {
     if (params.protocolVersion !== PROTOCOL_VERSION) {
       throw new Error(`protocol version ${params.protocolVersion} is not supported by this backend (it speaks ${PROTOCOL_VERSION}); update the extension or the backend`);
     }
-    journal = params.journalDir ? new Journal(params.journalDir) : undefined;
+    journals = params.journalDir ? { score: new Journal(params.journalDir), generate: new Journal(path.join(params.journalDir, 'generate')) } : undefined;
     return {
       protocolVersion: PROTOCOL_VERSION,
       backendVersion: version,
@@ -44,21 +54,13 @@ export function serve(input: NodeJS.ReadableStream, output: NodeJS.WritableStrea
     };
   });
 
-  connection.onRequest(ScoreRequest, async (params, token): Promise<ScoreResult> => {
-    const stored = await journal?.get<ScoreResult>(params.jobId);
-    if (stored && 'status' in stored) return { ...stored, fromJournal: true };
-    const result = await runScoreJob(params, abortOn(token), (p) => void connection.sendNotification(ProgressNotification, p));
-    await journal?.put(result);
-    return result;
-  });
+  connection.onRequest(ScoreRequest, (params, token): Promise<ScoreResult> =>
+    journaled('score', params.jobId, () => runScoreJob(params, abortOn(token), (p) => void connection.sendNotification(ProgressNotification, p))),
+  );
 
-  connection.onRequest(GenerateRequest, async (params, token): Promise<GenerateResult> => {
-    const stored = await journal?.get<GenerateResult>(params.jobId);
-    if (stored && 'completions' in stored) return { ...stored, fromJournal: true };
-    const result = await runGenerateJob(params, abortOn(token), (p) => void connection.sendNotification(GenerateProgressNotification, p));
-    await journal?.put(result);
-    return result;
-  });
+  connection.onRequest(GenerateRequest, (params, token): Promise<GenerateResult> =>
+    journaled('generate', params.jobId, () => runGenerateJob(params, abortOn(token), (p) => void connection.sendNotification(GenerateProgressNotification, p))),
+  );
 
   connection.onRequest(ShutdownRequest, () => {
     setImmediate(() => process.exit(0));

@@ -6,19 +6,15 @@ The judges are transformers (loading, chat template, sampling) and the runner's 
 import json
 import sys
 
-import numpy as np
-import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoTokenizer
 
-from conftest import DEMO, REPO
+from conftest import DEMO
 
-sys.path.insert(0, str(REPO / "resources" / "python"))
-from selfdev_runner.checks import ContractError, check_source  # noqa: E402
+sys.path.insert(0, str(DEMO / "train"))
+from build_writer import extract, judge, sample, writer_prompt  # noqa: E402  (the measurement's own code)
 
 WRITER = DEMO / "models" / "writer"
-PROMPT = ((DEMO / "prompts" / "writer.md").read_text()
-          .replace("{{examples}}", "")
-          .replace("{{worked_example}}", (DEMO / "prompts" / "worked_example.py").read_text()))
+PROMPT = writer_prompt()
 
 
 def test_the_writer_and_the_world_are_small():
@@ -34,41 +30,11 @@ def test_its_chat_template_gives_the_tokens_it_was_trained_on():
     assert chat[0] == tok.bos_token_id
 
 
-def _extract(text):
-    if "```" not in text:
-        return None
-    body = text.split("```", 2)[1]
-    return body[len("python"):].lstrip("\n") if body.startswith("python") else body
-
-
 def test_most_samples_at_temperature_1_pass_the_contract_check_and_run():
-    tok = AutoTokenizer.from_pretrained(str(WRITER), local_files_only=True)
-    model = AutoModelForCausalLM.from_pretrained(str(WRITER), local_files_only=True).eval()
-    enc = tok(PROMPT, return_tensors="pt")
-    torch.manual_seed(1)
-    with torch.no_grad():
-        out = model.generate(**enc, do_sample=True, temperature=1.0, top_p=1.0, max_new_tokens=256,
-                             num_return_sequences=40, pad_token_id=0)
-    texts = tok.batch_decode(out[:, enc.input_ids.shape[1]:], skip_special_tokens=True)
-    rng = np.random.default_rng(0)
-    taus = [rng.normal(0, 0.02, (6, 4)).astype(np.float32) for _ in range(3)]
-    ran, codes = 0, set()
-    for t in texts:
-        code = _extract(t)
-        if code is None:
-            continue
-        try:
-            check_source(code)
-            ns = {"__name__": "algorithm"}
-            exec(compile(code, "<sample>", "exec"), ns)
-            merged = ns["merge"]([x.copy() for x in taus], "model.layers.1.mlp.up_proj.weight")
-        except (ContractError, Exception):  # noqa: BLE001 - counting what runs
-            continue
-        if isinstance(merged, np.ndarray) and merged.shape == taus[0].shape and np.all(np.isfinite(merged)):
-            ran += 1
-            codes.add(code)
-    assert ran >= 30, f"{ran} of 40 samples ran"
-    assert len(codes) >= 25, f"only {len(codes)} distinct programs"
+    codes = [extract(t) for t in sample(WRITER, 40, 1.0, seed=1)]
+    ran = [c for c in codes if judge(c) is None]
+    assert len(ran) >= 30, f"{len(ran)} of 40 samples ran"
+    assert len(set(ran)) >= 25, f"only {len(set(ran))} distinct programs"
 
 
 def test_the_recorded_measurement_meets_the_demo_requirement():

@@ -45,7 +45,7 @@ describe('the engine generator', () => {
   it('applies the chat template as transformers does: the same text and the same token ids', async () => {
     const tok = await loadTokenizer(folder);
     const want = transformersOracle(folder, PROMPT);
-    const got = await encodePrompt(folder, PROMPT, 'auto', tok);
+    const got = encodePrompt(tok, PROMPT, 'auto');
     assert.equal(got.chat, true);
     assert.equal(got.text, want.chatText);
     assert.deepEqual(got.ids, want.chatIds);
@@ -55,9 +55,9 @@ describe('the engine generator', () => {
   it('encodes plain text with the tokenizer\'s specials without a template, or when told never to use it', async () => {
     const tok = await loadTokenizer(folder);
     const want = transformersOracle(folder, PROMPT);
-    const never = await encodePrompt(folder, PROMPT, 'never', tok);
+    const never = encodePrompt(tok, PROMPT, 'never');
     assert.deepEqual({ chat: never.chat, text: never.text, ids: never.ids }, { chat: false, text: PROMPT, ids: want.plainIds });
-    const plain = await encodePrompt(demoModel('seed'), PROMPT, 'auto', await loadTokenizer(demoModel('seed')));
+    const plain = encodePrompt(await loadTokenizer(demoModel('seed')), PROMPT, 'auto');
     assert.equal(plain.chat, false);
     assert.deepEqual(plain.ids, want.plainIds);
   });

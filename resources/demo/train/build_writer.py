@@ -30,15 +30,18 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
+sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers  # noqa: E402
 from transformers import LlamaConfig, LlamaForCausalLM  # noqa: E402
 
+import build_demo  # noqa: E402  (the math world's tokenizer settings, shared)
+
 THREADS = 2
 VOCAB_SIZE = 1024
-SPECIALS = ["<pad>", "<s>", "</s>"]
+SPECIALS = build_demo.SPECIALS
 MAX_LEN = 768
 MODEL = dict(hidden_size=128, intermediate_size=320, num_hidden_layers=4, num_attention_heads=4,
              num_key_value_heads=2, max_position_embeddings=1024, rms_norm_eps=1e-5,
@@ -47,16 +50,8 @@ MODEL = dict(hidden_size=128, intermediate_size=320, num_hidden_layers=4, num_at
              initializer_range=0.02)
 TRAIN = dict(examples=6000, corpus_seed=3, steps=1400, batch=16, lr=2e-3, seed=11)
 TOKENIZER_CONFIG = {
-    "tokenizer_class": "PreTrainedTokenizerFast",
-    "bos_token": "<s>",
-    "eos_token": "</s>",
-    "pad_token": "<pad>",
-    "unk_token": None,
-    "add_bos_token": True,
-    "add_eos_token": False,
-    "clean_up_tokenization_spaces": False,
+    **build_demo.TOKENIZER_CONFIG,
     "model_max_length": MODEL["max_position_embeddings"],
-    "padding_side": "left",
     # Without this, `transformers serve` waits forever on its first request (FACTS.md).
     "model_input_names": ["input_ids", "attention_mask"],
     # The plainest chat template: the user's text after <s>, so a prompt sent as a chat message
@@ -170,47 +165,64 @@ def extract(text: str):
     return body[len("python"):].lstrip("\n") if body.startswith("python") else body
 
 
-def stage_measure(models_dir: Path, n=200, temperature=1.0):
-    sys.path.insert(0, str(ROOT / "resources" / "python"))
-    from selfdev_runner.checks import ContractError, check_source  # noqa: E402
-    from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
-
-    folder = models_dir / "writer"
-    tok = AutoTokenizer.from_pretrained(str(folder))
-    model = AutoModelForCausalLM.from_pretrained(str(folder), torch_dtype=torch.float32).eval()
+def writer_prompt() -> str:
+    """The demo prompt without examples, as the loop renders it (src/core/factory/prompt.ts)."""
     template = (ROOT / "resources" / "demo" / "prompts" / "writer.md").read_text()
     worked = (ROOT / "resources" / "demo" / "prompts" / "worked_example.py").read_text()
-    prompt = template.replace("{{examples}}", "").replace("{{worked_example}}", worked.rstrip("\n") + "\n")
-    enc = tok(prompt, return_tensors="pt")
-    torch.manual_seed(0)
+    return template.replace("{{examples}}", "").replace("{{worked_example}}", worked.rstrip("\n") + "\n")
+
+
+def judge(code):
+    """None when `code` passes the runner's contract check and its merge returns a finite array
+    of the right shape on random task vectors; else the failure's class or exception name."""
+    sys.path.insert(0, str(ROOT / "resources" / "python"))
+    from selfdev_runner.checks import ContractError, check_source  # noqa: E402
+
+    if code is None:
+        return "no_code"
+    taus = [np.random.default_rng(k).normal(0, 0.02, (6, 4)).astype(np.float32) for k in range(3)]
+    try:
+        check_source(code)
+        ns = {"__name__": "algorithm"}
+        exec(compile(code, "<sample>", "exec"), ns)
+        out = ns["merge"]([x.copy() for x in taus], "model.layers.0.mlp.up_proj.weight")
+    except ContractError as e:
+        return e.error_class
+    except Exception as e:  # noqa: BLE001 - a measurement: count by type
+        return type(e).__name__
+    ok = isinstance(out, np.ndarray) and out.shape == taus[0].shape and bool(np.all(np.isfinite(out)))
+    return None if ok else "bad_result"
+
+
+def sample(folder: Path, n: int, temperature: float, seed: int):
+    """n completions of the writer prompt, sampled by transformers."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: E402
+
+    tok = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+    model = AutoModelForCausalLM.from_pretrained(str(folder), torch_dtype=torch.float32, local_files_only=True).eval()
+    enc = tok(writer_prompt(), return_tensors="pt")
+    torch.manual_seed(seed)
     texts = []
     with torch.no_grad():
         for k in range(0, n, 25):
             out = model.generate(**enc, do_sample=True, temperature=temperature, top_p=1.0, max_new_tokens=256,
                                  num_return_sequences=min(25, n - k), pad_token_id=0)
             texts += tok.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+    return texts
+
+
+def stage_measure(models_dir: Path, n=200, temperature=1.0):
+    texts = sample(models_dir / "writer", n, temperature, seed=0)
     corpus = {normalise(extract(r["completion"])) for r in read_corpus()}
-    rng = np.random.default_rng(0)
-    taus = [rng.normal(0, 0.02, (6, 4)).astype(np.float32) for _ in range(3)]
     valid, codes, failures = 0, [], {}
     for t in texts:
         code = extract(t)
-        if code is None:
-            failures["no_code"] = failures.get("no_code", 0) + 1
-            continue
-        try:
-            check_source(code)
-            ns = {"__name__": "algorithm"}
-            exec(compile(code, "<sample>", "exec"), ns)
-            out = ns["merge"]([x.copy() for x in taus], "model.layers.0.mlp.up_proj.weight")
-            if not (isinstance(out, np.ndarray) and out.shape == taus[0].shape and np.all(np.isfinite(out))):
-                raise ValueError("bad result")
+        failure = judge(code)
+        if failure is None:
             valid += 1
             codes.append(normalise(code))
-        except ContractError as e:
-            failures[e.error_class] = failures.get(e.error_class, 0) + 1
-        except Exception as e:  # noqa: BLE001 - a measurement: count by type
-            failures[type(e).__name__] = failures.get(type(e).__name__, 0) + 1
+        else:
+            failures[failure] = failures.get(failure, 0) + 1
     distinct = set(codes)
     result = {
         "samples": n, "temperature": temperature, "top_p": 1.0, "prompt": "resources/demo/prompts/writer.md, no examples",

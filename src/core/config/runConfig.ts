@@ -54,6 +54,16 @@ export type FactoryConfig = { kind: 'grammar' } | LlmFactoryConfig;
 
 export const LLM_FACTORY_DEFAULTS = { examples: 0, topP: 1, maxTokens: 1024, concurrency: 4, samplesPerRequest: 1, timeoutSeconds: 300, retries: 3 } as const;
 
+/** An LLM factory with every setting at its default: by default the seed model writes (the
+ * paper's setting); `endpoint` makes it an OpenAI-compatible server instead. */
+export function defaultLlmFactory(endpoint?: Pick<OpenAiGenerator, 'baseUrl' | 'model' | 'api' | 'concurrency'>): LlmFactoryConfig {
+  const d = LLM_FACTORY_DEFAULTS;
+  const generator: GeneratorConfig = endpoint
+    ? { kind: 'openai', ...endpoint, samplesPerRequest: d.samplesPerRequest, timeoutSeconds: d.timeoutSeconds, retries: d.retries }
+    : { kind: 'engine', model: 'seed', chat: 'auto' };
+  return { kind: 'llm', generator, examples: d.examples, topP: d.topP, maxTokens: d.maxTokens, stop: [] };
+}
+
 export interface RefinementConfig {
   beta: number;
   learningRate: number;

@@ -2,7 +2,6 @@
 // the prompt wrapped in the model's chat template when it has one (as transformers'
 // apply_chat_template renders it; the template carries the special tokens, so the text is then
 // encoded without adding more), else encoded as plain text with the tokenizer's own specials.
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Completion, EngineGenerator, GenerateParams, GenerateResult } from '../../protocol/backend';
 import { applyChatTemplate, chatTemplateOf } from '../inference/chatTemplate';
@@ -10,22 +9,12 @@ import { generate } from '../inference/generate';
 import { createDecoderSession, type ExecutionProvider } from '../inference/session';
 import { openHfModel } from '../model/hfModel';
 import { ModelError } from '../model/errors';
-import { loadTokenizer } from '../model/tokenizer';
-
-async function tokenizerConfig(folder: string): Promise<Record<string, unknown>> {
-  try {
-    return JSON.parse(await fs.readFile(path.join(folder, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new ModelError(path.join(folder, 'tokenizer_config.json'), `cannot be read: ${(err as Error).message}`);
-  }
-}
+import { loadTokenizer, type TextTokenizer } from '../model/tokenizer';
 
 /** The exact prompt text and its token ids for a model. */
-export async function encodePrompt(folder: string, prompt: string, chat: EngineGenerator['chat'], tokenizer: { encode(t: string, special?: boolean): number[] }): Promise<{ text: string; ids: number[]; chat: boolean }> {
-  const config = await tokenizerConfig(folder);
-  if (chat === 'auto' && chatTemplateOf(config) !== undefined) {
-    const text = applyChatTemplate(config, [{ role: 'user', content: prompt }], { addGenerationPrompt: true });
+export function encodePrompt(tokenizer: Pick<TextTokenizer, 'encode' | 'config'>, prompt: string, chat: EngineGenerator['chat']): { text: string; ids: number[]; chat: boolean } {
+  if (chat === 'auto' && chatTemplateOf(tokenizer.config) !== undefined) {
+    const text = applyChatTemplate(tokenizer.config, [{ role: 'user', content: prompt }], { addGenerationPrompt: true });
     return { text, ids: tokenizer.encode(text, false), chat: true };
   }
   return { text: prompt, ids: tokenizer.encode(prompt, true), chat: false };
@@ -39,7 +28,7 @@ export async function generateWithEngine(
   const started = performance.now();
   const model = await openHfModel(params.generator.model);
   const tokenizer = await loadTokenizer(model.folder, model.config.vocabSize);
-  const prompt = await encodePrompt(model.folder, params.prompt, params.generator.chat, tokenizer);
+  const prompt = encodePrompt(tokenizer, params.prompt, params.generator.chat);
   const s = params.sampling;
   const context = prompt.ids.length + s.maxTokens;
   if (prompt.ids.length >= model.config.maxPositionEmbeddings) {

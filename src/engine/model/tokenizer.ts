@@ -12,6 +12,8 @@ export interface TextTokenizer {
   tokenId(token: string): number | undefined;
   /** Highest token id the tokenizer can produce. */
   maxId: number;
+  /** tokenizer_config.json as read ({} when the folder has none): special tokens, chat template. */
+  config: Record<string, unknown>;
 }
 
 async function readJson(file: string, optional: boolean): Promise<Record<string, unknown> | undefined> {
@@ -43,5 +45,6 @@ export async function loadTokenizer(folder: string, vocabSize?: number): Promise
     decode: (ids, skipSpecialTokens = false) => (ids.length ? tok.decode(ids, { skip_special_tokens: skipSpecialTokens }) : ''),
     tokenId: (token) => tok.token_to_id(token),
     maxId,
+    config,
   };
 }

@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import { bestSoFar } from '../../app/runs';
-import { LLM_FACTORY_DEFAULTS, readRunConfig, type FactoryConfig } from '../../core/config/runConfig';
+import { defaultLlmFactory, readRunConfig, type FactoryConfig } from '../../core/config/runConfig';
 import { RunFiles } from '../../core/run/runFiles';
 import { pct } from '../../core/format';
 import type { Run } from '../../core/store/runStore';
@@ -26,25 +26,19 @@ type FactoryChoice = 'config' | 'grammar' | 'llm-seed' | 'llm-endpoint';
 
 /** The factory a choice of New Run stands for (undefined: as the config says). */
 function factoryFor(choice: FactoryChoice): 'grammar' | FactoryConfig | undefined {
-  const d = LLM_FACTORY_DEFAULTS;
-  const llm = { examples: d.examples, topP: d.topP, maxTokens: d.maxTokens, stop: [] };
   switch (choice) {
     case 'config':
       return undefined;
     case 'grammar':
       return 'grammar';
     case 'llm-seed':
-      return { kind: 'llm', generator: { kind: 'engine', model: 'seed', chat: 'auto' }, ...llm };
+      return defaultLlmFactory();
     case 'llm-endpoint': {
       const baseUrl = settings.llmBaseUrl();
       const model = settings.llmModel();
       if (!baseUrl || !model) throw new Error('set selfdev.llm.baseUrl and selfdev.llm.model (the OpenAI-compatible endpoint and its model) first');
       if (!/^https?:\/\//.test(baseUrl)) throw new Error(`selfdev.llm.baseUrl must be an http(s) URL, got ${baseUrl}`);
-      return {
-        kind: 'llm',
-        generator: { kind: 'openai', baseUrl, model, api: settings.llmApi(), concurrency: settings.llmConcurrency(), samplesPerRequest: d.samplesPerRequest, timeoutSeconds: d.timeoutSeconds, retries: d.retries },
-        ...llm,
-      };
+      return defaultLlmFactory({ baseUrl, model, api: settings.llmApi(), concurrency: settings.llmConcurrency() });
     }
     default:
       throw new Error(`unknown factory choice ${JSON.stringify(choice)} (config, grammar, llm-seed or llm-endpoint)`);
