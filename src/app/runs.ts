@@ -59,12 +59,14 @@ export const STORED_KEY_ENV = 'SELFDEV_LLM_API_KEY';
 
 /** The backend's journal lives beside the runs it scored, so a dropped connection loses nothing. */
 export const journalDir = (runsDir: string) => path.join(runsDir, '.journal');
+/** Refined generators (large, outside git) live beside the runs too, one folder per run. */
+export const artifactsDir = (runsDir: string) => path.join(runsDir, '.artifacts');
 
 /** Starts this installation's local backend process. `secrets` are added to its environment
  * (an LLM endpoint's key from VS Code's secret storage): the backend reads them, the runner it
  * starts for generated code never gets them (runnerEnvironment passes a fixed list). */
 export function startBackend(inst: Installation, runsDir: string, onStderr?: (text: string) => void, secrets: Record<string, string> = {}): Promise<Backend> {
-  return startLocalBackend({ script: backendScript(inst), clientVersion: inst.version, journalDir: journalDir(runsDir), onStderr, env: { ...process.env, ...secrets } });
+  return startLocalBackend({ script: backendScript(inst), clientVersion: inst.version, journalDir: journalDir(runsDir), artifactsDir: artifactsDir(runsDir), onStderr, env: { ...process.env, ...secrets } });
 }
 
 /** Threads per scoring job: the user's explicit number, else the machine's cores shared among the

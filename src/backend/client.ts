@@ -8,6 +8,8 @@ import {
   InitializeRequest,
   PROTOCOL_VERSION,
   ProgressNotification,
+  RefineProgressNotification,
+  RefineRequest,
   ScoreRequest,
   ShutdownRequest,
   type Backend,
@@ -16,6 +18,9 @@ import {
   type GenerateResult,
   type InitializeResult,
   type ProgressParams,
+  type RefineParams,
+  type RefineProgressParams,
+  type RefineResult,
   type ScoreParams,
   type ScoreResult,
 } from '../protocol/backend';
@@ -34,6 +39,8 @@ export interface LocalBackendOptions {
   script: string;
   clientVersion: string;
   journalDir?: string;
+  /** Where the backend keeps refined generators (outside git). */
+  artifactsDir?: string;
   /** Defaults to this process's executable (Electron inside VS Code, run as Node). */
   nodePath?: string;
   env?: NodeJS.ProcessEnv;
@@ -59,13 +66,14 @@ export async function startLocalBackend(opts: LocalBackendOptions): Promise<Back
   });
   exited.catch(() => undefined);
   connection.listen();
-  const info = await Promise.race([connection.sendRequest(InitializeRequest, { protocolVersion: PROTOCOL_VERSION, clientVersion: opts.clientVersion, journalDir: opts.journalDir }), exited]);
+  const info = await Promise.race([connection.sendRequest(InitializeRequest, { protocolVersion: PROTOCOL_VERSION, clientVersion: opts.clientVersion, journalDir: opts.journalDir, artifactsDir: opts.artifactsDir }), exited]);
   return new LocalBackend(child, connection, info, exited);
 }
 
 class LocalBackend implements Backend {
   private readonly listeners = new Map<string, (p: ProgressParams) => void>();
   private readonly generateListeners = new Map<string, (p: GenerateProgressParams) => void>();
+  private readonly refineListeners = new Map<string, (p: RefineProgressParams) => void>();
 
   constructor(
     private readonly child: ChildProcess,
@@ -75,6 +83,11 @@ class LocalBackend implements Backend {
   ) {
     connection.onNotification(ProgressNotification, (p) => this.listeners.get(p.jobId)?.(p));
     connection.onNotification(GenerateProgressNotification, (p) => this.generateListeners.get(p.jobId)?.(p));
+    connection.onNotification(RefineProgressNotification, (p) => this.refineListeners.get(p.jobId)?.(p));
+  }
+
+  refine(params: RefineParams, opts: { signal?: AbortSignal; onProgress?: (p: RefineProgressParams) => void } = {}): Promise<RefineResult> {
+    return this.job(RefineRequest, params, this.refineListeners, opts);
   }
 
   generate(params: GenerateParams, opts: { signal?: AbortSignal; onProgress?: (p: GenerateProgressParams) => void } = {}): Promise<GenerateResult> {

@@ -31,6 +31,10 @@ commands:
                                     apply one algorithm in the sandbox and score the merged model
   --version                         print the version
 
+run options: --runs DIR (default .selfdev/runs of the repository), --python PATH (runs generated
+code), --train-python PATH (Python with TRL and PEFT for the LLM factory's DPO; default
+$SELFDEV_TRAIN_PYTHON, else the installation's .venv-llm), --json
+
 Generated code runs in a kernel sandbox (bubblewrap namespaces, uid 65534, seccomp). Where the
 machine has none, demo/iterate/finalize/transfer/apply refuse to run it unless given
 --allow-unisolated (Python-level guards only; not recommended).`;

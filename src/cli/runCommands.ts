@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createRun, demoConfig, openLoop, startBackend } from '../app/runs';
 import { LoopCancelled, type LoopEvent, type RunLoop, type RunSummary } from '../core/loop/runLoop';
-import { pct } from '../core/format';
+import { describeRefining, pct } from '../core/format';
 import { summariseRun } from '../core/loop/summary';
 import { RunFiles } from '../core/run/runFiles';
 import { RunStore, type Run } from '../core/store/runStore';
@@ -21,6 +21,8 @@ interface Common {
   runs: string;
   repo?: string;
   python: string;
+  /** Python with TRL and PEFT for the LLM factory's DPO; the backend's default when unset. */
+  trainPython?: string;
   json: boolean;
   /** --allow-unisolated: run generated code even where kernel isolation is missing. */
   allowUnisolated: boolean;
@@ -38,12 +40,13 @@ function gitTopLevel(dir: string): string | undefined {
 function common(values: Record<string, unknown>): Common {
   const top = gitTopLevel(process.cwd());
   const runs = (values.runs as string | undefined) ?? process.env.SELFDEV_RUNS ?? path.join(top ?? process.cwd(), '.selfdev', 'runs');
-  return { runs: path.resolve(runs), repo: top, python: (values.python as string | undefined) ?? process.env.SELFDEV_PYTHON ?? 'python3', json: Boolean(values.json), allowUnisolated: Boolean(values['allow-unisolated']) };
+  return { runs: path.resolve(runs), repo: top, python: (values.python as string | undefined) ?? process.env.SELFDEV_PYTHON ?? 'python3', trainPython: values['train-python'] as string | undefined, json: Boolean(values.json), allowUnisolated: Boolean(values['allow-unisolated']) };
 }
 
 const OPTIONS = {
   runs: { type: 'string' },
   python: { type: 'string' },
+  'train-python': { type: 'string' },
   json: { type: 'boolean', default: false },
   id: { type: 'string' },
   n: { type: 'string', short: 'n' },
@@ -57,6 +60,7 @@ async function withLoop<T>(c: Common, run: Run, io: Io, signal: AbortSignal | un
   try {
     const loop = await openLoop(run, INSTALLATION, backend, {
       python: c.python,
+      trainPython: c.trainPython,
       allowUnisolated: c.allowUnisolated,
       signal,
       onEvent: progressPrinter(io),
@@ -78,6 +82,10 @@ function progressPrinter(io: Io): (e: LoopEvent) => void {
       const line = `  generated ${e.done}/${e.total}`;
       if (io.progress) io.progress(line);
       else if (e.done === e.total) io.err(line);
+    } else if (e.type === 'refining') {
+      const line = `  ${describeRefining(e.progress)}`;
+      if (io.progress) io.progress(line);
+      else if (e.progress.phase !== 'train' || e.progress.step === e.progress.steps || e.progress.step % 10 === 0) io.err(line);
     } else if (e.type === 'scored') {
       const r = e.record;
       const line = `  ${e.done}/${e.total} ${r.id}: ${r.status === 'ok' ? `dev ${pct(r.score)}` : `failed (${r.errorClass})`}${r.reusedFrom ? ` (same code as ${r.reusedFrom})` : ''}`;

@@ -4,6 +4,7 @@ import type { RunSummary } from '../core/loop/runLoop';
 import type { TransferSummary } from '../core/loop/summary';
 import { pct } from '../core/format';
 import type { Run } from '../core/store/runStore';
+import type { FactoryStep } from '../protocol/webviewMessages';
 
 const ci = (iv: [number, number] | null | undefined) => (iv ? ` [${pct(iv[0])}, ${pct(iv[1])}]` : '');
 const points = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
@@ -21,6 +22,8 @@ export function formatSummary(s: RunSummary, run: Run): string[] {
     lines.push(
       `  iteration ${it.iteration} (T=${it.temperature.toFixed(3)}): best ${it.best ? `${pct(it.best.score)}${ci(it.best.interval)} (${it.best.id})` : '-'}, mean ${pct(it.meanScore)}, ${it.ok}/${it.algorithms} ran${it.complete ? '' : ', unfinished'}`,
     );
+    const step = s.lineage?.find((x) => x.iteration === it.iteration);
+    if (step) lines.push(`    ${factoryLine(step)}`);
     if (it.refinement) {
       const r = it.refinement;
       lines.push(`    vs control at the same T (mean ${pct(it.control.meanScore)}, ${it.control.ok}/${it.control.algorithms} ran): mean ${diff(r.mean)}, top ${r.top.k} ${diff(r.top)}`);
@@ -55,4 +58,14 @@ export function formatTransfer(t: TransferSummary): string[] {
   const lines = t.algorithms.map((a) => `${a.id} on "${t.set}": ${score(a)}${a.vsRetuned ? `; vs the re-tuned baseline ${diff(a.vsRetuned)}, ${pvalue(a.vsRetuned.p)}` : ''}`);
   lines.push(`re-tuned baseline on "${t.set}" (best of the grid on its dev split): ${t.retuned ? `${t.retuned.id}: ${score(t.retuned)}` : '-'}`);
   return lines;
+}
+
+/** "factory v0 -> v1 by DPO on 9 of 12 pairs: loss 0.693 -> 0.412, reward accuracy 87.5%; held-out margin -4.20 -> 1.30 (+5.50 [+3.10, +7.90], 3 pairs)". */
+export function factoryLine(s: FactoryStep): string {
+  if (s.status !== 'refined') return `factory v${s.wrote}, not refined${s.status === 'deferred' ? ' yet' : ''}: ${s.reason ?? s.status}`;
+  const n = (x: number | null | undefined, d = 3) => (x === null || x === undefined ? '-' : x.toFixed(d));
+  const sgn = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
+  const h = s.heldOut;
+  const held = h ? `; held-out margin ${n(h.marginBefore, 2)} -> ${n(h.marginAfter, 2)}${h.change ? ` (${sgn(h.change.difference)} [${sgn(h.change.low)}, ${sgn(h.change.high)}])` : ''}, ${h.pairs} pairs, ${pct(h.rewardAccuracy)} ranked right` : '';
+  return `factory v${s.wrote} -> v${s.version} by DPO on ${s.pairsUsed} of ${s.pairs} pairs: loss ${n(s.loss?.[0])} -> ${n(s.loss?.[1])}, reward accuracy ${pct(s.rewardAccuracy)}${held}`;
 }

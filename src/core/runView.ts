@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { diffLines } from 'diff';
 import type { AlgorithmDetail, AlgorithmRow, DiffLine, GenerationDetail, IterationData, PairDetail, PairRow, RunOverview, ScorePoint } from '../protocol/webviewMessages';
 import { bestOf, iterationStats, referenceStats } from './loop/summary';
+import { factoryLineage } from './run/lineage';
 import { algorithmFile, algorithmsDir, ALGORITHM_FILE, algorithmRef, isControlOf, parseAlgorithmRef, promptFile } from './run/layout';
 import { historyOf, latestById, type ScoredRecord } from './run/records';
 import { folderSource, RunFiles } from './run/runFiles';
@@ -92,8 +93,11 @@ export async function runOverview(reader: RunReader, name: string, branch: strin
     finalized: await reader.finalized(),
     comparisons: await comparisonRows(reader),
     transfer: await transferMatrix(reader),
+    lineage: await factoryLineage(reader),
   };
 }
+
+
 
 export async function pairRows(reader: RunReader, t: number, vetoes?: Vetoes): Promise<PairRow[]> {
   const pairs = await reader.pairs(t);
@@ -126,6 +130,7 @@ export async function iterationData(reader: RunReader, t: number): Promise<Itera
     seed: point(refs.seed)?.score ?? null,
     bestBaseline: point(refs.bestBaseline)?.score ?? null,
     bestCandidate: point(refs.bestCandidate)?.score ?? null,
+    controlLabel: config?.factory.kind === 'llm' ? 'the unrefined generator (v0)' : 'the random-program control',
     refinement: (await iterationStats(reader, config, vetoes, t, baselines)).refinement,
   };
 }

@@ -3,13 +3,16 @@
 // WebSocket transports later). Both sides import only this file for the contract.
 import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 export interface InitializeParams {
   protocolVersion: number;
   clientVersion: string;
   /** Where the backend journals finished jobs, so a dropped connection loses nothing. */
   journalDir?: string;
+  /** Where the backend keeps large files it makes (refined generators), outside git; artifact
+   * names in requests and results are relative to it. Refinement needs one. */
+  artifactsDir?: string;
 }
 
 export interface InitializeResult {
@@ -106,6 +109,9 @@ export interface EngineGenerator {
   model: string;
   /** 'auto': use the model's chat template when it has one; 'never': send the prompt as plain text. */
   chat: 'auto' | 'never';
+  /** A refined generator: the artifact (under the backend's artifactsDir) whose merged weights
+   * replace `model`. */
+  weights?: string;
 }
 
 export interface OpenAiGenerator {
@@ -124,6 +130,10 @@ export interface OpenAiGenerator {
   /** Name of the environment variable of the backend process that holds the key (the key
    * itself never travels in a request, a log or a file). */
   apiKeyEnv?: string;
+  /** A refined generator published by model path: the artifact whose merged folder the server
+   * loads when a request names it as the model (transformers serve does; the server must see the
+   * backend's files). */
+  weights?: string;
 }
 
 export type GeneratorSpec = EngineGenerator | OpenAiGenerator;
@@ -180,12 +190,98 @@ export interface GenerateProgressParams {
   total: number;
 }
 
+/** DPO settings of one refinement (TRL's DPOConfig and PEFT's LoraConfig, by their meaning). */
+export interface DpoHyperparameters {
+  beta: number;
+  learningRate: number;
+  epochs: number;
+  batchSize: number;
+  gradientAccumulationSteps: number;
+  loraRank: number;
+  loraAlpha: number;
+  loraDropout: number;
+  /** "all-linear" or a list of module names. */
+  targetModules: string | string[];
+  /** Longest prompt + completion in tokens; longer pairs are truncated by TRL. */
+  maxLength: number;
+  /** TRL's loss_type: "sigmoid" is the DPO of the paper. */
+  lossType: 'sigmoid' | 'hinge' | 'ipo' | 'robust';
+  warmupRatio: number;
+  seed: number;
+  /** Optimizer steps between checkpoints (a killed trainer resumes from the last). */
+  checkpointSteps: number;
+}
+
+/** One preference pair in TRL's standard format: the exact prompt text the generator saw and
+ * the two completions. */
+export interface PreferenceRow {
+  prompt: string;
+  chosen: string;
+  rejected: string;
+}
+
+export interface RefineParams {
+  /** Stable id: a finished job is answered from the journal (while its artifact exists). */
+  jobId: string;
+  /** The generator to refine: a model folder on the backend, or an earlier refinement's artifact. */
+  base: { model: string } | { artifact: string };
+  train: PreferenceRow[];
+  /** Pairs kept out of training, to measure the refinement on. */
+  heldOut: PreferenceRow[];
+  hyperparameters: DpoHyperparameters;
+  device: 'auto' | 'cpu' | 'cuda';
+  threads?: number;
+  /** The name the refined generator gets under the artifacts folder; the backend adds the
+   * weights' hash: "<artifact>-<hash12>". */
+  artifact: string;
+  /** Python with TRL and PEFT; the backend's default when absent. */
+  python?: string;
+}
+
+/** Log-probability margins log pi(chosen) - log pi(rejected), per held-out pair. */
+export interface HeldOutMetrics {
+  pairs: number;
+  before: { margins: number[]; meanMargin: number };
+  after: { margins: number[]; meanMargin: number; rewards: number[]; rewardAccuracy: number; rewardMargin: number };
+}
+
+export interface DpoMetrics {
+  train: { pairs: number; steps: number; epochs: number; lossFirst: number | null; lossLast: number | null; rewardAccuracy: number | null; rewardMargin: number | null };
+  heldOut: HeldOutMetrics | null;
+  versions: Record<string, string>;
+  resumedFrom: number | null;
+}
+
+export interface RefineResult {
+  jobId: string;
+  /** "<artifact>-<hash12>": adapter/ and merged/ (Hugging Face format) and metrics.json inside. */
+  artifact: string;
+  /** sha256 over the merged weights' files (names and contents). */
+  weightHash: string;
+  adapterHash: string;
+  metrics: DpoMetrics;
+  timings: Record<string, number>;
+  fromJournal?: boolean;
+}
+
+export interface RefineProgressParams {
+  jobId: string;
+  phase: 'load' | 'evaluate' | 'train' | 'save';
+  step: number;
+  steps: number;
+  epoch?: number;
+  loss?: number;
+  rewardAccuracy?: number;
+  rewardMargin?: number;
+}
+
 /** What the orchestrator (the loop, the CLI, the extension) needs of a backend, whatever the
  * transport: a local child process today, ssh or a WebSocket later. */
 export interface Backend {
   readonly info: InitializeResult;
   score(params: ScoreParams, opts?: { signal?: AbortSignal; onProgress?: (p: ProgressParams) => void }): Promise<ScoreResult>;
   generate(params: GenerateParams, opts?: { signal?: AbortSignal; onProgress?: (p: GenerateProgressParams) => void }): Promise<GenerateResult>;
+  refine(params: RefineParams, opts?: { signal?: AbortSignal; onProgress?: (p: RefineProgressParams) => void }): Promise<RefineResult>;
   dispose(): Promise<void>;
 }
 
@@ -195,3 +291,5 @@ export const ShutdownRequest = new RequestType0<void, void>('selfdev/shutdown');
 export const ProgressNotification = new NotificationType<ProgressParams>('selfdev/progress');
 export const GenerateRequest = new RequestType<GenerateParams, GenerateResult, void>('selfdev/generate');
 export const GenerateProgressNotification = new NotificationType<GenerateProgressParams>('selfdev/generateProgress');
+export const RefineRequest = new RequestType<RefineParams, RefineResult, void>('selfdev/refine');
+export const RefineProgressNotification = new NotificationType<RefineProgressParams>('selfdev/refineProgress');

@@ -49,6 +49,31 @@ export interface RunOverview {
   comparisons: { count: number; rows: ComparisonRow[] } | null;
   /** After `selfdev transfer`: test scores, algorithms (and the re-tuned baseline) x candidate sets. */
   transfer: { sets: string[]; rows: { id: string; cells: (number | null)[] }[] } | null;
+  /** The factory's versions: per finished iteration, which version wrote it and how DPO on its
+   * pairs made the next one (with the training and held-out figures), or why it did not. */
+  lineage: FactoryStep[];
+}
+
+export interface FactoryStep {
+  iteration: number;
+  kind: 'grammar' | 'llm';
+  /** The version that wrote the iteration. */
+  wrote: number;
+  /** The version after the iteration's refinement (writes the next iteration). */
+  version: number;
+  status: 'refined' | 'deferred' | 'disabled' | 'skipped' | 'not-refined';
+  reason?: string;
+  pairs: number;
+  pairsUsed: number;
+  /** DPO loss on the training pairs, first and last step. */
+  loss: [number | null, number | null] | null;
+  /** Training pairs whose implicit reward margin is positive, after refinement. */
+  rewardAccuracy: number | null;
+  rewardMargin: number | null;
+  /** LLM factory: pairs held out of training, log-probability margin (chosen - rejected) before and after. */
+  heldOut: { pairs: number; marginBefore: number; marginAfter: number; rewardAccuracy: number; change: DifferenceInterval | null } | null;
+  /** LLM factory: the refined weights' hash (first 12 hex digits). */
+  weights?: string;
 }
 
 /** A difference of scores (0..1) with its 95% interval. */
@@ -123,6 +148,8 @@ export interface IterationData {
   seed: number | null;
   bestBaseline: number | null;
   bestCandidate: number | null;
+  /** What the control is: the grammar's random programs, or the unrefined LLM generator (v0). */
+  controlLabel: string;
   /** Does refinement help: this iteration's programs against the control's at the same
    * temperature (difference of means, and of the means of each side's best k). */
   refinement: { mean: DifferenceInterval; top: DifferenceInterval & { k: number } } | null;
@@ -187,6 +214,8 @@ export interface LiveStatus {
   phase: string;
   done?: number;
   total?: number;
+  /** What the phase is doing, in words (e.g. DPO's step, loss and reward accuracy). */
+  detail?: string;
 }
 
 /** Commands the webview may ask the host to run; anything else is refused. */

@@ -1,10 +1,12 @@
 // Drives the loop from VS Code: the orchestrator runs here (it is light: files, git, pairs,
-// DPO on a small table), the heavy work in the backend child process. One loop at a time, with
+// DPO of the grammar factory on a small table), the heavy work (scoring, the LLM factory's
+// generation and DPO) in the backend child process. One loop at a time, with
 // a cancellable progress notification and optional pause points; edits, vetoes and
 // re-evaluations go through here too, so they never race the loop on the same run.
 import * as vscode from 'vscode';
 import { createRun, openLoop, startBackend, STORED_KEY_ENV, type Installation, type OpenOptions } from '../app/runs';
 import type { FactoryConfig } from '../core/config/runConfig';
+import { describeRefining } from '../core/format';
 import { LoopCancelled, type LoopEvent, type PausePoint, type PauseRequest, type RunLoop } from '../core/loop/runLoop';
 import { RunStore, type Run } from '../core/store/runStore';
 import type { Backend } from '../protocol/backend';
@@ -92,6 +94,7 @@ export class LoopController implements vscode.Disposable {
     if (settings.pauseBeforeRefinement()) pauseAt.push('beforeRefinement');
     return {
       python: await resolveInterpreter(),
+      trainPython: settings.trainingPython() || undefined,
       allowUnisolated: settings.allowUnisolated(),
       executionProvider: settings.executionProvider(),
       threads: settings.threads(),
@@ -252,6 +255,10 @@ export class LoopController implements vscode.Disposable {
     } else if (e.type === 'generating') {
       progress?.report({ message: `${prefix(e.iteration)}generated ${e.done}/${e.total}` });
       if (r) r.status = { ...r.status, iteration: e.iteration, done: e.done, total: e.total };
+    } else if (e.type === 'refining') {
+      const detail = describeRefining(e.progress);
+      progress?.report({ message: `${prefix(e.iteration)}${detail}` });
+      if (r) r.status = { ...r.status, iteration: e.iteration, phase: 'refine', done: e.progress.step, total: e.progress.steps, detail };
     } else if (e.type === 'paused') {
       progress?.report({ message: `${prefix(e.iteration)}paused for review` });
     } else if (e.type === 'committed') {

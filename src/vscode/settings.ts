@@ -14,6 +14,8 @@ function config(): vscode.WorkspaceConfiguration {
 /** Typed access to the extension's settings; package.json declares each of them. */
 export const settings = {
   pythonInterpreter: (): string => config().get<string>('python.interpreter', '').trim(),
+  /** Python with TRL and PEFT for refining the LLM factory (empty: the backend's default). */
+  trainingPython: (): string => config().get<string>('training.python', '').trim(),
   backendKind: (): BackendKind => config().get<BackendKind>('backend.kind', 'local'),
   executionProvider: (): ExecutionProvider => config().get<ExecutionProvider>('backend.executionProvider', 'cpu'),
   threads: (): number => config().get<number>('backend.threads', 0),

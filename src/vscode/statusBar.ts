@@ -37,8 +37,9 @@ export class RunStatusBar implements vscode.Disposable {
       return;
     }
     const progress = s.done !== undefined && s.total ? ` ${s.done}/${s.total}` : '';
-    this.item.text = `$(sync~spin) ${state.runId}: ${[where, s.phase].filter(Boolean).join(' · ')}${progress}`;
-    this.item.tooltip = `Self-Developing: ${state.title}. Click to open the results.`;
+    const loss = s.detail && /loss [\d.]+/.exec(s.detail)?.[0];
+    this.item.text = `$(sync~spin) ${state.runId}: ${[where, s.phase].filter(Boolean).join(' · ')}${progress}${loss ? ` · ${loss}` : ''}`;
+    this.item.tooltip = `Self-Developing: ${state.title}${s.detail ? ` (${s.detail})` : ''}. Click to open the results.`;
   }
 
   dispose(): void {

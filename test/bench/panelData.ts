@@ -268,6 +268,7 @@ export function generateRun(spec: RunSpec): Generated {
       seed: seedScore,
       bestBaseline: baselineScore,
       bestCandidate: candidateScore,
+      controlLabel: 'the unrefined generator (v0)',
       refinement: { mean: { difference: 0.032, low: -0.036, high: 0.099 }, top: { k: 3, difference: -0.031, low: -0.061, high: 0.024 } },
     };
     const scores = ok.filter((r) => !r.vetoed).map((r) => r.score!);
@@ -340,6 +341,25 @@ export function generateRun(spec: RunSpec): Generated {
       control: { best: controlBest, meanScore: controlAll.length ? controlAll.reduce((s, v) => s + v, 0) / controlAll.length : null },
       bestCandidate: { id: 'candidate-2', score: candidateScore, interval: iv(candidateScore) },
       finalized: Boolean(spec.finalized),
+      // An LLM factory refined after every iteration but the last (deferred).
+      lineage: overviews.map((o, i) => {
+        const last = i === overviews.length - 1;
+        return {
+          iteration: o.iteration,
+          kind: 'llm' as const,
+          wrote: i,
+          version: last ? i : i + 1,
+          status: last ? ('deferred' as const) : ('refined' as const),
+          ...(last ? { reason: `iteration ${o.iteration} is the last planned one: its pairs refine the generator if the run continues` } : {}),
+          pairs: 12 + i,
+          pairsUsed: last ? 0 : 9 + i,
+          loss: last ? null : ([0.6931, 0.41 - 0.05 * i] as [number, number]),
+          rewardAccuracy: last ? null : 0.875,
+          rewardMargin: last ? null : 0.52 + 0.1 * i,
+          heldOut: last ? null : { pairs: 3, marginBefore: -4.2 + i, marginAfter: 1.3 + i, rewardAccuracy: 1, change: { difference: 5.5, low: 3.1, high: 7.9 } },
+          ...(last ? {} : { weights: `${'0123456789ab'.slice(i)}${'cdef'.repeat(3)}`.slice(0, 12) }),
+        };
+      }),
       comparisons: spec.finalized
         ? {
             count: 3,

@@ -55,8 +55,8 @@ export class TransferView {
 }
 
 /** "Does refinement help": this iteration's programs against the control's at the same temperature. */
-export function refinementText(r: IterationData['refinement']): string {
+export function refinementText(r: IterationData['refinement'], control = 'the random-program control'): string {
   if (!r) return '';
   const d = (x: { difference: number; low: number; high: number }) => `${points(x.difference)} [${points(x.low)}, ${points(x.high)}]`;
-  return `Factory against the random-program control at the same temperature: mean ${d(r.mean)}; best ${r.top.k} ${d(r.top)}.`;
+  return `Factory against ${control} at the same temperature: mean ${d(r.mean)}; best ${r.top.k} ${d(r.top)}.`;
 }

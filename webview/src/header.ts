@@ -104,7 +104,7 @@ export class Header {
     if (status) {
       const other = status.runId !== currentId ? `${runs?.find((r) => r.id === status.runId)?.name ?? status.runId} — ` : '';
       const progress = status.done !== undefined && status.total !== undefined ? ` ${status.done}/${status.total}` : '';
-      this.liveText.textContent = `${other}iteration ${status.iteration}: ${status.phase}${progress}`;
+      this.liveText.textContent = `${other}iteration ${status.iteration}: ${status.detail ?? `${status.phase}${progress}`}`;
     }
     const running = (status !== null && status.runId === currentId) || (runs?.find((r) => r.id === currentId)?.running ?? false);
     setDisabled(this.runNext, !currentId || running);

@@ -6,6 +6,7 @@ import type { AlgorithmDetail, FromWebview, IterationData, PairDetail, RunListEn
 import { AlgorithmTable } from './algorithmTable';
 import { ChartsRow } from './charts';
 import { ComparisonsView, refinementText, TransferView } from './comparisons';
+import { LineageView } from './lineage';
 import { DetailPane } from './detail';
 import { badge, el, loadingNote } from './dom';
 import { emptyState, Header } from './header';
@@ -100,7 +101,8 @@ tabViews.set('pairs', el('div', { cls: 'tab-view', attrs: { role: 'tabpanel', id
 const comparisons = new ComparisonsView();
 const transferView = new TransferView();
 const refinementNote = el('p', { cls: 'refinement-note' });
-const runView = el('div', { cls: 'run-view' }, stepper.root, charts.root, refinementNote, comparisons.root, transferView.root, tabBar, ...tabViews.values());
+const lineage = new LineageView();
+const runView = el('div', { cls: 'run-view' }, stepper.root, charts.root, refinementNote, lineage.root, comparisons.root, transferView.root, tabBar, ...tabViews.values());
 runView.hidden = true;
 
 const app = document.getElementById('app') ?? document.body.appendChild(el('main', { attrs: { id: 'app' } }));
@@ -252,6 +254,7 @@ function renderProgress(shown: number | undefined): void {
   const ov = session.overview;
   if (!ov) return;
   charts.renderProgress({ iterations: ov.iterations, seed: ov.seed?.score ?? null, bestBaseline: ov.bestBaseline?.score ?? null, bestCandidate: ov.bestCandidate?.score ?? null, shown });
+  lineage.render(ov.lineage ?? [], shown);
   comparisons.render(ov.comparisons);
   transferView.render(ov.transfer);
 }
@@ -277,7 +280,7 @@ function onIteration(data: IterationData): void {
   for (const s of data.controlScores) if (controlBest === null || s > controlBest) controlBest = s;
   controlBest ??= session.overview?.control.best?.score ?? null;
   charts.renderDistribution({ iteration: data.iteration, scores, control: data.controlScores, seed: data.seed, bestBaseline: data.bestBaseline, bestCandidate: data.bestCandidate, controlBest });
-  refinementNote.textContent = refinementText(data.refinement);
+  refinementNote.textContent = refinementText(data.refinement, data.controlLabel);
   refinementNote.hidden = !data.refinement;
   renderProgress(data.iteration);
   pairs.setPairs(data.pairs, view.selectedPair);

@@ -3,7 +3,7 @@
 // format for the editor; a unit test keeps the two in step.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { BenchmarkJob, OpenAiGenerator, ScoreSettings } from '../../protocol/backend';
+import type { BenchmarkJob, DpoHyperparameters, OpenAiGenerator, ScoreSettings } from '../../protocol/backend';
 import { DEFAULT_REFINE_OPTIONS } from '../factory';
 import { DEFAULT_PAIR_POLICY, type PairPolicy } from '../pairs';
 import { DEFAULT_SCHEDULE, type TemperatureSchedule } from '../schedule';
@@ -48,7 +48,46 @@ export interface LlmFactoryConfig {
   topP: number;
   maxTokens: number;
   stop: string[];
+  refine: LlmRefineConfig;
 }
+
+/** How the LLM factory is refined after each iteration: DPO (TRL) with a LoRA adapter (PEFT) on
+ * the current generator. The seed is the run's randomSeed. */
+export interface LlmRefineConfig extends Omit<DpoHyperparameters, 'seed'> {
+  /** false: the pairs are written (dpo/), the generator is never refined. */
+  enabled: boolean;
+  /** Share of the rejected algorithms whose pairs are held out of training, to measure it on. */
+  heldOut: number;
+  device: 'auto' | 'cpu' | 'cuda';
+  /** openai generator: the Hugging Face folder of the model the server serves (on the backend's
+   * machine); without it the generator cannot be refined and the run says so. */
+  baseModel?: string;
+  /** openai generator: how refined weights reach the server. "model-path": requests name the
+   * merged folder as the model and the server loads it (transformers serve does). */
+  publish: 'model-path';
+}
+
+/** The paper's settings for 7B-class models: LoRA rank 256, learning rate 1e-6, beta 0.01. It does
+ * not publish epochs, batch size or alpha: one epoch, batches of 8 and alpha = rank (scale 1). */
+export const LLM_REFINE_DEFAULTS: LlmRefineConfig = {
+  enabled: true,
+  beta: 0.01,
+  learningRate: 1e-6,
+  epochs: 1,
+  batchSize: 8,
+  gradientAccumulationSteps: 1,
+  loraRank: 256,
+  loraAlpha: 256,
+  loraDropout: 0.05,
+  targetModules: 'all-linear',
+  maxLength: 4096,
+  lossType: 'sigmoid',
+  warmupRatio: 0,
+  checkpointSteps: 50,
+  heldOut: 0.2,
+  device: 'auto',
+  publish: 'model-path',
+};
 
 export type FactoryConfig = { kind: 'grammar' } | LlmFactoryConfig;
 
@@ -61,7 +100,7 @@ export function defaultLlmFactory(endpoint?: Pick<OpenAiGenerator, 'baseUrl' | '
   const generator: GeneratorConfig = endpoint
     ? { kind: 'openai', ...endpoint, samplesPerRequest: d.samplesPerRequest, timeoutSeconds: d.timeoutSeconds, retries: d.retries }
     : { kind: 'engine', model: 'seed', chat: 'auto' };
-  return { kind: 'llm', generator, examples: d.examples, topP: d.topP, maxTokens: d.maxTokens, stop: [] };
+  return { kind: 'llm', generator, examples: d.examples, topP: d.topP, maxTokens: d.maxTokens, stop: [], refine: { ...LLM_REFINE_DEFAULTS } };
 }
 
 export interface RefinementConfig {
@@ -110,7 +149,7 @@ export const DEFAULT_MERGE_SCOPE = '^model\\.layers\\.\\d+\\.mlp\\.(gate|up|down
 
 /** Every top-level field of a run config (resources/schema/run.schema.json lists the same). */
 export const RUN_CONFIG_FIELDS: readonly string[] = [
-  '$schema', 'name', 'description', 'seed', 'candidates', 'transfer', 'mergeScope', 'tensorLibrary', 'benchmarks', 'eval', 'factory',
+  '$schema', '$comment', 'name', 'description', 'seed', 'candidates', 'transfer', 'mergeScope', 'tensorLibrary', 'benchmarks', 'eval', 'factory',
   'algorithmsPerIteration', 'iterations', 'temperature', 'pairs', 'refinement', 'randomSeed', 'concurrency', 'finalists', 'limits',
   'baselines', 'randomControl', 'measured',
 ];
@@ -148,7 +187,8 @@ export function parseRunConfig(json: unknown, file: string): RunConfig {
 
   const obj = (v: unknown, field: string, keys?: readonly string[]): Obj => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(field, 'expected an object');
-    for (const k of keys ? Object.keys(v as Obj) : []) if (!keys!.includes(k)) fail(`${field}.${k}`, `unknown field (known: ${keys!.join(', ')})`);
+    // "$comment" is allowed in every object: a config's only way to say why (JSON has no comments).
+    for (const k of keys ? Object.keys(v as Obj) : []) if (!keys!.includes(k) && k !== '$comment') fail(`${field}.${k}`, `unknown field (known: ${keys!.join(', ')})`);
     return v as Obj;
   };
   const str = (v: unknown, field: string): string => {
@@ -235,7 +275,7 @@ export function parseRunConfig(json: unknown, file: string): RunConfig {
       obj(f, 'factory', ['kind']);
       return { kind };
     }
-    obj(f, 'factory', ['kind', 'generator', 'prompt', 'workedExample', 'examples', 'topP', 'maxTokens', 'stop']);
+    obj(f, 'factory', ['kind', 'generator', 'prompt', 'workedExample', 'examples', 'topP', 'maxTokens', 'stop', 'refine']);
     const g = f.generator === undefined ? {} : obj(f.generator, 'factory.generator');
     if ('apiKey' in g || 'key' in g) fail('factory.generator.apiKey', 'keys never go in a config file (they would reach git): set the environment variable named by apiKeyEnv, or store the key with "Self-Developing: Set LLM API Key"');
     const gkind = oneOf(g.kind, 'factory.generator.kind', ['engine', 'openai'] as const, 'engine');
@@ -281,6 +321,35 @@ export function parseRunConfig(json: unknown, file: string): RunConfig {
       topP: num(f.topP, 'factory.topP', 0.01, 1, LLM_FACTORY_DEFAULTS.topP),
       maxTokens: int(f.maxTokens, 'factory.maxTokens', 16, LLM_FACTORY_DEFAULTS.maxTokens),
       stop: stopList as string[],
+      refine: refine(f.refine, generator),
+    };
+  };
+  const refine = (v: unknown, generator: GeneratorConfig): LlmRefineConfig => {
+    const d = LLM_REFINE_DEFAULTS;
+    const f = 'factory.refine';
+    const r = v === undefined ? {} : obj(v, f, [...Object.keys(d), 'baseModel']);
+    const targets = r.targetModules ?? d.targetModules;
+    if (!(typeof targets === 'string' && targets) && !(Array.isArray(targets) && targets.length && targets.every((x) => typeof x === 'string' && x))) fail(`${f}.targetModules`, 'expected "all-linear" or a list of module names');
+    if (r.baseModel !== undefined && generator.kind !== 'openai') fail(`${f}.baseModel`, 'only for an openai generator (an engine generator refines its own model folder)');
+    return {
+      enabled: bool(r.enabled, `${f}.enabled`, d.enabled),
+      beta: num(r.beta, `${f}.beta`, 1e-6, 100, d.beta),
+      learningRate: num(r.learningRate, `${f}.learningRate`, 1e-12, 1, d.learningRate),
+      epochs: num(r.epochs, `${f}.epochs`, 0.01, 1000, d.epochs),
+      batchSize: int(r.batchSize, `${f}.batchSize`, 1, d.batchSize),
+      gradientAccumulationSteps: int(r.gradientAccumulationSteps, `${f}.gradientAccumulationSteps`, 1, d.gradientAccumulationSteps),
+      loraRank: int(r.loraRank, `${f}.loraRank`, 1, d.loraRank),
+      loraAlpha: num(r.loraAlpha, `${f}.loraAlpha`, 1e-6, 1e6, d.loraAlpha),
+      loraDropout: num(r.loraDropout, `${f}.loraDropout`, 0, 0.99, d.loraDropout),
+      targetModules: targets as string | string[],
+      maxLength: int(r.maxLength, `${f}.maxLength`, 16, d.maxLength),
+      lossType: oneOf(r.lossType, `${f}.lossType`, ['sigmoid', 'hinge', 'ipo', 'robust'] as const, d.lossType),
+      warmupRatio: num(r.warmupRatio, `${f}.warmupRatio`, 0, 1, d.warmupRatio),
+      checkpointSteps: int(r.checkpointSteps, `${f}.checkpointSteps`, 1, d.checkpointSteps),
+      heldOut: num(r.heldOut, `${f}.heldOut`, 0, 0.9, d.heldOut),
+      device: oneOf(r.device, `${f}.device`, ['auto', 'cpu', 'cuda'] as const, d.device),
+      ...(r.baseModel !== undefined ? { baseModel: resolve(str(r.baseModel, `${f}.baseModel`)) } : {}),
+      publish: oneOf(r.publish, `${f}.publish`, ['model-path'] as const, d.publish),
     };
   };
 
@@ -344,5 +413,7 @@ export function scoreSettings(config: Pick<RunConfig, 'eval'>): ScoreSettings {
 /** A config stored in run.json by an earlier version, with the fields added since at their
  * defaults, so that every run still opens and continues as it ran. */
 export function upgradeStoredConfig(config: RunConfig): RunConfig {
-  return { ...config, eval: { ...config.eval, gsmAnswer: config.eval?.gsmAnswer ?? 'strict' } };
+  // LLM runs stored before refinement existed continue as they ran: not refined.
+  const factory = config.factory?.kind === 'llm' && !config.factory.refine ? { ...config.factory, refine: { ...LLM_REFINE_DEFAULTS, enabled: false } } : config.factory;
+  return { ...config, factory, eval: { ...config.eval, gsmAnswer: config.eval?.gsmAnswer ?? 'strict' } };
 }

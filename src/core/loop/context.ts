@@ -1,6 +1,7 @@
 // What the loop's parts (scoring, finalize, summary, curation) need of a run, and nothing more:
 // its header, its files to read, its worktree to write and commit, events and cancellation.
 // RunLoop provides it; the parts never reach back into the loop itself.
+import type { RefineProgressParams } from '../../protocol/backend';
 import type { RunConfig } from '../config/runConfig';
 import type { ScoredRecord } from '../run/records';
 import type { RunFiles, RunHeader } from '../run/runFiles';
@@ -15,6 +16,8 @@ export type LoopEvent =
   | { type: 'phase'; iteration: number; phase: LoopPhase; total?: number }
   | { type: 'scored'; iteration: number; record: ScoredRecord; done: number; total: number }
   | { type: 'generating'; iteration: number; done: number; total: number }
+  /** The LLM factory's DPO: loading, evaluating, each training step (loss, reward accuracy and margin), saving. */
+  | { type: 'refining'; iteration: number; progress: RefineProgressParams }
   | { type: 'committed'; message: string }
   | { type: 'paused'; iteration: number; point: PausePoint }
   | { type: 'resumed'; iteration: number; point: PausePoint };

@@ -6,16 +6,16 @@
 // reuses its result instead of scoring it again.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { GenerateResult, GeneratorSpec } from '../../protocol/backend';
+import type { GenerateParams, GenerateResult, GeneratorSpec } from '../../protocol/backend';
 import type { LlmFactoryConfig } from '../config/runConfig';
 import { extractAlgorithm } from '../factory/extractCode';
 import { normaliseCode } from '../factory/normaliseCode';
 import { type PromptExample, renderPrompt } from '../factory/prompt';
 import { summariseCode } from '../factory/summariseCode';
-import { algorithmFile, algorithmId, algorithmRef, completionsFile, generationFile, promptFile, samplesFile } from '../run/layout';
+import { algorithmFile, algorithmId, algorithmRef, completionsFile, controlCompletionsFile, controlFile, controlId, generationFile, promptFile, samplesFile } from '../run/layout';
 import { codeHash, type CompletionRecord, type SampleRecord, type ScoredRecord } from '../run/records';
 import type { RunContext } from './context';
-import type { ScoringDeps } from './scorer';
+import type { ScoreJob, ScoringDeps } from './scorer';
 
 export const NO_CODE_MESSAGE = 'The completion holds no code: no fenced block and no def merge.';
 
@@ -26,11 +26,12 @@ export interface LlmGenerationDeps extends ScoringDeps {
   promptsDir?: string;
 }
 
-/** The generator a job runs: `model: "seed"` is the run's seed model (the paper's setting). */
-export function generatorSpec(ctx: RunContext, f: LlmFactoryConfig): GeneratorSpec {
+/** The generator a job runs: `model: "seed"` is the run's seed model (the paper's setting);
+ * `weights`, a refined version's artifact on the backend. */
+export function generatorSpec(ctx: RunContext, f: LlmFactoryConfig, weights?: string): GeneratorSpec {
   const g = f.generator;
-  if (g.kind === 'engine') return { kind: 'engine', model: g.model === 'seed' ? ctx.config.seed : g.model, chat: g.chat };
-  return g;
+  if (g.kind === 'engine') return { kind: 'engine', model: g.model === 'seed' ? ctx.config.seed : g.model, chat: g.chat, ...(weights ? { weights } : {}) };
+  return { ...g, ...(weights ? { weights } : {}) };
 }
 
 async function readText(file: string, what: string): Promise<string> {
@@ -79,19 +80,32 @@ async function earlierCode(ctx: RunContext, t: number): Promise<Map<string, stri
   return map;
 }
 
-export async function generateWithLlm(ctx: RunContext, f: LlmFactoryConfig, t: number, temperature: number, deps: LlmGenerationDeps & { factoryVersion: number }): Promise<SampleRecord[]> {
-  if (!deps.backend) throw new Error('no backend: the LLM factory generates through a backend');
-  const c = ctx.config;
+/** Iteration t's prompt: the template with the worked example and the best earlier algorithms. */
+export async function renderLlmPrompt(ctx: RunContext, f: LlmFactoryConfig, t: number, deps: LlmGenerationDeps): Promise<{ prompt: string; sources: Awaited<ReturnType<typeof promptSources>>; examples: PromptExample[] }> {
   const sources = await promptSources(f, deps);
   const examples = await bestEarlier(ctx, t, f.examples);
-  const prompt = renderPrompt(sources.template, { workedExample: sources.workedExample, examples });
-  const generator = generatorSpec(ctx, f);
+  return { prompt: renderPrompt(sources.template, { workedExample: sources.workedExample, examples }), sources, examples };
+}
+
+/** Samples the iteration's completions from `generator`. The job id covers everything that
+ * shapes the draw, so the same draw asked twice (the control at version 0) is one job. */
+async function sampleCompletions(ctx: RunContext, f: LlmFactoryConfig, t: number, temperature: number, generator: GeneratorSpec, prompt: string, deps: LlmGenerationDeps, onProgress?: (done: number, total: number) => void): Promise<{ result: GenerateResult; sampling: GenerateParams['sampling'] }> {
+  if (!deps.backend) throw new Error('no backend: the LLM factory generates through a backend');
+  const c = ctx.config;
   const sampling = { temperature, topP: f.topP, maxTokens: f.maxTokens, seed: c.randomSeed * 1000 + t, stop: f.stop };
   const result: GenerateResult = await deps.backend.generate(
     { jobId: `${ctx.header.id}/generate/${t}/${codeHash(prompt + JSON.stringify([generator, sampling, c.algorithmsPerIteration]))}`, generator, prompt, n: c.algorithmsPerIteration, sampling, executionProvider: deps.executionProvider, threads: deps.threads },
-    { signal: ctx.signal, onProgress: (p) => ctx.emit({ type: 'generating', iteration: t, done: p.done, total: p.total }) },
+    { signal: ctx.signal, onProgress: (p) => onProgress?.(p.done, p.total) },
   );
   if (result.completions.length !== c.algorithmsPerIteration) throw new Error(`the generator returned ${result.completions.length} completions, ${c.algorithmsPerIteration} were asked for`);
+  return { result, sampling };
+}
+
+export async function generateWithLlm(ctx: RunContext, f: LlmFactoryConfig, t: number, temperature: number, deps: LlmGenerationDeps & { factoryVersion: number; weights?: string }): Promise<SampleRecord[]> {
+  const c = ctx.config;
+  const { prompt, sources, examples } = await renderLlmPrompt(ctx, f, t, deps);
+  const generator = generatorSpec(ctx, f, deps.weights);
+  const { result, sampling } = await sampleCompletions(ctx, f, t, temperature, generator, prompt, deps, (done, total) => ctx.emit({ type: 'generating', iteration: t, done, total }));
 
   const before = await earlierCode(ctx, t);
   const samples: SampleRecord[] = [];
@@ -132,7 +146,7 @@ export async function generateWithLlm(ctx: RunContext, f: LlmFactoryConfig, t: n
     generationFile(t),
     JSON.stringify(
       {
-        factory: { kind: 'llm', version: deps.factoryVersion },
+        factory: { kind: 'llm', version: deps.factoryVersion, ...(deps.weights ? { weights: deps.weights } : {}) },
         generator: generator.kind === 'engine' ? { ...generator, model: path.basename(generator.model) } : { ...generator },
         model: result.model,
         chat: result.chat,
@@ -152,4 +166,29 @@ export async function generateWithLlm(ctx: RunContext, f: LlmFactoryConfig, t: n
   // Written last: its presence means the generate step finished.
   await ctx.run.write(samplesFile(t), samples.map((s) => JSON.stringify(s)).join('\n') + '\n');
   return samples;
+}
+
+/**
+ * The control of an LLM run: the unrefined generator (version 0) with the same prompt, sampling
+ * and seed as the factory's iteration t, so factory against control measures what refinement
+ * changed and nothing else. At version 0 it is the factory's own draw (one job). Writes the
+ * control's files and raw completions; returns its scoring jobs.
+ */
+export async function generateLlmControl(ctx: RunContext, f: LlmFactoryConfig, t: number, temperature: number, deps: LlmGenerationDeps): Promise<ScoreJob[]> {
+  const { prompt } = await renderLlmPrompt(ctx, f, t, deps);
+  const { result } = await sampleCompletions(ctx, f, t, temperature, generatorSpec(ctx, f), prompt, deps);
+  const jobs: ScoreJob[] = [];
+  const records: { id: string; index: number; text: string; finishReason: string; extraction: string }[] = [];
+  for (const comp of result.completions) {
+    const id = controlId(t, comp.index + 1);
+    const file = controlFile(id);
+    const x = extractAlgorithm(comp.text);
+    const code = x.ok ? x.code : commentedCompletion(comp.text, x.detail);
+    if ((await ctx.files.read(file)) === undefined) await ctx.run.write(file, code);
+    const extra = { kind: 'control' as const, summary: x.ok ? summariseCode(x.code, comp.text) : 'no code in the completion', temperature, factoryVersion: 0 };
+    jobs.push(x.ok ? { id, file, source: code, extra } : { id, file, source: code, extra, failure: { errorClass: 'no_code', message: NO_CODE_MESSAGE, detail: x.detail } });
+    records.push({ id, index: comp.index, text: comp.text, finishReason: comp.finishReason, extraction: x.ok ? x.from : 'no_code' });
+  }
+  await ctx.run.write(controlCompletionsFile(t), records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  return jobs;
 }

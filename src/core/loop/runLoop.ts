@@ -5,7 +5,7 @@
 // The loop's parts take narrow pieces: the run (RunContext: header, files, worktree, events)
 // and a Scorer; nothing reaches back into the loop.
 import * as path from 'node:path';
-import type { RunConfig } from '../config/runConfig';
+import type { LlmFactoryConfig, RunConfig } from '../config/runConfig';
 import {
   describeFactory,
   initialFactory,
@@ -27,7 +27,9 @@ import { baselineVariants } from './baselines';
 import { fmt, LoopCancelled, type LoopEvent, type PausePoint, type RunContext } from './context';
 import { finalizeRun } from './finalize';
 import { transferAlgorithms } from './transfer';
-import { generateWithLlm, NO_CODE_MESSAGE } from './llmGeneration';
+import { generateLlmControl, generateWithLlm, NO_CODE_MESSAGE } from './llmGeneration';
+import { refineLlmFactory } from './llmRefinement';
+import type { LlmFactoryRecord, LlmRefinement, RefinedWeights } from '../factory/llmFactoryRecord';
 import { Scorer, type ScoreJob, type ScoringDeps } from './scorer';
 import { summariseRun, writeSummary, type RunSummary } from './summary';
 
@@ -48,6 +50,9 @@ export interface LoopDeps extends ScoringDeps {
   algorithmsDir?: string;
   /** resources/prompts of this installation: the LLM factory's default prompt template. */
   promptsDir?: string;
+  /** Python with TRL and PEFT for the LLM factory's DPO (on the backend's machine; the backend's
+   * default when absent: its .venv-llm, else python3). */
+  trainPython?: string;
   signal?: AbortSignal;
   onEvent?: (e: LoopEvent) => void;
   log?: (line: string) => void;
@@ -128,24 +133,30 @@ export class RunLoop implements RunContext {
     return parseFactoryState((JSON.parse(text!) as { state: unknown }).state);
   }
 
-  /** The LLM factory's version before iteration t: 0 until refinement (DPO) makes new ones. */
-  private async llmVersionBefore(t: number): Promise<number> {
-    if (t === 1) return 0;
-    const text = await this.files.read(factoryFile(t - 1));
-    return text ? Number((JSON.parse(text) as { version?: number }).version ?? 0) : 0;
+  /** The LLM generator that writes iteration t: version 0 (the configured model) until DPO makes
+   * new ones. A refinement deferred at t - 1 (the last planned iteration then) runs now. */
+  private async llmBefore(t: number): Promise<{ version: number; weights: RefinedWeights | null }> {
+    if (t === 1) return { version: 0, weights: null };
+    let before = await this.files.llmFactory(t - 1);
+    if (before?.refinement?.status === 'deferred') {
+      await this.refineLlm(t - 1, before.temperature, before.wrote, before.weights, (await this.files.pairs(t - 1)).filter((p) => !p.vetoed));
+      before = await this.files.llmFactory(t - 1);
+    }
+    return { version: before?.version ?? 0, weights: before?.weights ?? null };
   }
 
   private async runIteration(t: number): Promise<void> {
     const temperature = temperatureAt(this.config.temperature, t);
     const llm = this.config.factory.kind === 'llm' ? this.config.factory : undefined;
     const factory = await this.factoryBefore(t);
-    const factoryVersion = llm ? await this.llmVersionBefore(t) : factory.version;
+    const writer = llm ? await this.llmBefore(t) : undefined;
+    const factoryVersion = writer ? writer.version : factory.version;
 
     // 1. Generate (deterministic in (seed, t), so a repeat writes the same files).
     let samples: SampleRecord[] = await this.files.samples(t);
     if (llm && samples.length < this.config.algorithmsPerIteration) {
       this.emit({ type: 'phase', iteration: t, phase: 'generate', total: this.config.algorithmsPerIteration });
-      samples = await generateWithLlm(this, llm, t, temperature, { ...this.deps, factoryVersion });
+      samples = await generateWithLlm(this, llm, t, temperature, { ...this.deps, factoryVersion, weights: writer?.weights?.artifact });
       const coded = samples.filter((s) => !s.noCode).length;
       await this.commit(`iteration ${t}: the LLM factory wrote ${samples.length} completions at temperature ${temperature.toFixed(3)}, ${coded} with code`);
     } else if (samples.length < this.config.algorithmsPerIteration) {
@@ -182,9 +193,13 @@ export class RunLoop implements RunContext {
     );
     await this.scorer.scoreAll(t, resultsFile(t), jobs, samples.length);
 
-    // 3. The random-program control: the untrained factory with the same budget at the same
-    // temperature, so factory against control measures refinement and nothing else.
-    if (this.config.randomControl) {
+    // 3. The control: the untrained factory with the same budget at the same temperature, so
+    // factory against control measures refinement and nothing else. For an LLM factory, the
+    // unrefined generator with the same prompt and seed; for the grammar, random programs.
+    if (this.config.randomControl && llm) {
+      this.emit({ type: 'phase', iteration: t, phase: 'control', total: this.config.algorithmsPerIteration });
+      await this.scorer.scoreAll(t, BASELINES_FILE, await generateLlmControl(this, llm, t, temperature, this.deps));
+    } else if (this.config.randomControl) {
       this.emit({ type: 'phase', iteration: t, phase: 'control', total: this.config.algorithmsPerIteration });
       const control = sampleAlgorithms(initialFactory(this.config.randomSeed), this.config.algorithmsPerIteration, temperature, 7_000_000 + this.config.randomSeed * 1000 + t);
       const controlJobs = [];
@@ -211,7 +226,14 @@ export class RunLoop implements RunContext {
     // 5. Refine the factory by DPO against the frozen current state.
     this.emit({ type: 'phase', iteration: t, phase: 'refine', total: pairs.length });
     if (llm) {
-      await this.writeLlmFactory(t, temperature, factoryVersion, pairs.length);
+      if (t >= this.config.iterations) {
+        await this.writeLlmFactory(t, temperature, writer!.version, writer!.weights, pairs.length, {
+          status: 'deferred',
+          reason: `iteration ${t} is the last planned one (iterations: ${this.config.iterations}): its pairs refine the generator if the run continues`,
+        });
+      } else {
+        await this.refineLlm(t, temperature, writer!.version, writer!.weights, pairs);
+      }
       return;
     }
     const traces: PreferencePair[] = [];
@@ -248,34 +270,44 @@ export class RunLoop implements RunContext {
     await this.run.tag(iterationTag(t), `iteration ${t} finished`);
   }
 
+  /** Refines the LLM generator on iteration t's pairs (or records why not) and writes factory.json. */
+  private async refineLlm(t: number, temperature: number, version: number, weights: RefinedWeights | null, pairs: PairRecord[]): Promise<void> {
+    const f = this.config.factory as LlmFactoryConfig;
+    const model = f.generator.kind === 'engine' ? (f.generator.model === 'seed' ? this.config.seed : f.generator.model) : f.generator.model;
+    const refinement = await refineLlmFactory(this, f, t, pairs, { version, weights, model }, this.deps);
+    if (refinement.status !== 'refined') this.deps.log?.(`iteration ${t}: the LLM generator was not refined: ${refinement.reason}`);
+    await this.writeLlmFactory(t, temperature, version, weights, pairs.length, refinement);
+  }
+
   /**
-   * factory.json of an LLM factory iteration: which generator and version wrote it. Refining
-   * the LLM by DPO is not part of this version, so the version stays; the pairs are written
-   * (pairs.jsonl) for that refinement.
+   * factory.json of an LLM factory iteration: the version that wrote it, its refinement (DPO on
+   * its pairs, or why not) and the version, with its weights, that writes the next iteration.
    */
-  private async writeLlmFactory(t: number, temperature: number, version: number, pairs: number): Promise<void> {
-    const f = this.config.factory.kind === 'llm' ? this.config.factory : undefined;
-    const g = f!.generator;
-    await this.run.write(
-      factoryFile(t),
-      JSON.stringify(
-        {
-          kind: 'llm',
-          version,
-          parentVersion: version === 0 ? null : version - 1,
-          generator: g.kind === 'engine' ? { kind: 'engine', model: g.model === 'seed' ? 'seed' : path.basename(g.model), chat: g.chat } : { kind: 'openai', baseUrl: g.baseUrl, model: g.model, api: g.api },
-          temperature,
-          pairs,
-          pairsUsed: 0,
-          refinement: null,
-          note: 'the LLM factory is not refined in this version: its preference pairs are kept in pairs.jsonl',
-        },
-        null,
-        1,
-      ) + '\n',
-    );
+  private async writeLlmFactory(t: number, temperature: number, wrote: number, weights: RefinedWeights | null, pairs: number, refinement: LlmRefinement): Promise<void> {
+    const f = this.config.factory as LlmFactoryConfig;
+    const g = f.generator;
+    const refined = refinement.status === 'refined';
+    const record: LlmFactoryRecord = {
+      kind: 'llm',
+      version: refined ? wrote + 1 : wrote,
+      parentVersion: refined ? wrote : wrote === 0 ? null : wrote - 1,
+      wrote,
+      generator: g.kind === 'engine' ? { kind: 'engine', model: g.model === 'seed' ? 'seed' : path.basename(g.model), chat: g.chat } : { kind: 'openai', baseUrl: g.baseUrl, model: g.model, api: g.api },
+      weights: refined ? { artifact: refinement.weights.artifact, hash: refinement.weights.hash } : weights,
+      temperature,
+      pairs,
+      pairsUsed: refined ? refinement.data.train.rows : 0,
+      refinement,
+    };
+    await this.run.write(factoryFile(t), JSON.stringify(record, null, 1) + '\n');
     await writeSummary(this);
-    await this.commit(`iteration ${t}: ${pairs} preference pairs, LLM factory v${version} (not refined)`);
+    const m = refined ? refinement.metrics : undefined;
+    const heldOut = m?.heldOut ? `; held-out margin ${fmt(m.heldOut.before.meanMargin)} -> ${fmt(m.heldOut.after.meanMargin)}` : '';
+    await this.commit(
+      refined
+        ? `iteration ${t}: ${pairs} preference pairs, LLM factory v${wrote} -> v${record.version} by DPO (loss ${fmt(m!.train.lossFirst ?? undefined)} -> ${fmt(m!.train.lossLast ?? undefined)}${heldOut})`
+        : `iteration ${t}: ${pairs} preference pairs, LLM factory v${wrote} (${refinement.status === 'deferred' ? 'refinement deferred' : 'not refined'})`,
+    );
     await this.run.tag(iterationTag(t), `iteration ${t} finished`);
   }
 

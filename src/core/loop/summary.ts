@@ -1,6 +1,8 @@
 // The figures of a run, computed in one place: per iteration (vetoed algorithms left out) and
 // for the references (seed, best tuned baseline, random-program control). summary.json, the CLI's
 // status and the results panel all show these same numbers.
+import type { FactoryStep } from '../../protocol/webviewMessages';
+import { factoryLineage } from '../run/lineage';
 import { meanScore } from '../../stats';
 import type { RunConfig } from '../config/runConfig';
 import { latestById, type ScoredRecord } from '../run/records';
@@ -23,6 +25,8 @@ export interface RunSummary {
   /** Transfer to other candidate sets (selfdev transfer): each chosen algorithm against the
    * baseline grid re-tuned on the set's dev split, on the set's test split. */
   transfer: TransferSummary[];
+  /** The factory's versions: which wrote each iteration, and what refinement made of its pairs. */
+  lineage: FactoryStep[];
 }
 
 export interface TransferSummary {
@@ -158,6 +162,7 @@ export async function summariseRun(files: RunFiles, header: RunHeader): Promise<
         }
       : null,
     transfer,
+    lineage: await factoryLineage(files),
   };
 }
 

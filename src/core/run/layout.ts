@@ -25,9 +25,15 @@ export const promptFile = (t: number) => `${iterationDir(t)}/prompt.md`;
 /** LLM factory: every raw completion, and how the iteration's generation was made. */
 export const completionsFile = (t: number) => `${iterationDir(t)}/completions.jsonl`;
 export const generationFile = (t: number) => `${iterationDir(t)}/generation.json`;
+/** LLM factory: iteration t's preference pairs in TRL's format (prompt, chosen, rejected), the
+ * pairs trained on and the pairs held out to measure the refinement. */
+export const dpoTrainFile = (t: number) => `${iterationDir(t)}/dpo/train.jsonl`;
+export const dpoHeldOutFile = (t: number) => `${iterationDir(t)}/dpo/heldout.jsonl`;
 export const algorithmsDir = (t: number) => `${iterationDir(t)}/algorithms`;
 export const algorithmFile = (t: number, id: string) => `${algorithmsDir(t)}/${id}.py`;
 export const controlFile = (id: string) => `baselines/control/${id}.py`;
+/** LLM runs: the raw completions of iteration t's control (the unrefined generator). */
+export const controlCompletionsFile = (t: number) => `baselines/control/completions-${two(t)}.jsonl`;
 /** Transfer to candidate set `set`: the re-tuned baseline grid and the chosen algorithms on its
  * dev split, then the chosen algorithms and the best re-tuned baseline on its test split, once. */
 export const transferDevFile = (set: string) => `transfer/${set}/dev.jsonl`;

@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { upgradeStoredConfig, type RunConfig } from '../config/runConfig';
+import { parseLlmFactoryRecord, type LlmFactoryRecord } from '../factory/llmFactoryRecord';
 import {
   BASELINES_FILE,
   factoryFile,
@@ -215,6 +216,21 @@ export class RunFiles {
     return Boolean(await this.read(factoryFile(t)));
   }
 
+  /** Iteration t's factory.json as an LLM factory record, when it is one. */
+  async llmFactory(t: number): Promise<LlmFactoryRecord | undefined> {
+    const text = await this.read(factoryFile(t));
+    if (!text || (JSON.parse(text) as { kind?: string }).kind !== 'llm') return undefined;
+    return parseLlmFactoryRecord(text, this.path(factoryFile(t)));
+  }
+
+  /** Iteration t's factory.json as written by the grammar factory, when it is one. */
+  async grammarFactory(t: number): Promise<GrammarFactoryRecord | undefined> {
+    const text = await this.read(factoryFile(t));
+    if (!text) return undefined;
+    const json = JSON.parse(text) as GrammarFactoryRecord;
+    return json.kind === 'grammar' || json.kind === undefined ? json : undefined;
+  }
+
   /** The factory version iteration t's refinement produced, when it has one. */
   async factoryVersion(t: number): Promise<number | null> {
     const text = await this.read(factoryFile(t));
@@ -235,4 +251,16 @@ export class RunFiles {
   async finalized(): Promise<boolean> {
     return Boolean(await this.read(SEALED_FILE));
   }
+}
+
+/** factory.json of a grammar factory iteration (what the views read of it). */
+export interface GrammarFactoryRecord {
+  kind?: 'grammar';
+  version: number;
+  pairs: number;
+  pairsUsed: number;
+  losses: number[];
+  pairAccuracyBefore: number;
+  pairAccuracyAfter: number;
+  state?: { refinement?: { rewardAccuracyAfter?: number } | null };
 }

@@ -31,7 +31,7 @@ export async function smallRun(extra: Record<string, unknown> = {}): Promise<Sma
   const config = await readRunConfig(configFile);
   const store = await RunStore.open(path.join(dir, 'runs'));
   const run = await store.create('s', { 'run.json': JSON.stringify(runHeader('s', config, configFile, '0.0.0-test'), null, 1) + '\n' }, 'create run s');
-  const backend = await startLocalBackend({ script: path.join(repoRoot, 'out', 'backend.js'), clientVersion: 'test', journalDir: path.join(dir, 'journal') });
+  const backend = await startLocalBackend({ script: path.join(repoRoot, 'out', 'backend.js'), clientVersion: 'test', journalDir: path.join(dir, 'journal'), artifactsDir: path.join(dir, 'artifacts') });
   return {
     dir,
     run,
