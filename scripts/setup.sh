@@ -44,7 +44,7 @@ done
 # test/python/requirements-runner.txt).
 "$PYTHON" -m pip install --disable-pip-version-check -q --no-deps mergekit==0.1.5
 
-step "LLM environment (.venv-llm: transformers serve, the LLM factory's OpenAI-compatible peer in the tests)"
+step "LLM environment (.venv-llm: TRL + PEFT for the LLM factory's DPO, transformers serve for its tests)"
 # Its own environment: it needs a newer transformers than the one the tests and the demo's
 # training pin; --system-site-packages reuses their torch (resources/python/requirements-llm.txt).
 [ -x .venv-llm/bin/python ] || "$PYTHON" -m venv --system-site-packages .venv-llm

@@ -130,7 +130,7 @@ export async function iterationData(reader: RunReader, t: number): Promise<Itera
     seed: point(refs.seed)?.score ?? null,
     bestBaseline: point(refs.bestBaseline)?.score ?? null,
     bestCandidate: point(refs.bestCandidate)?.score ?? null,
-    controlLabel: config?.factory.kind === 'llm' ? 'the unrefined generator (v0)' : 'the random-program control',
+    controlLabel: config?.factory?.kind === 'llm' ? 'the unrefined generator (v0)' : 'the random-program control',
     refinement: (await iterationStats(reader, config, vetoes, t, baselines)).refinement,
   };
 }

@@ -520,13 +520,35 @@ describe('the results panel in a browser', { timeout: 120_000 }, () => {
     // The transfer matrix, and the iteration's factory-against-control figure.
     const transfer = await p.page.$$eval('.transfer-table tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent)));
     assert.deepEqual(transfer, [['2/a0003', '30.2%'], ['baselines re-tuned on the set', '47.8%']]);
-    assert.equal(await p.text('.refinement-note'), 'Factory against the random-program control at the same temperature: mean +3.2 pp [−3.6 pp, +9.9 pp]; best 3 −3.1 pp [−6.1 pp, +2.4 pp].');
+    assert.equal(await p.text('.refinement-note'), 'Factory against the unrefined generator (v0) at the same temperature: mean +3.2 pp [−3.6 pp, +9.9 pp]; best 3 −3.1 pp [−6.1 pp, +2.4 pp].');
 
     await p.page.click('.run-dropdown');
     await p.page.click('.run-dropdown vscode-option[value="demo"]');
     await p.page.waitForFunction(() => document.querySelector('.algo-count')?.textContent === '48 algorithms');
     assert.equal(await p.page.isVisible('.comparisons'), false, 'a run not finalized has none');
     assert.equal(await p.page.isVisible('.transfer'), false);
+  });
+
+  it("shows the factory's lineage: the version that wrote each iteration and what DPO made of its pairs, the shown iteration marked", async () => {
+    const p = await panel({ state: { runId: GSM } });
+    await p.rendered(3);
+    const rows = () => p.page.$$eval('.lineage-table tbody tr', (trs) => trs.map((tr) => [tr.className, ...Array.from(tr.querySelectorAll('td'), (td) => td.textContent)]));
+    const r = await rows();
+    assert.equal(r.length, demo.overviews[GSM].lineage.length);
+    assert.deepEqual(r[0], ['lineage-refined', '1', 'v0', 'v0 → v1', '9 of 12', '0.693 → 0.410', '87.5% (margin 0.520)', '-4.20 → 1.30 (Δ +5.50 [+3.10, +7.90]); 3 pairs, 100.0% right', '0123456789ab']);
+    const last = r.at(-1)!;
+    assert.equal(last[0], 'lineage-deferred lineage-shown', 'the last iteration: deferred, and shown');
+    assert.equal(last[3], 'deferred');
+    assert.match(await p.text('.lineage-notes'), /Iteration 3: iteration 3 is the last planned one/);
+    // Which version wrote each algorithm: the table's Factory column (v2 wrote iteration 3).
+    const versions = () => p.page.$$eval('.algo-row .col-factoryVersion', (cs) => [...new Set(cs.map((c) => c.textContent))]);
+    assert.deepEqual(await versions(), ['v2']);
+    // Stepping to iteration 2 moves the mark.
+    await p.page.keyboard.press('ArrowLeft');
+    await p.rendered(2);
+    await p.page.waitForSelector('.lineage-table tr[data-iteration="2"].lineage-shown');
+    assert.equal(await p.page.$$eval('.lineage-shown', (rs) => rs.length), 1);
+    assert.deepEqual(await versions(), ['v1']);
   });
 
   it('with no runs shows the empty state, whose buttons start the demo or a new run', async () => {

@@ -1,15 +1,22 @@
-// An iteration of the loop with the LLM factory, end to end on real parts: the demo's writer
+// Iterations of the loop with the LLM factory, end to end on real parts: the demo's writer
 // model sampled by the engine in the real backend process, the real runner scoring what it
-// wrote. Then the same loop against an OpenAI-compatible peer that answers with prose only, for
-// the no_code failure class, and a generator that cannot be reached.
+// wrote, TRL's DPO refining the writer on the pairs (with a cancelled trainer first), the refined
+// writer writing the next iteration beside the unrefined one as the control, and the last
+// planned iteration's refinement deferred. Then the same loop against an OpenAI-compatible peer
+// that answers with prose only, for the no_code failure class and a generator whose weights
+// cannot be refined, and a generator that cannot be reached.
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { readRunConfig } from '../../src/core/config/runConfig';
+import type { LlmFactoryRecord } from '../../src/core/factory/llmFactoryRecord';
 import { renderPrompt } from '../../src/core/factory/prompt';
-import type { CompletionRecord, SampleRecord, ScoredRecord } from '../../src/core/run/records';
+import { LoopCancelled } from '../../src/core/loop/runLoop';
+import type { CompletionRecord, PairRecord, SampleRecord, ScoredRecord } from '../../src/core/run/records';
+import { existsSync, readdirSync } from 'node:fs';
 import { repoRoot } from '../harness/paths';
 import { smallRun, type SmallRun } from './support/smallRun';
 
@@ -21,16 +28,33 @@ const writerFactory = {
   workedExample: path.join(demo, 'prompts', 'worked_example.py'),
   maxTokens: 256,
 };
-const jsonl = <T>(file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as T);
+const jsonl = <T>(file: string) => {
+  const text = readFileSync(file, 'utf8').trim();
+  return text ? text.split('\n').map((l) => JSON.parse(l) as T) : [];
+};
+// Pairs wide enough to train on and hold out from with 8 algorithms an iteration.
+const pairs = { chosenTop: 0.25, rejectedBottom: 0.5, failedAsRejected: true };
 
 describe('the loop with the LLM factory on the demo writer', () => {
   let s: SmallRun;
   before(async () => {
-    s = await smallRun({ factory: writerFactory, algorithmsPerIteration: 8, iterations: 2, temperature: { start: 1.0, decay: 0.2 } });
+    // The demo's DPO settings, so the tests train what the demo trains.
+    const demoRefine = (await readRunConfig(path.join(demo, 'demo.run.json'))).factory;
+    assert.ok(demoRefine.kind === 'llm');
+    const { baseModel: _b, ...refine } = demoRefine.refine;
+    s = await smallRun({ factory: { ...writerFactory, refine: { ...refine, checkpointSteps: 1 } }, pairs, randomControl: true, algorithmsPerIteration: 8, iterations: 2, temperature: { start: 1.0, decay: 0.2 } });
   });
   after(() => s.dispose());
 
-  it('writes the prompt, keeps every completion, extracts and scores the code, and records the factory', async () => {
+  it('writes the prompt, keeps every completion, extracts and scores the code, and refines the writer by DPO after a cancelled try', async () => {
+    // First a trainer cancelled mid-training: the loop stops, nothing is published, no factory.json.
+    const controller = new AbortController();
+    const cancelled = await s.open({ signal: controller.signal, onEvent: (e) => e.type === 'refining' && e.progress.phase === 'train' && e.progress.step >= 1 && controller.abort() });
+    await assert.rejects(cancelled.iterate(1), (err: unknown) => err instanceof LoopCancelled || /cancel/i.test(String(err)));
+    assert.equal(await s.run.read('iterations/01/factory.json'), undefined, 'no factory record after a cancelled refinement');
+    const artifacts = path.join(s.dir, 'artifacts', 's', 'factory');
+    assert.ok(!existsSync(artifacts) || !readdirSync(artifacts).some((f) => /^v1-[0-9a-f]{12}$/.test(f)), 'no refined generator published');
+
     const loop = await s.open();
     await loop.iterate(1);
     const it1 = path.join(s.run.dir, 'iterations', '01');
@@ -71,14 +95,47 @@ describe('the loop with the LLM factory on the demo writer', () => {
     assert.deepEqual(generation.factory, { kind: 'llm', version: 0 });
     assert.equal(generation.chat, true);
     assert.equal(generation.n, 8);
-    const factory = JSON.parse(readFileSync(path.join(it1, 'factory.json'), 'utf8'));
+
+    // Refined: version 0 wrote the iteration, DPO on its pairs made version 1.
+    const factory = JSON.parse(readFileSync(path.join(it1, 'factory.json'), 'utf8')) as LlmFactoryRecord;
     assert.equal(factory.kind, 'llm');
-    assert.equal(factory.version, 0);
+    assert.deepEqual([factory.wrote, factory.version, factory.parentVersion], [0, 1, 0]);
     assert.deepEqual(factory.generator, { kind: 'engine', model: 'writer', chat: 'auto' });
+    const r = factory.refinement!;
+    assert.ok(r.status === 'refined', JSON.stringify(r));
+    assert.deepEqual(factory.weights, { artifact: r.weights.artifact, hash: r.weights.hash });
+    assert.match(r.weights.artifact, /^s\/factory\/v1-[0-9a-f]{12}$/);
+    assert.ok(existsSync(path.join(s.dir, 'artifacts', ...r.weights.artifact.split('/'), 'merged', 'model.safetensors')));
+    assert.deepEqual(r.base, { model: writerFactory.generator.model });
+    assert.equal(r.hyperparameters.seed, 0);
+    // The DPO data: TRL's format, the exact prompt, the raw completions, the held-out split by rejected.
+    const trainRows = jsonl<Record<string, string>>(path.join(it1, 'dpo', 'train.jsonl'));
+    const heldRows = jsonl<Record<string, string>>(path.join(it1, 'dpo', 'heldout.jsonl'));
+    const pairRecords = jsonl<PairRecord>(path.join(it1, 'pairs.jsonl')).filter((p) => !p.vetoed);
+    assert.equal(trainRows.length + heldRows.length, pairRecords.length);
+    assert.ok(trainRows.length > 0 && heldRows.length > 0, `${trainRows.length} trained, ${heldRows.length} held out`);
+    const prompt = readFileSync(path.join(it1, 'prompt.md'), 'utf8');
+    const textOf = new Map(completions.map((c) => [`1/${c.id}`, c.text]));
+    const all = [...r.data.trainPairs.map((p, i) => [p, trainRows[i]] as const), ...r.data.heldOutPairs.map((p, i) => [p, heldRows[i]] as const)];
+    for (const [pair, row] of all) {
+      assert.deepEqual(Object.keys(row), ['prompt', 'chosen', 'rejected']);
+      const [chosen, rejected] = pair.split('>');
+      assert.equal(row.prompt, prompt);
+      assert.equal(row.chosen, textOf.get(chosen));
+      assert.equal(row.rejected, textOf.get(rejected));
+    }
+    const heldRejected = new Set(r.data.heldOutPairs.map((p) => p.split('>')[1]));
+    assert.ok(r.data.trainPairs.every((p) => !heldRejected.has(p.split('>')[1])));
+    assert.equal(r.metrics.train.pairs, trainRows.length);
+    assert.equal(r.metrics.heldOut!.pairs, heldRows.length);
+    assert.equal(r.metrics.heldOut!.before.margins.length, heldRows.length);
+    // At version 0 the control is the factory's own draw.
+    const control = jsonl<{ text: string; model: string }>(path.join(s.run.dir, 'baselines', 'control', 'completions-01.jsonl'));
+    assert.deepEqual(control.map((c) => c.text), completions.map((c) => c.text));
   });
 
   it('samples reproducibly: the same seed gives the same completions in another run', async () => {
-    const other = await smallRun({ factory: writerFactory, algorithmsPerIteration: 8, iterations: 2, temperature: { start: 1.0, decay: 0.2 } });
+    const other = await smallRun({ factory: { ...writerFactory, refine: { enabled: false } }, algorithmsPerIteration: 8, iterations: 2, temperature: { start: 1.0, decay: 0.2 } });
     try {
       const loop = await other.open();
       await loop.iterate(1);
@@ -111,6 +168,37 @@ describe('the loop with the LLM factory on the demo writer', () => {
     const results = jsonl<ScoredRecord>(path.join(it2, 'results.jsonl'));
     for (const c of completions.filter((x) => x.duplicateOf)) assert.ok(results.find((r) => r.id === c.id)!.reusedFrom, `${c.id} repeats ${c.duplicateOf} and reuses a result`);
   });
+  it('writes the next iteration with the refined writer, beside the unrefined one as the control, and defers the last refinement', async () => {
+    const it2 = path.join(s.run.dir, 'iterations', '02');
+    const v1 = JSON.parse(readFileSync(path.join(s.run.dir, 'iterations', '01', 'factory.json'), 'utf8')) as LlmFactoryRecord;
+    const generation = JSON.parse(readFileSync(path.join(it2, 'generation.json'), 'utf8'));
+    assert.deepEqual(generation.factory, { kind: 'llm', version: 1, weights: v1.weights!.artifact });
+    assert.equal(generation.model, 'merged', 'the refined weights wrote');
+    for (const r of jsonl<ScoredRecord>(path.join(it2, 'results.jsonl'))) assert.equal(r.factoryVersion, 1);
+    const control = jsonl<{ text: string; model: string }>(path.join(s.run.dir, 'baselines', 'control', 'completions-02.jsonl'));
+    assert.ok(control.every((c) => c.model === 'writer'), 'the control is the unrefined writer');
+    const controls = jsonl<ScoredRecord>(path.join(s.run.dir, 'baselines', 'results.jsonl')).filter((r) => r.kind === 'control' && r.id.startsWith('control-02-'));
+    assert.equal(controls.length, 8);
+    assert.ok(controls.every((r) => r.factoryVersion === 0 && r.temperature === generation.sampling.temperature));
+    // Iteration 2 is the last planned one: its refinement waits until the run continues.
+    const f2 = JSON.parse(readFileSync(path.join(it2, 'factory.json'), 'utf8')) as LlmFactoryRecord;
+    assert.equal(f2.refinement!.status, 'deferred');
+    assert.deepEqual([f2.wrote, f2.version], [1, 1]);
+    assert.deepEqual(f2.weights, v1.weights);
+    assert.ok(existsSync(path.join(it2, 'dpo')) === false, 'deferred: no DPO data yet');
+
+    // Continuing the run refines first: stopped as soon as iteration 3 starts generating.
+    const controller = new AbortController();
+    const loop = await s.open({ signal: controller.signal, onEvent: (e) => e.type === 'phase' && e.phase === 'generate' && e.iteration === 3 && controller.abort() });
+    await assert.rejects(loop.iterate(1), (err: unknown) => err instanceof LoopCancelled || /cancel/i.test(String(err)));
+    const refined = JSON.parse(readFileSync(path.join(it2, 'factory.json'), 'utf8')) as LlmFactoryRecord;
+    assert.equal(refined.refinement!.status, 'refined');
+    assert.deepEqual([refined.wrote, refined.version, refined.parentVersion], [1, 2, 1]);
+    assert.ok(refined.refinement!.status === 'refined' && 'artifact' in refined.refinement!.base && refined.refinement!.base.artifact === v1.weights!.artifact, 'v2 is trained on v1');
+    assert.match(refined.weights!.artifact, /^s\/factory\/v2-[0-9a-f]{12}$/);
+  });
+
+
 });
 
 describe('the loop with the LLM factory on an OpenAI-compatible endpoint', () => {
@@ -147,6 +235,11 @@ describe('the loop with the LLM factory on an OpenAI-compatible endpoint', () =>
       assert.equal(jsonl<CompletionRecord>(path.join(it1, 'completions.jsonl'))[0].model, 'prose-1');
       // The chat API got the prompt as the user's message, unchanged.
       assert.equal(readFileSync(path.join(it1, 'prompt.md'), 'utf8'), renderPrompt(readFileSync(writerFactory.prompt, 'utf8'), { workedExample: readFileSync(writerFactory.workedExample, 'utf8') }));
+      // A server's weights are out of the backend's reach without refine.baseModel: the run says so.
+      const factory = JSON.parse(readFileSync(path.join(it1, 'factory.json'), 'utf8')) as LlmFactoryRecord;
+      assert.equal(factory.refinement!.status, 'not-refined');
+      assert.match((factory.refinement as { reason: string }).reason, /weights the backend cannot reach: set factory\.refine\.baseModel/);
+      assert.deepEqual([factory.wrote, factory.version, factory.weights], [0, 0, null]);
     } finally {
       await s.dispose();
     }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import Ajv from 'ajv';
-import { benchmarkJobs, DEFAULT_MERGE_SCOPE, parseRunConfig, readRunConfig, RUN_CONFIG_FIELDS, RunConfigError, scoreSettings } from '../../src/core/config/runConfig';
+import { benchmarkJobs, DEFAULT_MERGE_SCOPE, LLM_REFINE_DEFAULTS, parseRunConfig, readRunConfig, RUN_CONFIG_FIELDS, RunConfigError, scoreSettings, upgradeStoredConfig } from '../../src/core/config/runConfig';
 import { RunLoop } from '../../src/core/loop/runLoop';
 import type { Run } from '../../src/core/store/runStore';
 import { repoRoot } from '../harness/paths';
@@ -26,7 +26,7 @@ describe('run config', () => {
 
   it("reads an LLM factory: the seed writes by default (the paper's setting), paths resolved, endpoint defaults filled", () => {
     const llm = parseRunConfig({ ...minimal, factory: { kind: 'llm' } }, FILE);
-    assert.deepEqual(llm.factory, { kind: 'llm', generator: { kind: 'engine', model: 'seed', chat: 'auto' }, prompt: undefined, workedExample: undefined, examples: 0, topP: 1, maxTokens: 1024, stop: [] });
+    assert.deepEqual(llm.factory, { kind: 'llm', generator: { kind: 'engine', model: 'seed', chat: 'auto' }, prompt: undefined, workedExample: undefined, examples: 0, topP: 1, maxTokens: 1024, stop: [], refine: LLM_REFINE_DEFAULTS });
     const local = parseRunConfig({ ...minimal, factory: { kind: 'llm', generator: { model: 'w' }, prompt: 'p.md', examples: 2, stop: ['```\n\n'] } }, FILE);
     assert.ok(local.factory.kind === 'llm' && local.factory.generator.kind === 'engine');
     assert.equal(local.factory.kind === 'llm' && local.factory.generator.kind === 'engine' && local.factory.generator.model, '/runs/w');
@@ -41,8 +41,37 @@ describe('run config', () => {
       topP: 1,
       maxTokens: 1024,
       stop: [],
+      refine: LLM_REFINE_DEFAULTS,
     });
     assert.ok(validate(remote), JSON.stringify(validate.errors));
+  });
+
+  it("refines the LLM factory with the paper's DPO settings by default, each one a field", () => {
+    // The paper: LoRA rank 256, learning rate 1e-6, beta 0.01.
+    assert.equal(LLM_REFINE_DEFAULTS.loraRank, 256);
+    assert.equal(LLM_REFINE_DEFAULTS.learningRate, 1e-6);
+    assert.equal(LLM_REFINE_DEFAULTS.beta, 0.01);
+    assert.equal(LLM_REFINE_DEFAULTS.enabled, true);
+    const tuned = { ...minimal, factory: { kind: 'llm', refine: { $comment: 'why', beta: 0.1, learningRate: 5e-4, epochs: 3, loraRank: 8, loraAlpha: 16, targetModules: ['q_proj', 'v_proj'], heldOut: 0.25, lossType: 'ipo' } } };
+    const r = parseRunConfig(tuned, FILE).factory;
+    assert.ok(r.kind === 'llm');
+    assert.deepEqual(r.refine, { ...LLM_REFINE_DEFAULTS, beta: 0.1, learningRate: 5e-4, epochs: 3, loraRank: 8, loraAlpha: 16, targetModules: ['q_proj', 'v_proj'], heldOut: 0.25, lossType: 'ipo' });
+    assert.ok(validate(tuned), JSON.stringify(validate.errors));
+    const served = parseRunConfig({ ...minimal, factory: { kind: 'llm', generator: { kind: 'openai', baseUrl: 'http://h/v1', model: 'm' }, refine: { baseModel: 'models/served' } } }, FILE).factory;
+    assert.ok(served.kind === 'llm' && served.refine.baseModel === '/runs/models/served' && served.refine.publish === 'model-path');
+  });
+
+  it('lets any object say why in "$comment" (JSON has no comments), and the schema agrees', () => {
+    const commented = { ...minimal, $comment: 'a run', pairs: { $comment: 'wider', chosenTop: 0.25 }, eval: { $comment: 'x', shots: 1 } };
+    assert.equal(parseRunConfig(commented, FILE).pairs.chosenTop, 0.25);
+    assert.ok(validate(commented), JSON.stringify(validate.errors));
+  });
+
+  it('reads an LLM run stored before refinement existed as not refined, so it continues as it ran', async () => {
+    const c = parseRunConfig({ ...minimal, factory: { kind: 'llm' } }, FILE);
+    const { refine: _gone, ...old } = c.factory as typeof c.factory & { refine: unknown };
+    const upgraded = upgradeStoredConfig({ ...c, factory: old as typeof c.factory });
+    assert.ok(upgraded.factory.kind === 'llm' && upgraded.factory.refine.enabled === false);
   });
 
   it("fills the paper's defaults", () => {
@@ -81,6 +110,14 @@ describe('run config', () => {
     ['an openai generator without a model', { ...minimal, factory: { kind: 'llm', generator: { kind: 'openai', baseUrl: 'http://h/v1' } } }, /factory\.generator\.model: expected a non-empty string/, false],
     ['an engine field on an openai generator', { ...minimal, factory: { kind: 'llm', generator: { kind: 'openai', baseUrl: 'http://h/v1', model: 'm', chat: 'auto' } } }, /factory\.generator\.chat: unknown field/, false],
     ['a top-p of 0', { ...minimal, factory: { kind: 'llm', topP: 0 } }, /factory\.topP: expected a number from 0\.01 to 1/],
+    ['an unknown DPO setting', { ...minimal, factory: { kind: 'llm', refine: { lr: 1e-4 } } }, /factory\.refine\.lr: unknown field/],
+    ['a negative learning rate', { ...minimal, factory: { kind: 'llm', refine: { learningRate: -1 } } }, /factory\.refine\.learningRate: expected a number/],
+    ['a LoRA rank of 0', { ...minimal, factory: { kind: 'llm', refine: { loraRank: 0 } } }, /factory\.refine\.loraRank: expected a whole number >= 1/],
+    ['an unknown DPO loss', { ...minimal, factory: { kind: 'llm', refine: { lossType: 'kto' } } }, /factory\.refine\.lossType: expected one of/],
+    ['a held-out share of 1', { ...minimal, factory: { kind: 'llm', refine: { heldOut: 1 } } }, /factory\.refine\.heldOut: expected a number from 0 to 0\.9/],
+    ['empty target modules', { ...minimal, factory: { kind: 'llm', refine: { targetModules: [] } } }, /factory\.refine\.targetModules: expected "all-linear" or a list/],
+    ['a served base model on an engine generator', { ...minimal, factory: { kind: 'llm', refine: { baseModel: 'm' } } }, /factory\.refine\.baseModel: only for an openai generator/, false],
+    ['refinement settings on the grammar factory', { ...minimal, factory: { kind: 'grammar', refine: {} } }, /factory\.refine: unknown field/, false],
   ];
   for (const [what, json, message, schemaSees = true] of bad) {
     it(`names the field for ${what}`, () => {

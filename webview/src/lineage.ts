@@ -55,7 +55,7 @@ export class LineageView {
     const notes = steps.filter((s) => s.reason && s.status !== 'refined').map((s) => el('li', { text: `Iteration ${s.iteration}: ${s.reason}` }));
     this.root.replaceChildren(
       el('h3', { text: 'Factory lineage: which version wrote each iteration, and what DPO on its pairs made of it' }),
-      el('table', { cls: 'cmp-table lineage-table' }, el('thead', {}, head), el('tbody', {}, ...rows)),
+      el('table', { cls: 'lineage-table' }, el('thead', {}, head), el('tbody', {}, ...rows)),
     );
     if (notes.length) this.root.append(el('ul', { cls: 'lineage-notes' }, ...notes));
   }

@@ -414,6 +414,7 @@ export function scoreSettings(config: Pick<RunConfig, 'eval'>): ScoreSettings {
  * defaults, so that every run still opens and continues as it ran. */
 export function upgradeStoredConfig(config: RunConfig): RunConfig {
   // LLM runs stored before refinement existed continue as they ran: not refined.
-  const factory = config.factory?.kind === 'llm' && !config.factory.refine ? { ...config.factory, refine: { ...LLM_REFINE_DEFAULTS, enabled: false } } : config.factory;
+  // Runs from before the factory setting were grammar runs.
+  const factory: FactoryConfig = !config.factory ? { kind: 'grammar' } : config.factory.kind === 'llm' && !config.factory.refine ? { ...config.factory, refine: { ...LLM_REFINE_DEFAULTS, enabled: false } } : config.factory;
   return { ...config, factory, eval: { ...config.eval, gsmAnswer: config.eval?.gsmAnswer ?? 'strict' } };
 }

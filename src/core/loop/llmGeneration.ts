@@ -178,7 +178,7 @@ export async function generateLlmControl(ctx: RunContext, f: LlmFactoryConfig, t
   const { prompt } = await renderLlmPrompt(ctx, f, t, deps);
   const { result } = await sampleCompletions(ctx, f, t, temperature, generatorSpec(ctx, f), prompt, deps);
   const jobs: ScoreJob[] = [];
-  const records: { id: string; index: number; text: string; finishReason: string; extraction: string }[] = [];
+  const records: { id: string; index: number; text: string; finishReason: string; extraction: string; model: string }[] = [];
   for (const comp of result.completions) {
     const id = controlId(t, comp.index + 1);
     const file = controlFile(id);
@@ -187,7 +187,7 @@ export async function generateLlmControl(ctx: RunContext, f: LlmFactoryConfig, t
     if ((await ctx.files.read(file)) === undefined) await ctx.run.write(file, code);
     const extra = { kind: 'control' as const, summary: x.ok ? summariseCode(x.code, comp.text) : 'no code in the completion', temperature, factoryVersion: 0 };
     jobs.push(x.ok ? { id, file, source: code, extra } : { id, file, source: code, extra, failure: { errorClass: 'no_code', message: NO_CODE_MESSAGE, detail: x.detail } });
-    records.push({ id, index: comp.index, text: comp.text, finishReason: comp.finishReason, extraction: x.ok ? x.from : 'no_code' });
+    records.push({ id, index: comp.index, text: comp.text, finishReason: comp.finishReason, extraction: x.ok ? x.from : 'no_code', model: result.model });
   }
   await ctx.run.write(controlCompletionsFile(t), records.map((r) => JSON.stringify(r)).join('\n') + '\n');
   return jobs;
