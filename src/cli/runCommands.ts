@@ -74,6 +74,7 @@ async function withLoop<T>(c: Common, run: Run, io: Io, signal: AbortSignal | un
 
 function progressPrinter(io: Io): (e: LoopEvent) => void {
   let lastPlain = 0;
+  let lastRefining = '';
   return (e) => {
     if (e.type === 'phase') {
       io.progress?.('');
@@ -85,7 +86,8 @@ function progressPrinter(io: Io): (e: LoopEvent) => void {
     } else if (e.type === 'refining') {
       const line = `  ${describeRefining(e.progress)}`;
       if (io.progress) io.progress(line);
-      else if (e.progress.phase !== 'train' || e.progress.step === e.progress.steps || e.progress.step % 10 === 0) io.err(line);
+      else if (line !== lastRefining && (e.progress.phase !== 'train' || e.progress.step === e.progress.steps || e.progress.step % 10 === 0)) io.err(line);
+      lastRefining = line;
     } else if (e.type === 'scored') {
       const r = e.record;
       const line = `  ${e.done}/${e.total} ${r.id}: ${r.status === 'ok' ? `dev ${pct(r.score)}` : `failed (${r.errorClass})`}${r.reusedFrom ? ` (same code as ${r.reusedFrom})` : ''}`;

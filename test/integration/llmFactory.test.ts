@@ -37,12 +37,28 @@ describe('LLM factory', () => {
     await vscode.commands.executeCommand('selfdev.setLlmApiKey', '');
   });
 
-  it('runs an iteration written by the demo writer, and shows what it wrote in the tree', async function () {
-    this.timeout(240_000);
-    const config = writeSmallConfig(path.join(runsDir, '..', `${path.basename(runsDir)}-writer.selfdev.json`), { factory: writer() });
+  it('runs an iteration written by the demo writer, refines the writer by DPO with its progress in the status bar, and shows what it wrote in the tree', async function () {
+    this.timeout(300_000);
+    // The demo's DPO settings; two planned iterations, so the first one's pairs refine at once.
+    const refine = (JSON.parse(readFileSync(path.join(demo(), 'demo.run.json'), 'utf8')) as { factory: { refine: object } }).factory.refine;
+    const config = writeSmallConfig(path.join(runsDir, '..', `${path.basename(runsDir)}-writer.selfdev.json`), {
+      factory: { ...writer(), refine },
+      iterations: 2,
+      pairs: { chosenTop: 0.5, rejectedBottom: 0.5, failedAsRejected: true },
+    });
     const id = await vscode.commands.executeCommand<string>('selfdev.newRun', config, { factory: 'config' });
     assert.equal(header(id).config.factory.kind, 'llm');
-    assert.equal(await vscode.commands.executeCommand<string>('selfdev.runNextIteration', id), id);
+    const shown: string[] = [];
+    const watch = api.onDidChangeLoopState(() => shown.push(api.statusBarText()));
+    try {
+      assert.equal(await vscode.commands.executeCommand<string>('selfdev.runNextIteration', id), id);
+    } finally {
+      watch.dispose();
+    }
+    const factory = JSON.parse(readFileSync(path.join(runsDir, id, 'iterations', '01', 'factory.json'), 'utf8')) as { version: number; refinement: { status: string; reason?: string } };
+    assert.equal(factory.refinement.status, 'refined', factory.refinement.reason);
+    assert.equal(factory.version, 1);
+    assert.ok(shown.some((t) => /iteration 1 · refine \d+\/\d+ · loss \d/.test(t)), `the status bar showed the DPO steps: ${shown.join(' | ')}`);
     const it1 = path.join(runsDir, id, 'iterations', '01');
     const completions = readFileSync(path.join(it1, 'completions.jsonl'), 'utf8').trim().split('\n');
     assert.equal(completions.length, 4);

@@ -8,6 +8,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { extractAlgorithm } from '../../src/core/factory/extractCode';
+import { readRunConfig } from '../../src/core/config/runConfig';
+import type { LlmFactoryRecord } from '../../src/core/factory/llmFactoryRecord';
 import type { CompletionRecord, ScoredRecord } from '../../src/core/run/records';
 import { generateWithOpenAi } from '../../src/engine/generators/openaiGenerator';
 import type { GenerateParams, OpenAiGenerator } from '../../src/protocol/backend';
@@ -73,5 +75,48 @@ describe('the LLM factory on a real OpenAI-compatible server (transformers serve
   // Last: the failed generation can leave this server hung.
   it('reports a generation that fails on the server (stop strings, here) instead of recording empty completions', async () => {
     await assert.rejects(generateWithOpenAi(params(gen({ timeoutSeconds: 10 }), { stop: ['taus ='] }, 1), { env: {} }), /event stream ended before the completion finished|no answer within 10 s/);
+  });
+});
+
+describe('a refined generator reaching an OpenAI-compatible server by model path (transformers serve)', () => {
+  let server: LlmServer;
+  before(async () => {
+    server = await startTransformersServe(writer, 120_000, { byPath: true });
+  });
+  after(() => {
+    server.stop();
+    mkdirSync(testOutput, { recursive: true });
+    writeFileSync(path.join(testOutput, 'transformers-serve-by-path.log'), server.log());
+  });
+
+  it('refines the served model from its folder (refine.baseModel) and the next iteration asks the server for the merged folder', async () => {
+    const demoFactory = (await readRunConfig(path.join(demo, 'demo.run.json'))).factory;
+    assert.ok(demoFactory.kind === 'llm');
+    const { baseModel: _b, ...refine } = demoFactory.refine;
+    const s = await smallRun({
+      factory: { kind: 'llm', generator: { kind: 'openai', baseUrl: server.baseUrl, model: writer, concurrency: 1, retries: 1 }, prompt: promptFile, workedExample: workedFile, maxTokens: 160, refine: { ...refine, baseModel: writer } },
+      pairs: { chosenTop: 0.5, rejectedBottom: 0.5, failedAsRejected: true },
+      algorithmsPerIteration: 4,
+      iterations: 3,
+    });
+    try {
+      await (await s.open()).iterate(2);
+      const f1 = JSON.parse(readFileSync(path.join(s.run.dir, 'iterations', '01', 'factory.json'), 'utf8')) as LlmFactoryRecord;
+      assert.ok(f1.refinement?.status === 'refined', JSON.stringify(f1.refinement));
+      assert.deepEqual(f1.refinement.base, { model: writer }, 'trained on the served model\'s folder');
+      const merged = path.join(s.dir, 'artifacts', ...f1.weights!.artifact.split('/'), 'merged');
+      const it2 = path.join(s.run.dir, 'iterations', '02');
+      const generation = JSON.parse(readFileSync(path.join(it2, 'generation.json'), 'utf8'));
+      assert.equal(generation.factory.version, 1);
+      const completions = readFileSync(path.join(it2, 'completions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as CompletionRecord);
+      assert.equal(completions.length, 4);
+      // The server reports the model it ran: the refined folder, loaded by its path (transformers
+      // serve adds the revision, "@main").
+      assert.ok(completions.every((c) => c.model === merged || c.model === `${merged}@main`), `${completions[0].model} should be ${merged}`);
+      const f2 = JSON.parse(readFileSync(path.join(it2, 'factory.json'), 'utf8')) as LlmFactoryRecord;
+      assert.equal(f2.wrote, 1);
+    } finally {
+      await s.dispose();
+    }
   });
 });

@@ -88,6 +88,9 @@ describe('the .vsix', () => {
       ...(f.kind === 'llm' ? [f.prompt!, f.workedExample!] : []),
       path.join(repoRoot, 'resources', 'prompts', 'paper.md'),
       path.join(repoRoot, 'resources', 'python', 'selfdev_merge.py'),
+      // The DPO trainer of the LLM factory, and what it needs installed.
+      path.join(repoRoot, 'resources', 'python', 'selfdev_dpo.py'),
+      path.join(repoRoot, 'resources', 'python', 'requirements-llm.txt'),
       path.join(repoRoot, 'resources', 'algorithms', 'worked_example.py'),
     ].map((p) => path.relative(repoRoot, p).split(path.sep).join('/'));
     assert.deepEqual(needed.filter((p) => !shipped.has(p)), []);

@@ -13,10 +13,12 @@ export function summariseCode(code: string, completion = ''): string {
     .find((l) => l.length > 12 && !/^(def |import |from |#)/.test(l));
   if (prose) return clip(prose.replace(/\*\*/g, ''));
   const helpers = /^from\s+selfdev_merge\s+import\s+([^\n]+)/m.exec(code)?.[1];
+  // Generated text: only names that are identifiers (a garbled import line is not a pattern).
+  const body = code.slice(code.indexOf('def merge'));
   const calls = helpers
     ?.split(',')
     .map((h) => h.trim())
-    .filter((h) => h && h !== 'as_arrays' && h !== 'finish' && new RegExp(`\\b${h}\\(`).test(code.slice(code.indexOf('def merge'))));
+    .filter((h) => /^[A-Za-z_]\w*$/.test(h) && h !== 'as_arrays' && h !== 'finish' && new RegExp(`\\b${h}\\(`).test(body));
   if (calls?.length) return clip(`LLM: ${calls.join(' + ')}`);
   return 'LLM-written algorithm';
 }

@@ -139,7 +139,9 @@ export class RunLoop implements RunContext {
     if (t === 1) return { version: 0, weights: null };
     let before = await this.files.llmFactory(t - 1);
     if (before?.refinement?.status === 'deferred') {
-      await this.refineLlm(t - 1, before.temperature, before.wrote, before.weights, (await this.files.pairs(t - 1)).filter((p) => !p.vetoed));
+      // Selected again: a person may have vetoed pairs or algorithms since.
+      const pairs = (await this.selectAndWritePairs(t - 1)).filter((p) => !p.vetoed);
+      await this.refineLlm(t - 1, before.temperature, before.wrote, before.weights, pairs);
       before = await this.files.llmFactory(t - 1);
     }
     return { version: before?.version ?? 0, weights: before?.weights ?? null };

@@ -25,13 +25,15 @@ export interface LlmServer {
   stop(): void;
 }
 
-/** Starts `transformers serve` for `model` and waits until it answers /v1/models. */
-export async function startTransformersServe(model: string, timeoutMs = 120_000): Promise<LlmServer> {
+/** Starts `transformers serve` for `model` and waits until it answers /v1/models. With `byPath`,
+ * the server is not pinned to `model`: it loads whatever folder a request names (how refined
+ * weights reach it, docs/LLM_FACTORY.md). */
+export async function startTransformersServe(model: string, timeoutMs = 120_000, opts: { byPath?: boolean } = {}): Promise<LlmServer> {
   const exe = path.join(LLM_VENV, 'bin', 'transformers');
   if (!existsSync(exe)) throw new Error(`${exe} is missing: run scripts/setup.sh (it makes .venv-llm from resources/python/requirements-llm.txt)`);
   const port = await freePort();
   let log = '';
-  const child: ChildProcess = spawn(exe, ['serve', '--force_model', model, '--device', 'cpu', '--host', '127.0.0.1', '--port', String(port)], {
+  const child: ChildProcess = spawn(exe, ['serve', ...(opts.byPath ? [] : ['--force_model', model]), '--device', 'cpu', '--host', '127.0.0.1', '--port', String(port)], {
     env: { ...process.env, HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1', OMP_NUM_THREADS: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -60,7 +62,7 @@ export async function startTransformersServe(model: string, timeoutMs = 120_000)
   const warm = await fetch(`${baseUrl}/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'warm-up', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1, stream: false }),
+    body: JSON.stringify({ model: opts.byPath ? model : 'warm-up', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1, stream: false }),
     signal: AbortSignal.timeout(timeoutMs),
   }).catch((err: Error) => err);
   if (warm instanceof Error || !warm.ok) {
