@@ -90,6 +90,7 @@ describe('the .vsix', () => {
       path.join(repoRoot, 'resources', 'python', 'selfdev_merge.py'),
       // The DPO trainer of the LLM factory, and what it needs installed.
       path.join(repoRoot, 'resources', 'python', 'selfdev_dpo.py'),
+      ...files(path.join(repoRoot, 'resources', 'python', 'selfdev_training')).filter((f) => f.endsWith('.py')),
       path.join(repoRoot, 'resources', 'python', 'requirements-llm.txt'),
       path.join(repoRoot, 'resources', 'algorithms', 'worked_example.py'),
     ].map((p) => path.relative(repoRoot, p).split(path.sep).join('/'));
