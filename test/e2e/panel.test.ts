@@ -474,6 +474,9 @@ describe('the results panel in a browser', { timeout: 120_000 }, () => {
     assert.equal(await p.text('.live-status .live-text'), 'iteration 4: score 12/300');
     assert.ok(await p.page.isVisible('.live-status'));
     assert.deepEqual([await disabled('selfdev.stop'), await disabled('selfdev.runNextIteration')], [false, true]);
+    // DPO's progress in words: step, loss, reward accuracy.
+    await p.host.send({ t: 'live', status: { runId: GSM, iteration: 4, phase: 'refine', done: 3, total: 12, detail: 'DPO step 3/12 · loss 0.651 · reward accuracy 75.0%' } });
+    assert.equal(await p.text('.live-status .live-text'), 'iteration 4: DPO step 3/12 · loss 0.651 · reward accuracy 75.0%');
     await p.host.send({ t: 'live', status: { runId: 'demo', iteration: 3, phase: 'refine' } });
     assert.equal(await p.text('.live-status .live-text'), 'demo — iteration 3: refine');
     assert.deepEqual([await disabled('selfdev.stop'), await disabled('selfdev.runNextIteration')], [true, false]);
