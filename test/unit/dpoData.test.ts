@@ -10,7 +10,8 @@ import { defaultLlmFactory, parseRunConfig } from '../../src/core/config/runConf
 import { normaliseCode } from '../../src/core/factory/normaliseCode';
 import type { RunContext } from '../../src/core/loop/context';
 import { writeDpoData } from '../../src/core/loop/llmRefinement';
-import { algorithmFile, completionsFile, promptFile, samplesFile } from '../../src/core/run/layout';
+import { CurationError, setPairVeto } from '../../src/core/loop/curation';
+import { algorithmFile, completionsFile, factoryFile, pairsFile, promptFile, samplesFile } from '../../src/core/run/layout';
 import { codeHash, type PairRecord } from '../../src/core/run/records';
 import { RunFiles } from '../../src/core/run/runFiles';
 import { RunStore } from '../../src/core/store/runStore';
@@ -56,5 +57,24 @@ describe('DPO data of an LLM iteration, from the run', () => {
     assert.deepEqual(lines, train);
     assert.equal(record.train.rows, train.length);
     assert.match(record.train.sha256, /^[0-9a-f]{64}$/);
+  });
+});
+
+describe('pairs of an LLM iteration whose refinement is deferred', () => {
+  it('can still be vetoed: they are selected again when the refinement runs', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'selfdev-deferred-'));
+    const store = await RunStore.open(path.join(dir, 'runs'));
+    const run = await store.create('r', { 'run.json': '{}\n' }, 'create');
+    const pair = { chosen: '1/a0001', rejected: '1/a0002', chosenScore: 0.5, rejectedScore: 0.1, why: 'test' };
+    await run.write(pairsFile(1), JSON.stringify(pair) + '\n');
+    const factory = (status: string) => JSON.stringify({ kind: 'llm', version: 0, wrote: 0, refinement: { status, reason: 'r' } });
+    await run.write(factoryFile(1), factory('deferred'));
+    const ctx = { files: new RunFiles(run), run, header: { id: 'r' }, commit: (m: string) => run.commit(m) } as unknown as RunContext;
+    assert.equal(await ctx.files.refined(1), false);
+    assert.equal(await ctx.files.finished(1), true);
+    assert.equal((await setPairVeto(ctx, 1, 0, true)).vetoed, true);
+    // Once refined, the pairs have been used: vetoing one is refused with what to do instead.
+    await run.write(factoryFile(1), factory('refined'));
+    await assert.rejects(setPairVeto(ctx, 1, 0, false), (err: unknown) => err instanceof CurationError && /already refined with these pairs/.test((err as Error).message));
   });
 });

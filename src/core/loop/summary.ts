@@ -65,7 +65,7 @@ export interface IterationStats {
   failed: number;
   meanScore: number | null;
   best: ScoredRecord | undefined;
-  /** Refined: its factory.json is written. */
+  /** Finished: its factory.json is written (refined, or its refinement deferred). */
   complete: boolean;
   /** The random-program control of this iteration (same temperature and budget), against the factory. */
   control: { algorithms: number; ok: number; meanScore: number | null; best: ScoredRecord | undefined };
@@ -87,7 +87,7 @@ export async function iterationStats(files: RunFiles, config: RunConfig | undefi
     failed: rs.length - ok.length,
     meanScore: ok.length ? meanScore(ok.map((r) => r.score!)) : null,
     best: bestOf(rs),
-    complete: await files.refined(t),
+    complete: await files.finished(t),
     control: { algorithms: control.length, ok: controlOk.length, meanScore: controlOk.length ? meanScore(controlOk.map((r) => r.score!)) : null, best: bestOf(controlOk) },
     refinement: refinementFigure(ok.map((r) => r.score!), controlOk.map((r) => r.score!), config?.randomSeed ?? 0),
   };

@@ -211,8 +211,16 @@ export class RunFiles {
     return t;
   }
 
-  /** Whether iteration t has been refined (its pairs are used). */
+  /** Whether iteration t has been refined (its pairs are used). An LLM iteration whose
+   * refinement is deferred (the last planned one) is finished but its pairs are not used yet. */
   async refined(t: number): Promise<boolean> {
+    const text = await this.read(factoryFile(t));
+    if (!text) return false;
+    return (JSON.parse(text) as { refinement?: { status?: string } | null }).refinement?.status !== 'deferred';
+  }
+
+  /** Whether iteration t is finished (its factory.json is written, refined or deferred). */
+  async finished(t: number): Promise<boolean> {
     return Boolean(await this.read(factoryFile(t)));
   }
 
