@@ -2,10 +2,12 @@
 // pairs, in a staging folder, then published as a content-hashed artifact by one rename, so a
 // killed trainer never leaves a half-written generator where the loop would find one.
 import { createHash } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { runDpoTrainer, type TrainerEvent } from '../engine/training/dpoTrainer';
+import { folderHash } from './fileHash';
 import type { RefineParams, RefineProgressParams, RefineResult } from '../protocol/backend';
+
 
 /** Artifact names are relative paths of plain segments: no way out of the artifacts folder. */
 const ARTIFACT = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/;
@@ -28,28 +30,6 @@ export async function refinedModelFolder(artifactsDir: string | undefined, artif
     }
   }
   return merged;
-}
-
-async function sha256File(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
-/** sha256 over a folder's files: each name (relative, sorted) and its content's sha256. */
-export async function folderHash(dir: string): Promise<string> {
-  const files: string[] = [];
-  const walk = async (rel: string): Promise<void> => {
-    for (const e of await fs.readdir(path.join(dir, rel), { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) await walk(r);
-      else if (e.isFile()) files.push(r);
-    }
-  };
-  await walk('');
-  const h = createHash('sha256');
-  for (const f of files.sort()) h.update(`${f}\0${await sha256File(path.join(dir, ...f.split('/')))}\n`);
-  return h.digest('hex');
 }
 
 const finite = (x: number | undefined) => (typeof x === 'number' && Number.isFinite(x) ? x : undefined);

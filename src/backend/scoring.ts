@@ -6,10 +6,9 @@ import * as path from 'node:path';
 import { evaluateBenchmarks, loadModelForEval, type LoadedModel } from '../engine/evaluate';
 import { createDecoderSession, type ExecutionProvider } from '../engine/inference/session';
 import { readSafetensorsHeader } from '../engine/model/safetensors';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { applyAlgorithm } from '../engine/runner';
 import type { ProgressParams, ScoreParams, ScoreResult } from '../protocol/backend';
+import { sha256File } from './fileHash';
 
 /** Seed models stay open between jobs: most jobs of a run share one seed. */
 const seeds = new Map<string, Promise<LoadedModel>>();
@@ -29,16 +28,6 @@ function seedModel(p: ScoreParams): Promise<LoadedModel> {
  * opt out): the loop stops with the reason and the fix instead of recording a failure. */
 export class IsolationUnavailableError extends Error {
   override name = 'IsolationUnavailableError';
-}
-
-function sha256File(file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    createReadStream(file)
-      .on('data', (b) => h.update(b))
-      .on('error', reject)
-      .on('end', () => resolve(h.digest('hex')));
-  });
 }
 
 export async function runScoreJob(p: ScoreParams, signal: AbortSignal, progress: (p: ProgressParams) => void): Promise<ScoreResult> {

@@ -8,8 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startLocalBackend, type Backend } from '../../src/backend/client';
-import { folderHash } from '../../src/backend/refinement';
-import { readRunConfig } from '../../src/core/config/runConfig';
+import { folderHash } from '../../src/backend/fileHash';
+import { dpoHyperparameters, readRunConfig } from '../../src/core/config/runConfig';
 import { extractAlgorithm } from '../../src/core/factory/extractCode';
 import { DecoderState } from '../../src/engine/inference/decoderState';
 import { createDecoderSession } from '../../src/engine/inference/session';
@@ -46,8 +46,7 @@ describe('DPO refinement of the LLM factory on the backend', () => {
     // The demo's own DPO settings (demo.run.json), with a checkpoint every step for the kill test.
     const demoConfig = await readRunConfig(path.join(demo, 'demo.run.json'));
     assert.ok(demoConfig.factory.kind === 'llm');
-    const { enabled: _e, heldOut: _h, device: _d, baseModel: _b, publish: _p, ...dpo } = demoConfig.factory.refine;
-    hyperparameters = { ...dpo, seed: 0, checkpointSteps: 1 };
+    hyperparameters = { ...dpoHyperparameters(demoConfig.factory.refine, 0), checkpointSteps: 1 };
     // Preference pairs from the writer's own samples: a completion with its code (chosen) over
     // the same completion cut after its first line (rejected).
     const generated = await backend.generate({

@@ -6,12 +6,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { findPythonResource, runDpoTrainer, TRAINER_SCRIPT, trainerEnvironment, trainerPython } from '../../src/engine/training/dpoTrainer';
-import { LLM_REFINE_DEFAULTS } from '../../src/core/config/runConfig';
+import { dpoHyperparameters, LLM_REFINE_DEFAULTS } from '../../src/core/config/runConfig';
 import { repoRoot } from '../harness/paths';
 import { demoModel } from './support/python';
 
-const { enabled: _e, heldOut: _h, device: _d, publish: _p, ...dpo } = LLM_REFINE_DEFAULTS;
-const spec = { base: demoModel('writer'), train: [{ prompt: 'p', chosen: 'c', rejected: 'r' }], heldOut: [], hyperparameters: { ...dpo, seed: 0 }, device: 'cpu' as const };
+const spec = { base: demoModel('writer'), train: [{ prompt: 'p', chosen: 'c', rejected: 'r' }], heldOut: [], hyperparameters: dpoHyperparameters(LLM_REFINE_DEFAULTS, 0), device: 'cpu' as const };
 
 describe('the DPO trainer driver', () => {
   it('hands the trainer no secrets and no hub access', () => {

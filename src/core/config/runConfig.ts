@@ -89,6 +89,12 @@ export const LLM_REFINE_DEFAULTS: LlmRefineConfig = {
   publish: 'model-path',
 };
 
+/** The DPO settings of a refinement: the config's, less what is not TRL's or PEFT's. */
+export function dpoHyperparameters(refine: LlmRefineConfig, seed: number): DpoHyperparameters {
+  const { enabled: _enabled, heldOut: _heldOut, device: _device, baseModel: _baseModel, publish: _publish, ...dpo } = refine;
+  return { ...dpo, seed };
+}
+
 export type FactoryConfig = { kind: 'grammar' } | LlmFactoryConfig;
 
 export const LLM_FACTORY_DEFAULTS = { examples: 0, topP: 1, maxTokens: 1024, concurrency: 4, samplesPerRequest: 1, timeoutSeconds: 300, retries: 3 } as const;
@@ -413,8 +419,9 @@ export function scoreSettings(config: Pick<RunConfig, 'eval'>): ScoreSettings {
 /** A config stored in run.json by an earlier version, with the fields added since at their
  * defaults, so that every run still opens and continues as it ran. */
 export function upgradeStoredConfig(config: RunConfig): RunConfig {
-  // LLM runs stored before refinement existed continue as they ran: not refined.
-  // Runs from before the factory setting were grammar runs.
-  const factory: FactoryConfig = !config.factory ? { kind: 'grammar' } : config.factory.kind === 'llm' && !config.factory.refine ? { ...config.factory, refine: { ...LLM_REFINE_DEFAULTS, enabled: false } } : config.factory;
+  // Runs from before the factory setting were grammar runs; LLM runs stored before refinement
+  // existed continue as they ran: not refined.
+  let factory: FactoryConfig = config.factory ?? { kind: 'grammar' };
+  if (factory.kind === 'llm' && !factory.refine) factory = { ...factory, refine: { ...LLM_REFINE_DEFAULTS, enabled: false } };
   return { ...config, factory, eval: { ...config.eval, gsmAnswer: config.eval?.gsmAnswer ?? 'strict' } };
 }

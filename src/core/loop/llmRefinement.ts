@@ -4,13 +4,14 @@
 // The record it returns goes into factory.json; the loop writes it only after the artifact is
 // complete, so a killed trainer never leaves a generator the next iteration would use.
 import type { PreferenceRow, RefineProgressParams } from '../../protocol/backend';
-import type { LlmFactoryConfig } from '../config/runConfig';
+import { dpoHyperparameters, type LlmFactoryConfig } from '../config/runConfig';
 import type { DpoDataRecord, LlmRefinement, RefinedWeights } from '../factory/llmFactoryRecord';
 import { normaliseCode } from '../factory/normaliseCode';
 import { completionText, preferenceJsonl, sha256, splitByRejected } from '../factory/preferenceData';
 import { algorithmFile, dpoHeldOutFile, dpoTrainFile, parseAlgorithmRef, promptFile } from '../run/layout';
 import { codeHash, type PairRecord } from '../run/records';
 import type { RunContext } from './context';
+import { generatorSpec } from './llmGeneration';
 import type { ScoringDeps } from './scorer';
 
 export interface RefineDeps extends ScoringDeps {
@@ -87,7 +88,7 @@ export async function refineLlmFactory(
   f: LlmFactoryConfig,
   t: number,
   pairs: readonly PairRecord[],
-  current: { version: number; weights: RefinedWeights | null; model: string },
+  current: { version: number; weights: RefinedWeights | null },
   deps: RefineDeps,
 ): Promise<LlmRefinement> {
   const data = await writeDpoData(ctx, f, t, pairs);
@@ -97,9 +98,10 @@ export async function refineLlmFactory(
   if (!data.train.length) return { status: 'skipped', reason: 'no preference pairs to train on', data: data.record };
   if (!deps.backend) throw new Error('no backend: refining the LLM factory trains on a backend');
 
-  const { enabled: _e, heldOut: _h, device, baseModel, publish: _p, ...dpo } = f.refine;
-  const hyperparameters = { ...dpo, seed: ctx.config.randomSeed };
-  const base = current.weights ? { artifact: current.weights.artifact } : { model: f.generator.kind === 'openai' ? baseModel! : current.model };
+  const hyperparameters = dpoHyperparameters(f.refine, ctx.config.randomSeed);
+  const device = f.refine.device;
+  // Version 0 is the configured model: the engine's folder, or the served model's (baseModel).
+  const base = current.weights ? { artifact: current.weights.artifact } : { model: f.generator.kind === 'openai' ? f.refine.baseModel! : generatorSpec(ctx, f).model };
   const jobId = `${ctx.header.id}/refine/${t}/${sha256(JSON.stringify([base, hyperparameters, device, data.record.train.sha256, data.record.heldOut.sha256])).slice(0, 16)}`;
   const result = await deps.backend.refine(
     { jobId, base, train: data.train, heldOut: data.heldOut, hyperparameters, device, artifact: `${ctx.header.id}/factory/v${current.version + 1}`, ...(deps.trainPython ? { python: deps.trainPython } : {}) },

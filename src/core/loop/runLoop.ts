@@ -274,9 +274,7 @@ export class RunLoop implements RunContext {
 
   /** Refines the LLM generator on iteration t's pairs (or records why not) and writes factory.json. */
   private async refineLlm(t: number, temperature: number, version: number, weights: RefinedWeights | null, pairs: PairRecord[]): Promise<void> {
-    const f = this.config.factory as LlmFactoryConfig;
-    const model = f.generator.kind === 'engine' ? (f.generator.model === 'seed' ? this.config.seed : f.generator.model) : f.generator.model;
-    const refinement = await refineLlmFactory(this, f, t, pairs, { version, weights, model }, this.deps);
+    const refinement = await refineLlmFactory(this, this.config.factory as LlmFactoryConfig, t, pairs, { version, weights }, this.deps);
     if (refinement.status !== 'refined') this.deps.log?.(`iteration ${t}: the LLM generator was not refined: ${refinement.reason}`);
     await this.writeLlmFactory(t, temperature, version, weights, pairs.length, refinement);
   }

@@ -11,9 +11,12 @@ const finiteOrNull = (x: number | null | undefined) => (typeof x === 'number' &&
 export async function factoryLineage(reader: RunFiles): Promise<FactoryStep[]> {
   const out: FactoryStep[] = [];
   const seed = (await reader.config())?.randomSeed ?? 0;
-  for (let t = 1; t <= (await reader.completedIterations()); t++) {
-    const llm = await reader.llmFactory(t);
-    if (llm) {
+  // Each factory.json read once; the first missing one ends the finished iterations.
+  for (let t = 1; ; t++) {
+    const record = await reader.factoryRecord(t);
+    if (!record) break;
+    if (record.kind === 'llm') {
+      const llm = record;
       const r = llm.refinement;
       const refined = r?.status === 'refined' ? r : undefined;
       const h = refined?.metrics.heldOut;
@@ -43,8 +46,7 @@ export async function factoryLineage(reader: RunFiles): Promise<FactoryStep[]> {
       });
       continue;
     }
-    const g = await reader.grammarFactory(t);
-    if (!g) continue;
+    const g = record;
     out.push({
       iteration: t,
       kind: 'grammar',

@@ -211,12 +211,19 @@ export class RunFiles {
     return t;
   }
 
+  /** Iteration t's factory.json, parsed once: an LLM record, a grammar one, or undefined. */
+  async factoryRecord(t: number): Promise<LlmFactoryRecord | GrammarFactoryRecord | undefined> {
+    const text = await this.read(factoryFile(t));
+    if (!text) return undefined;
+    const json = JSON.parse(text) as { kind?: string };
+    return json.kind === 'llm' ? parseLlmFactoryRecord(text, this.path(factoryFile(t))) : (json as GrammarFactoryRecord);
+  }
+
   /** Whether iteration t has been refined (its pairs are used). An LLM iteration whose
    * refinement is deferred (the last planned one) is finished but its pairs are not used yet. */
   async refined(t: number): Promise<boolean> {
-    const text = await this.read(factoryFile(t));
-    if (!text) return false;
-    return (JSON.parse(text) as { refinement?: { status?: string } | null }).refinement?.status !== 'deferred';
+    const record = await this.factoryRecord(t);
+    return record !== undefined && !(record.kind === 'llm' && record.refinement?.status === 'deferred');
   }
 
   /** Whether iteration t is finished (its factory.json is written, refined or deferred). */
@@ -226,23 +233,13 @@ export class RunFiles {
 
   /** Iteration t's factory.json as an LLM factory record, when it is one. */
   async llmFactory(t: number): Promise<LlmFactoryRecord | undefined> {
-    const text = await this.read(factoryFile(t));
-    if (!text || (JSON.parse(text) as { kind?: string }).kind !== 'llm') return undefined;
-    return parseLlmFactoryRecord(text, this.path(factoryFile(t)));
-  }
-
-  /** Iteration t's factory.json as written by the grammar factory, when it is one. */
-  async grammarFactory(t: number): Promise<GrammarFactoryRecord | undefined> {
-    const text = await this.read(factoryFile(t));
-    if (!text) return undefined;
-    const json = JSON.parse(text) as GrammarFactoryRecord;
-    return json.kind === 'grammar' || json.kind === undefined ? json : undefined;
+    const record = await this.factoryRecord(t);
+    return record?.kind === 'llm' ? record : undefined;
   }
 
   /** The factory version iteration t's refinement produced, when it has one. */
   async factoryVersion(t: number): Promise<number | null> {
-    const text = await this.read(factoryFile(t));
-    return text ? ((JSON.parse(text) as { version?: number }).version ?? null) : null;
+    return (await this.factoryRecord(t))?.version ?? null;
   }
 
   /** summary.json as the loop last wrote it, or undefined (missing, damaged, or from a version
