@@ -4,25 +4,14 @@
 // offset it last saw gets what it missed, in order, then the live ones; a client that goes away
 // only detaches; cancelling is by job id. The job list is kept on disk: after a restart,
 // jobs that were running are marked interrupted, for their client to submit again (the journal
-// answers those that had finished).
+// answers those that had finished). A finished job's progress events are dropped from the log
+// (its result says all), so a long run's log grows by one event per job.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import type { JobErrorData, JobEventParams, JobInfo, JobStatus } from '../protocol/backend';
 
-export type JobStatus = 'running' | 'finished' | 'failed' | 'cancelled' | 'interrupted';
-
-export interface JobEvent {
-  /** Position in the run's log, from 0. */
-  offset: number;
-  jobId: string;
-  kind: 'progress' | 'result' | 'error';
-  data: unknown;
-}
-
-export interface JobInfo {
-  jobId: string;
-  run: string;
-  status: JobStatus;
-}
+export type { JobInfo, JobStatus } from '../protocol/backend';
+export type JobEvent = Omit<JobEventParams, 'run'>;
 
 export type JobListener = (e: JobEvent) => void;
 
@@ -32,7 +21,7 @@ export const runOfJob = (jobId: string): string => jobId.split('/')[0];
 const STATE_FILE = 'jobs.json';
 
 export class JobRegistry {
-  private readonly jobs = new Map<string, JobInfo & { controller: AbortController; done: Promise<unknown> }>();
+  private readonly jobs = new Map<string, JobInfo & { controller: AbortController; done: Promise<unknown>; outcome?: JobEvent }>();
   private readonly logs = new Map<string, JobEvent[]>();
   private readonly listeners = new Map<string, Set<JobListener>>();
   private saving: Promise<void> = Promise.resolve();
@@ -69,9 +58,9 @@ export class JobRegistry {
    * Starts `work` as job `jobId`, unless a job of that id is running or finished here: then that
    * job is returned (submitting is idempotent). An interrupted or cancelled job is started again.
    */
-  submit<R>(jobId: string, work: (signal: AbortSignal, progress: (data: unknown) => void) => Promise<R>): { info: JobInfo; done: Promise<R> } {
+  submit<R>(jobId: string, work: (signal: AbortSignal, progress: (data: unknown) => void) => Promise<R>): { info: JobInfo; done: Promise<R>; outcome?: JobEvent } {
     const known = this.jobs.get(jobId);
-    if (known && (known.status === 'running' || known.status === 'finished')) return { info: this.info(jobId)!, done: known.done as Promise<R> };
+    if (known && (known.status === 'running' || known.status === 'finished')) return { info: this.info(jobId)!, done: known.done as Promise<R>, outcome: known.outcome };
     const run = runOfJob(jobId);
     const controller = new AbortController();
     const done = (async () => {
@@ -82,7 +71,8 @@ export class JobRegistry {
         return result;
       } catch (err) {
         this.settle(jobId, controller.signal.aborted ? 'cancelled' : 'failed');
-        this.record(run, { jobId, kind: 'error', data: { message: (err as Error).message, cancelled: controller.signal.aborted } });
+        const data: JobErrorData = { message: (err as Error).message, cancelled: controller.signal.aborted, name: (err as Error).name };
+        this.record(run, { jobId, kind: 'error', data });
         throw err;
       }
     })();
@@ -117,9 +107,31 @@ export class JobRegistry {
         set.delete(safe);
       }
     };
-    for (const e of log.slice(Math.max(0, offset))) safe(e);
+    for (const e of log) if (e.offset >= offset) safe(e);
     set.add(safe);
-    return { next: log.length, detach: () => set.delete(safe) };
+    return { next: this.nextOffset(run), detach: () => set.delete(safe) };
+  }
+
+  /** Resolves when no job of those running now is still running. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.jobs.values()].filter((j) => j.status === 'running').map((j) => j.done));
+  }
+
+  /** Cancels every running job (the daemon is stopping). */
+  cancelAll(): void {
+    for (const j of this.jobs.values()) if (j.status === 'running') j.controller.abort();
+  }
+
+  /** How many jobs are in each state. */
+  counts(): Record<JobStatus, number> {
+    const c: Record<JobStatus, number> = { running: 0, finished: 0, failed: 0, cancelled: 0, interrupted: 0 };
+    for (const j of this.jobs.values()) c[j.status]++;
+    return c;
+  }
+
+  private nextOffset(run: string): number {
+    const log = this.logs.get(run);
+    return log && log.length ? log[log.length - 1].offset + 1 : 0;
   }
 
   /** Jobs of a run and their states, for a client that reattaches. */
@@ -138,10 +150,14 @@ export class JobRegistry {
   }
 
   private record(run: string, e: Omit<JobEvent, 'offset'>): void {
-    const log = this.logs.get(run) ?? [];
-    this.logs.set(run, log);
-    const event = { ...e, offset: log.length };
+    const event = { ...e, offset: this.nextOffset(run) };
+    const job = this.jobs.get(e.jobId);
+    if (job && e.kind !== 'progress') job.outcome = event;
+    let log = this.logs.get(run) ?? [];
+    // The job's progress is superseded by its outcome: keep offsets, drop the events.
+    if (e.kind !== 'progress') log = log.filter((x) => x.jobId !== e.jobId || x.kind !== 'progress');
     log.push(event);
+    this.logs.set(run, log);
     for (const l of [...(this.listeners.get(run) ?? [])]) l(event);
   }
 

@@ -1,96 +1,185 @@
-// The backend process's JSON-RPC server: a version handshake, scoring jobs with progress and
-// cancellation, generation and refinement (DPO) jobs of the LLM factory, and a journal of
-// finished jobs.
+// One client's connection to a backend, over any stream: the version handshake, the daemon's job
+// API (submit, attach from an offset, cancel, heartbeat, status) and the one-request-per-job form
+// a stdio child is used through. Jobs belong to the JobService, not to the connection: a client
+// that goes away only stops getting events.
 import * as os from 'node:os';
-import * as path from 'node:path';
-import { CancellationToken, createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection, type NotificationType, type RequestType } from 'vscode-jsonrpc/node';
 import { usableExecutionProviders } from '../engine/inference/providers';
 import {
+  AttachRequest,
+  CancelRequest,
+  DetachRequest,
   GenerateProgressNotification,
   GenerateRequest,
   InitializeRequest,
+  JobEventNotification,
+  PingRequest,
   PROTOCOL_VERSION,
   ProgressNotification,
   RefineProgressNotification,
   RefineRequest,
   ScoreRequest,
   ShutdownRequest,
-  type GenerateResult,
-  type RefineResult,
-  type ScoreResult,
+  StatusRequest,
+  StopRequest,
+  type DaemonStatus,
+  type InitializeResult,
+  type JobEventParams,
+  type SubmitParams,
+  type SubmitResult,
+  SubmitRequest,
 } from '../protocol/backend';
-import { runGenerateJob } from './generation';
-import { Journal } from './journal';
-import { refinedModelFolder, runRefineJob } from './refinement';
-import { runScoreJob } from './scoring';
+import { listGpus } from './gpus';
+import { JobService } from './jobService';
+import { runOfJob } from './jobRegistry';
 
-function abortOn(token: CancellationToken): AbortSignal {
-  const controller = new AbortController();
-  if (token.isCancellationRequested) controller.abort();
-  token.onCancellationRequested(() => controller.abort());
-  return controller.signal;
+export interface ConnectionHost {
+  version: string;
+  /** The daemon's service; a stdio backend makes its own at initialize, from the client's folders. */
+  service?: JobService;
+  daemon?: { id: string; status(): DaemonStatus; stop(): void };
+  /** A client silent for this long (no request, not even a ping) is treated as gone. */
+  heartbeatTimeoutMs?: number;
+  /** Closes the underlying stream (a silent client's). */
+  hangUp?: () => void;
+  log?: (text: string) => void;
 }
 
-export function serve(input: NodeJS.ReadableStream, output: NodeJS.WritableStream, version: string): MessageConnection {
-  const connection = createMessageConnection(new StreamMessageReader(input), new StreamMessageWriter(output));
-  // Finished jobs by kind: scoring results in the journal folder, the others in subfolders.
-  let journals: { score: Journal; generate: Journal; refine: Journal } | undefined;
-  let artifactsDir: string | undefined;
-  /** The journaled answer of a finished job (when `usable` agrees), else the job run now and journaled. */
-  const journaled = async <R extends { jobId: string; fromJournal?: boolean }>(kind: 'score' | 'generate' | 'refine', jobId: string, run: () => Promise<R>, usable: (r: R) => Promise<boolean> = async () => true): Promise<R> => {
-    const stored = await journals?.[kind].get<R>(jobId);
-    if (stored && (await usable(stored))) return { ...stored, fromJournal: true };
-    const result = await run();
-    await journals?.[kind].put(result);
-    return result;
+export function serveConnection(connection: MessageConnection, host: ConnectionHost): { closed: Promise<void> } {
+  let service = host.service;
+  const attached = new Map<string, () => void>();
+  let lastSeen = Date.now();
+  const seen = () => {
+    lastSeen = Date.now();
+  };
+  const needService = (): JobService => {
+    if (!service) throw new Error('the client did not initialize the connection');
+    return service;
   };
 
-  connection.onRequest(InitializeRequest, (params) => {
+  connection.onRequest(InitializeRequest, async (params): Promise<InitializeResult> => {
+    seen();
     if (params.protocolVersion !== PROTOCOL_VERSION) {
-      throw new Error(`protocol version ${params.protocolVersion} is not supported by this backend (it speaks ${PROTOCOL_VERSION}); update the extension or the backend`);
+      throw new Error(`protocol version ${params.protocolVersion} is not supported by this backend (version ${host.version}, protocol ${PROTOCOL_VERSION}); update the extension or redeploy the backend`);
     }
-    journals = params.journalDir
-      ? { score: new Journal(params.journalDir), generate: new Journal(path.join(params.journalDir, 'generate')), refine: new Journal(path.join(params.journalDir, 'refine')) }
-      : undefined;
-    artifactsDir = params.artifactsDir;
+    service ??= await JobService.open({ journalDir: params.journalDir, artifactsDir: params.artifactsDir, log: host.log });
     return {
       protocolVersion: PROTOCOL_VERSION,
-      backendVersion: version,
+      backendVersion: host.version,
       node: process.versions.node,
       platform: `${process.platform}-${process.arch}`,
       cpus: os.cpus().length,
       executionProviders: usableExecutionProviders(),
+      host: os.hostname(),
+      gpus: await listGpus(),
+      daemonId: host.daemon?.id,
     };
   });
 
-  connection.onRequest(ScoreRequest, (params, token): Promise<ScoreResult> =>
-    journaled('score', params.jobId, () => runScoreJob(params, abortOn(token), (p) => void connection.sendNotification(ProgressNotification, p))),
-  );
+  // One request per job (the stdio backend's form): progress as notifications of the job's kind,
+  // cancellation through the request's token.
+  const perRequest = <K extends SubmitParams['kind'], P extends { jobId: string }, R>(kind: K, type: RequestType<P, R, void>, progressType: NotificationType<never>) =>
+    connection.onRequest(type, async (params, token): Promise<R> => {
+      seen();
+      const s = needService();
+      const { done } = s.submit({ kind, params } as unknown as SubmitParams);
+      const events = s.registry.attach(runOfJob(params.jobId), Number.MAX_SAFE_INTEGER, (e) => {
+        if (e.jobId === params.jobId && e.kind === 'progress') void connection.sendNotification(progressType, e.data as never).catch(() => undefined);
+      });
+      const cancel = token.onCancellationRequested(() => s.registry.cancel(params.jobId));
+      try {
+        return (await done) as R;
+      } finally {
+        events.detach();
+        cancel.dispose();
+      }
+    });
+  perRequest('score', ScoreRequest, ProgressNotification as NotificationType<never>);
+  perRequest('generate', GenerateRequest, GenerateProgressNotification as NotificationType<never>);
+  perRequest('refine', RefineRequest, RefineProgressNotification as NotificationType<never>);
 
-  connection.onRequest(GenerateRequest, (params, token): Promise<GenerateResult> =>
-    journaled('generate', params.jobId, () => runGenerateJob(params, abortOn(token), (p) => void connection.sendNotification(GenerateProgressNotification, p), artifactsDir)),
-  );
-
-  // A journaled refinement counts only while its artifact is still there.
-  const artifactExists = (r: RefineResult) =>
-    refinedModelFolder(artifactsDir, r.artifact).then(
-      () => true,
-      () => false,
-    );
-  connection.onRequest(RefineRequest, (params, token): Promise<RefineResult> =>
-    journaled(
-      'refine',
-      params.jobId,
-      () => runRefineJob(params, artifactsDir, abortOn(token), (p) => void connection.sendNotification(RefineProgressNotification, p), (text) => process.stderr.write(text)),
-      artifactExists,
-    ),
-  );
-
-  connection.onRequest(ShutdownRequest, () => {
-    setImmediate(() => process.exit(0));
+  connection.onRequest(SubmitRequest, (params): SubmitResult => {
+    seen();
+    const { info, outcome } = needService().submit(params);
+    return outcome ? { ...info, outcome: { jobId: outcome.jobId, kind: outcome.kind, data: outcome.data } } : info;
   });
-  // The client went away (closed our stdin): nothing left to serve.
-  connection.onClose(() => process.exit(0));
+
+  connection.onRequest(AttachRequest, (params) => {
+    seen();
+    const s = needService();
+    attached.get(params.run)?.();
+    const send = (e: Omit<JobEventParams, 'run'>) => {
+      connection.sendNotification(JobEventNotification, { ...e, run: params.run }).catch(() => attached.get(params.run)?.());
+    };
+    const a = s.registry.attach(params.run, params.offset, send);
+    attached.set(params.run, a.detach);
+    return { next: a.next, jobs: s.registry.jobsOf(params.run) };
+  });
+
+  connection.onRequest(DetachRequest, (params) => {
+    seen();
+    attached.get(params.run)?.();
+    attached.delete(params.run);
+  });
+
+  connection.onRequest(CancelRequest, (params) => {
+    seen();
+    return { cancelled: needService().registry.cancel(params.jobId) };
+  });
+
+  connection.onRequest(PingRequest, () => {
+    seen();
+    return { time: Date.now() };
+  });
+
+  connection.onRequest(StatusRequest, () => {
+    seen();
+    if (!host.daemon) throw new Error('this backend is not a daemon');
+    return host.daemon.status();
+  });
+
+  connection.onRequest(StopRequest, () => {
+    if (!host.daemon) throw new Error('this backend is not a daemon');
+    // After the answer is on its way.
+    setTimeout(() => host.daemon!.stop(), 50);
+  });
+
+  // A stdio backend ends with its client; a daemon's client only leaves.
+  connection.onRequest(ShutdownRequest, () => {
+    if (!host.daemon) setImmediate(() => process.exit(0));
+  });
+
+  let watchdog: NodeJS.Timeout | undefined;
+  if (host.heartbeatTimeoutMs) {
+    const timeout = host.heartbeatTimeoutMs;
+    watchdog = setInterval(() => {
+      if (Date.now() - lastSeen > timeout) {
+        host.log?.(`a client was silent for ${Math.round((Date.now() - lastSeen) / 1000)} s: treated as gone\n`);
+        host.hangUp?.();
+        connection.dispose();
+      }
+    }, Math.min(1000, timeout / 4));
+    watchdog.unref();
+  }
+
+  const closed = new Promise<void>((resolve) => {
+    const done = () => {
+      if (watchdog) clearInterval(watchdog);
+      for (const detach of attached.values()) detach();
+      attached.clear();
+      resolve();
+    };
+    connection.onClose(done);
+    connection.onDispose(done);
+  });
   connection.listen();
+  return { closed };
+}
+
+/** The stdio backend: one client on this process's streams; the process ends with it. */
+export function serve(input: NodeJS.ReadableStream, output: NodeJS.WritableStream, version: string): MessageConnection {
+  const connection = createMessageConnection(new StreamMessageReader(input), new StreamMessageWriter(output));
+  const { closed } = serveConnection(connection, { version, log: (text) => process.stderr.write(text) });
+  void closed.then(() => process.exit(0));
   return connection;
 }

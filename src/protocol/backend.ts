@@ -1,9 +1,10 @@
 // The backend protocol: JSON-RPC 2.0 (vscode-jsonrpc) between the orchestrator (extension or
-// CLI) and the backend process that merges and scores (a local child over stdio today; ssh and
-// WebSocket transports later). Both sides import only this file for the contract.
+// CLI) and the backend that merges, scores, generates and refines: a local child over stdio, or
+// a daemon on a GPU machine reached over ssh or a WebSocket. Both sides import only this file for
+// the contract.
 import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 export interface InitializeParams {
   protocolVersion: number;
@@ -22,6 +23,14 @@ export interface InitializeResult {
   platform: string;
   cpus: number;
   executionProviders: string[];
+  /** The machine's name (a remote backend is shown by it). */
+  host?: string;
+  /** GPUs the machine reports (nvidia-smi), empty where there are none. */
+  gpus?: string[];
+  /** A daemon's instance id: it changes when the daemon restarts, and with it every event
+   * offset (the client then attaches from 0 and submits its unfinished jobs again). Absent for
+   * a stdio backend, which lives as long as its connection. */
+  daemonId?: string;
 }
 
 export interface ModelSet {
@@ -285,6 +294,70 @@ export interface Backend {
   dispose(): Promise<void>;
 }
 
+// The daemon's job API. A job is submitted by id (submitting a known id returns that job), runs
+// whether or not its client stays connected, and reports through its run's ordered event log:
+// a client attaches to a run from the offset it last saw, gets what it missed in order, then live
+// events. Job ids start with "<run>/".
+export type JobKind = 'score' | 'generate' | 'refine';
+export type SubmitParams = { kind: 'score'; params: ScoreParams } | { kind: 'generate'; params: GenerateParams } | { kind: 'refine'; params: RefineParams };
+export type JobStatus = 'running' | 'finished' | 'failed' | 'cancelled' | 'interrupted';
+
+export interface JobInfo {
+  jobId: string;
+  run: string;
+  status: JobStatus;
+}
+
+/** The answer to a submission: the job, and for one that had already ended here, its outcome
+ * (the event it ended with, which the client may have missed). */
+export interface SubmitResult extends JobInfo {
+  outcome?: Omit<JobEventParams, 'run' | 'offset'>;
+}
+
+export interface AttachParams {
+  run: string;
+  /** The first event wanted (0: all that are kept). */
+  offset: number;
+}
+
+export interface AttachResult {
+  /** The offset the next new event will have. */
+  next: number;
+  /** The run's jobs the daemon knows, with their states. */
+  jobs: JobInfo[];
+}
+
+/** One event of a run's log: a job's progress (ProgressParams, GenerateProgressParams or
+ * RefineProgressParams), its result (ScoreResult, GenerateResult or RefineResult), or its error. */
+export interface JobEventParams {
+  run: string;
+  offset: number;
+  jobId: string;
+  kind: 'progress' | 'result' | 'error';
+  data: unknown;
+}
+
+export interface JobErrorData {
+  message: string;
+  cancelled: boolean;
+  /** The error's class where the client acts on it (IsolationUnavailableError). */
+  name?: string;
+}
+
+export interface DaemonStatus {
+  pid: number;
+  daemonId: string;
+  backendVersion: string;
+  protocolVersion: number;
+  host: string;
+  stateDir: string;
+  startedAt: string;
+  clients: number;
+  jobs: { running: number; finished: number; failed: number; cancelled: number; interrupted: number };
+  /** Seconds without clients or running jobs after which the daemon stops (0: never). */
+  idleShutdownSeconds: number;
+}
+
 export const InitializeRequest = new RequestType<InitializeParams, InitializeResult, void>('selfdev/initialize');
 export const ScoreRequest = new RequestType<ScoreParams, ScoreResult, void>('selfdev/score');
 export const ShutdownRequest = new RequestType0<void, void>('selfdev/shutdown');
@@ -293,3 +366,13 @@ export const GenerateRequest = new RequestType<GenerateParams, GenerateResult, v
 export const GenerateProgressNotification = new NotificationType<GenerateProgressParams>('selfdev/generateProgress');
 export const RefineRequest = new RequestType<RefineParams, RefineResult, void>('selfdev/refine');
 export const RefineProgressNotification = new NotificationType<RefineProgressParams>('selfdev/refineProgress');
+export const SubmitRequest = new RequestType<SubmitParams, SubmitResult, void>('selfdev/submit');
+export const AttachRequest = new RequestType<AttachParams, AttachResult, void>('selfdev/attach');
+export const DetachRequest = new RequestType<{ run: string }, void, void>('selfdev/detach');
+export const CancelRequest = new RequestType<{ jobId: string }, { cancelled: boolean }, void>('selfdev/cancel');
+export const JobEventNotification = new NotificationType<JobEventParams>('selfdev/event');
+/** A heartbeat: either side treats a silent peer as gone after its timeout. */
+export const PingRequest = new RequestType0<{ time: number }, void>('selfdev/ping');
+export const StatusRequest = new RequestType0<DaemonStatus, void>('selfdev/status');
+/** Stops the daemon: running jobs are cancelled and marked interrupted for their clients. */
+export const StopRequest = new RequestType0<void, void>('selfdev/stop');

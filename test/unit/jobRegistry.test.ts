@@ -59,6 +59,14 @@ describe('the job registry of a backend daemon', () => {
     const other: JobEvent[] = [];
     reg.attach('s', 0, (e) => other.push(e));
     assert.deepEqual(other, []);
+    // A finished job's progress is dropped from the log; offsets stay, the outcome is kept.
+    const late: JobEvent[] = [];
+    assert.equal(reg.attach('r', 0, (e) => late.push(e)).next, 4);
+    assert.deepEqual(late.map((e) => [e.offset, e.kind]), [[3, 'result']]);
+    // Submitting the finished job again answers with its outcome, without running it.
+    const again = reg.submit('r/generate/1', () => Promise.reject(new Error('must not run')));
+    assert.equal(again.info.status, 'finished');
+    assert.deepEqual(again.outcome && [again.outcome.kind, again.outcome.data], ['result', 'ok']);
   });
 
   it('cancels by job id, whoever submitted it, and records the cancellation as an event', async () => {
@@ -69,7 +77,7 @@ describe('the job registry of a backend daemon', () => {
     assert.equal(reg.cancel('r/refine/1'), true);
     await assert.rejects(job.done, /stopped/);
     assert.equal(reg.info('r/refine/1')!.status, 'cancelled');
-    assert.deepEqual(seen.map((e) => [e.kind, e.data]), [['error', { message: 'stopped', cancelled: true }]]);
+    assert.deepEqual(seen.map((e) => [e.kind, e.data]), [['error', { message: 'stopped', cancelled: true, name: 'Error' }]]);
     assert.equal(reg.cancel('r/refine/1'), false, 'nothing left to cancel');
     assert.equal(reg.cancel('r/none'), false);
   });

@@ -1,0 +1,85 @@
+// What a backend does with jobs, whatever serves it (a stdio child or the daemon): each kind of
+// job run under the registry (by id, idempotent, its events in its run's log) and answered from
+// the journal when it finished before.
+import * as path from 'node:path';
+import type { GenerateResult, RefineResult, ScoreResult, SubmitParams } from '../protocol/backend';
+import { runGenerateJob } from './generation';
+import { JobRegistry } from './jobRegistry';
+import { Journal } from './journal';
+import { refinedModelFolder, runRefineJob } from './refinement';
+import { runScoreJob } from './scoring';
+
+export interface JobServiceOptions {
+  /** Finished jobs by kind: scoring in this folder, the others in subfolders. */
+  journalDir?: string;
+  /** Refined generators (large files, outside git). */
+  artifactsDir?: string;
+  /** Where the job list is kept across restarts (the daemon's state folder). */
+  stateDir?: string;
+  /** The trainer's own output (stderr). */
+  log?: (text: string) => void;
+}
+
+type Result = ScoreResult | GenerateResult | RefineResult;
+
+export class JobService {
+  private readonly journals?: Record<SubmitParams['kind'], Journal>;
+
+  private constructor(
+    readonly registry: JobRegistry,
+    private readonly opts: JobServiceOptions,
+  ) {
+    const j = opts.journalDir;
+    this.journals = j ? { score: new Journal(j), generate: new Journal(path.join(j, 'generate')), refine: new Journal(path.join(j, 'refine')) } : undefined;
+  }
+
+  static async open(opts: JobServiceOptions): Promise<JobService> {
+    return new JobService(await JobRegistry.open(opts.stateDir), opts);
+  }
+
+  get artifactsDir(): string | undefined {
+    return this.opts.artifactsDir;
+  }
+
+  /** Starts a job (or returns the one of that id that is running or finished). */
+  submit(s: SubmitParams): ReturnType<JobRegistry['submit']> & { done: Promise<Result> } {
+    const jobId = s.params.jobId;
+    if (typeof jobId !== 'string' || !jobId.includes('/')) throw new Error(`a job id is "<run>/...", got ${JSON.stringify(jobId)}`);
+    return this.registry.submit<Result>(jobId, (signal, progress) => this.run(s, signal, progress));
+  }
+
+  private run(s: SubmitParams, signal: AbortSignal, progress: (data: unknown) => void): Promise<Result> {
+    const artifacts = this.opts.artifactsDir;
+    switch (s.kind) {
+      case 'score':
+        return this.journaled('score', s.params.jobId, () => runScoreJob(s.params, signal, progress));
+      case 'generate':
+        return this.journaled('generate', s.params.jobId, () => runGenerateJob(s.params, signal, progress, artifacts));
+      case 'refine':
+        // A journaled refinement counts only while its artifact is still there.
+        return this.journaled(
+          'refine',
+          s.params.jobId,
+          () => runRefineJob(s.params, artifacts, signal, progress, this.opts.log),
+          (r) => refinedModelFolder(artifacts, (r as RefineResult).artifact).then(
+            () => true,
+            () => false,
+          ),
+        );
+      default:
+        throw new Error(`unknown job kind ${JSON.stringify((s as { kind: unknown }).kind)}`);
+    }
+  }
+
+  /** The journaled answer of a finished job (when `usable` agrees), else the job run now and journaled. */
+  private async journaled<R extends Result>(kind: SubmitParams['kind'], jobId: string, work: () => Promise<R>, usable: (r: R) => Promise<boolean> = async () => true): Promise<R> {
+    const stored = await this.journals?.[kind].get<R>(jobId);
+    if (stored && (await usable(stored))) return { ...stored, fromJournal: true };
+    // One line per job computed (not answered from the journal): the daemon's log shows that
+    // nothing ran twice.
+    this.opts.log?.(`job ${jobId} computing (${kind})\n`);
+    const result = await work();
+    await this.journals?.[kind].put(result);
+    return result;
+  }
+}
