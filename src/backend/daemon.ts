@@ -11,7 +11,7 @@ import { createMessageConnection, SocketMessageReader, SocketMessageWriter, type
 import { PROTOCOL_VERSION, type DaemonStatus } from '../protocol/backend';
 import { JobService } from './jobService';
 import { serveConnection } from './server';
-import { startWebSocketListener, type WebSocketListenOptions } from './wsServer';
+import { checkListenOptions, startWebSocketListener, type WebSocketListenOptions } from './wsServer';
 
 export interface DaemonOptions {
   stateDir: string;
@@ -48,6 +48,8 @@ export interface RunningDaemon {
 }
 
 export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
+  // Refuse a listener that would be unsafe before taking anything.
+  if (opts.websocket) checkListenOptions(opts.websocket);
   const sock = socketPath(opts.stateDir);
   if (Buffer.byteLength(sock) > MAX_SOCKET_PATH) throw new Error(`the daemon's socket path ${sock} is too long for a unix socket; choose a shorter state folder (--state or SELFDEV_BACKEND_STATE)`);
   await fs.mkdir(opts.stateDir, { recursive: true, mode: 0o700 });
@@ -101,7 +103,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   });
   await fs.chmod(sock, 0o600);
 
-  const ws = opts.websocket ? await startWebSocketListener(opts.websocket, accept, opts.log) : undefined;
+  let ws: Awaited<ReturnType<typeof startWebSocketListener>> | undefined;
+  try {
+    ws = opts.websocket ? await startWebSocketListener(opts.websocket, accept, opts.log) : undefined;
+  } catch (err) {
+    server.close();
+    await fs.rm(sock, { force: true });
+    await fs.rm(pidFile(opts.stateDir), { force: true });
+    throw new Error(`could not listen on ${opts.websocket!.url}: ${(err as Error).message}`);
+  }
 
   const idle = setInterval(
     () => {

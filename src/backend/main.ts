@@ -86,6 +86,6 @@ main(process.argv.slice(2)).then(
   },
   (err: Error) => {
     process.stderr.write(`selfdev backend: ${err.message}\n`);
-    process.exitCode = 1;
+    process.exit(1);
   },
 );
