@@ -7,7 +7,7 @@ import { startLocalBackend } from '../backend/client';
 import { defaultLlmFactory, readRunConfig, type FactoryConfig, type RunConfig } from '../core/config/runConfig';
 import { RunLoop, runHeader, type LoopDeps, type RunSummary } from '../core/loop/runLoop';
 import { algorithmRef, RUN_FILE } from '../core/run/layout';
-import { RunFiles } from '../core/run/runFiles';
+import { RunFiles, type RunHeader } from '../core/run/runFiles';
 import type { Run, RunStore } from '../core/store/runStore';
 import type { Backend } from '../protocol/backend';
 
@@ -24,13 +24,13 @@ export interface CreatedRun {
 /** Reads and validates the config, then creates the run's branch and worktree with run.json.
  * `factory` replaces the config's factory kind: "grammar", or "llm" (the config's LLM settings,
  * else the paper's: the seed model writes, with the built-in 1-shot prompt). */
-export async function createRun(store: RunStore, configFile: string, opts: { version: string; id?: string; shownAs?: string; factory?: 'grammar' | 'llm' | FactoryConfig }): Promise<CreatedRun> {
+export async function createRun(store: RunStore, configFile: string, opts: { version: string; id?: string; shownAs?: string; factory?: 'grammar' | 'llm' | FactoryConfig; backend?: RunHeader['backend'] }): Promise<CreatedRun> {
   const config = withFactory(await readRunConfig(configFile), opts.factory);
   // Ids have one-second resolution: another run of the same config within that second gets -2, -3...
   const base = opts.id ?? newRunId(config.name);
   let id = base;
   for (let n = 2; !opts.id && (await store.taken(id)); n++) id = `${base}-${n}`;
-  const header = runHeader(id, config, configFile, opts.version);
+  const header = runHeader(id, config, configFile, opts.version, opts.backend);
   const run = await store.create(id, { [RUN_FILE]: JSON.stringify(header, null, 1) + '\n' }, `create run ${id} from ${opts.shownAs ?? path.basename(configFile)}`);
   return { run, config };
 }
@@ -69,10 +69,10 @@ export function startBackend(inst: Installation, runsDir: string, onStderr?: (te
   return startLocalBackend({ script: backendScript(inst), clientVersion: inst.version, journalDir: journalDir(runsDir), artifactsDir: artifactsDir(runsDir), onStderr, env: { ...process.env, ...secrets } });
 }
 
-/** Threads per scoring job: the user's explicit number, else the machine's cores shared among the
- * run's concurrent jobs (so they do not each ask for all of them). */
-export function threadsPerJob(config: Pick<RunConfig, 'concurrency'>, explicit?: number): number {
-  return explicit && explicit > 0 ? explicit : Math.max(1, Math.floor(os.cpus().length / Math.max(1, config.concurrency)));
+/** Threads per scoring job: the user's explicit number, else the backend machine's cores shared
+ * among the run's concurrent jobs (so they do not each ask for all of them). */
+export function threadsPerJob(config: Pick<RunConfig, 'concurrency'>, explicit?: number, cpus = os.cpus().length): number {
+  return explicit && explicit > 0 ? explicit : Math.max(1, Math.floor(cpus / Math.max(1, config.concurrency)));
 }
 
 export type OpenOptions = Omit<LoopDeps, 'backend' | 'algorithmsDir' | 'promptsDir' | 'threads'> & { threads?: number };
@@ -80,7 +80,7 @@ export type OpenOptions = Omit<LoopDeps, 'backend' | 'algorithmsDir' | 'promptsD
 /** Opens a run's loop with a backend and this installation's baselines. */
 export async function openLoop(run: Run, inst: Installation, backend: Backend | undefined, opts: OpenOptions): Promise<RunLoop> {
   const header = await new RunFiles(run).header();
-  return RunLoop.open(run, { ...opts, backend, algorithmsDir: algorithmsFolder(inst), promptsDir: promptsFolder(inst), threads: threadsPerJob(header.config, opts.threads) });
+  return RunLoop.open(run, { ...opts, backend, algorithmsDir: algorithmsFolder(inst), promptsDir: promptsFolder(inst), threads: threadsPerJob(header.config, opts.threads, backend?.info.cpus) });
 }
 
 /** The best algorithm across a summary's iterations: its score and ref (2/a0007). */

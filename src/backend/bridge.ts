@@ -4,8 +4,7 @@
 import { spawn } from 'node:child_process';
 import { openSync, mkdirSync } from 'node:fs';
 import * as net from 'node:net';
-import * as path from 'node:path';
-import { socketPath } from './daemon';
+import { daemonLog, socketPath } from './daemonPaths';
 
 function connect(sock: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
@@ -24,7 +23,7 @@ export async function connectOrStartDaemon(stateDir: string, backendScript: stri
     /* none running: start one */
   }
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const log = openSync(path.join(stateDir, 'daemon.log'), 'a', 0o600);
+  const log = openSync(daemonLog(stateDir), 'a', 0o600);
   const child = spawn(process.execPath, [backendScript, '--daemon', '--state', stateDir, ...daemonArgs], { detached: true, stdio: ['ignore', log, log] });
   child.unref();
   const deadline = Date.now() + waitMs;
@@ -35,7 +34,7 @@ export async function connectOrStartDaemon(stateDir: string, backendScript: stri
       return await connect(sock);
     } catch (err) {
       // Another bridge's daemon may have won the lock: its socket answers soon.
-      if (Date.now() > deadline) throw new Error(`the backend daemon did not start (${exited ?? (err as Error).message}); see ${path.join(stateDir, 'daemon.log')}`);
+      if (Date.now() > deadline) throw new Error(`the backend daemon did not start (${exited ?? (err as Error).message}); see ${daemonLog(stateDir)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createMessageConnection, SocketMessageReader, SocketMessageWriter, type MessageReader, type MessageWriter } from 'vscode-jsonrpc/node';
 import { PROTOCOL_VERSION, type DaemonStatus } from '../protocol/backend';
+import { pidFile, socketPath } from './daemonPaths';
 import { JobService } from './jobService';
 import { serveConnection } from './server';
 import { checkListenOptions, startWebSocketListener, type WebSocketListenOptions } from './wsServer';
@@ -27,13 +28,6 @@ export interface DaemonOptions {
 export const DEFAULT_IDLE_SHUTDOWN_SECONDS = 30 * 60;
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 30_000;
 
-/** The daemon's state folder: $SELFDEV_BACKEND_STATE, else ~/.selfdev/backend. */
-export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.SELFDEV_BACKEND_STATE || path.join(os.homedir(), '.selfdev', 'backend');
-}
-
-export const socketPath = (stateDir: string) => path.join(stateDir, 'daemon.sock');
-const pidFile = (stateDir: string) => path.join(stateDir, 'daemon.pid');
 
 // Unix socket paths are limited to about 108 bytes (104 on macOS).
 const MAX_SOCKET_PATH = 100;

@@ -2,7 +2,7 @@
 // through its unix socket, without starting one.
 import { createMessageConnection } from 'vscode-jsonrpc/node';
 import { StatusRequest, StopRequest, type DaemonStatus } from '../protocol/backend';
-import { socketPath } from './daemon';
+import { socketPath } from './daemonPaths';
 import { connectSocket } from './links/socketLink';
 
 export type DaemonAnswer = { running: false; socket: string } | { running: true; status: DaemonStatus; stopped?: boolean };

@@ -3,7 +3,8 @@
 // runs). --daemon-status / --daemon-stop: ask the running daemon. --capabilities, --version.
 import { readCapabilities } from './capabilities';
 import { runBridge } from './bridge';
-import { DEFAULT_HEARTBEAT_TIMEOUT_MS, DEFAULT_IDLE_SHUTDOWN_SECONDS, defaultStateDir, startDaemon } from './daemon';
+import { DEFAULT_HEARTBEAT_TIMEOUT_MS, DEFAULT_IDLE_SHUTDOWN_SECONDS, startDaemon } from './daemon';
+import { defaultStateDir } from './daemonPaths';
 import { askDaemon } from './daemonControl';
 import { serve } from './server';
 

@@ -40,6 +40,8 @@ export interface Link {
   closed: Promise<string>;
   /** Set before `closed` resolves when the reason is one retrying cannot fix. */
   fatal?: boolean;
+  /** The process carrying the link, where there is one (ssh). */
+  pid?: number;
   close(): void;
 }
 

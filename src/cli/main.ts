@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { readCapabilities } from '../backend/capabilities';
+import { backendCommand } from './backendCommand';
 import { describeIsolation, probeIsolation, probePython, pythonProblems, type IsolationReport } from '../engine/pythonProbe';
 import { findRunnerScript } from '../engine/runner';
 import { applyCommand } from './applyCommand';
@@ -29,11 +30,16 @@ commands:
                                     score a model on a benchmark
   apply <algorithm.py> --config <run config> [--benchmark FILE] [--set NAME=VALUE] [--json]
                                     apply one algorithm in the sandbox and score the merged model
+  backend serve|status|stop         run or ask the backend daemon of this (GPU) machine
   --version                         print the version
 
 run options: --runs DIR (default .selfdev/runs of the repository), --python PATH (runs generated
 code), --train-python PATH (Python with TRL and PEFT for the LLM factory's DPO; default
-$SELFDEV_TRAIN_PYTHON, else the installation's .venv-llm), --json
+$SELFDEV_TRAIN_PYTHON, else the installation's .venv-llm), --json,
+--backend local | ssh://[user@]host[:port] | ws://host:port | wss://host:port | unix:SOCKET
+(default $SELFDEV_BACKEND, else local; a WebSocket's token comes from $SELFDEV_BACKEND_TOKEN,
+--backend-cert PEM pins a self-signed certificate; for ssh: --ssh-config FILE, --remote-node
+PATH, --remote-dir DIR; --python then names the interpreter on the backend's machine)
 
 Generated code runs in a kernel sandbox (bubblewrap namespaces, uid 65534, seccomp). Where the
 machine has none, demo/iterate/finalize/transfer/apply refuse to run it unless given
@@ -95,6 +101,7 @@ export async function main(argv: string[], io: Io, signal?: AbortSignal): Promis
     return EXIT.ok;
   }
   if (command === 'doctor') return doctor(args, io);
+  if (command === 'backend') return backendCommand(args, io, path.resolve(__dirname, 'backend.js'));
   if (command === 'eval') return evalCommand(args, io, signal);
   if (command === 'apply') return applyCommand(args, io, { evaluate: evaluateMerged });
   if (RUN_COMMANDS.has(command)) return runCommand(command, args, io, signal);

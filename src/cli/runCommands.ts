@@ -2,7 +2,8 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createRun, demoConfig, openLoop, startBackend } from '../app/runs';
+import { describeTarget, openBackend, parseBackendSpec, TOKEN_ENV, type BackendTarget } from '../app/backends';
+import { createRun, demoConfig, openLoop } from '../app/runs';
 import { LoopCancelled, type LoopEvent, type RunLoop, type RunSummary } from '../core/loop/runLoop';
 import { describeRefining, pct } from '../core/format';
 import { summariseRun } from '../core/loop/summary';
@@ -26,6 +27,8 @@ interface Common {
   json: boolean;
   /** --allow-unisolated: run generated code even where kernel isolation is missing. */
   allowUnisolated: boolean;
+  /** --backend: where jobs run (local unless given). */
+  backend: BackendTarget;
 }
 
 function gitTopLevel(dir: string): string | undefined {
@@ -40,7 +43,22 @@ function gitTopLevel(dir: string): string | undefined {
 function common(values: Record<string, unknown>): Common {
   const top = gitTopLevel(process.cwd());
   const runs = (values.runs as string | undefined) ?? process.env.SELFDEV_RUNS ?? path.join(top ?? process.cwd(), '.selfdev', 'runs');
-  return { runs: path.resolve(runs), repo: top, python: (values.python as string | undefined) ?? process.env.SELFDEV_PYTHON ?? 'python3', trainPython: values['train-python'] as string | undefined, json: Boolean(values.json), allowUnisolated: Boolean(values['allow-unisolated']) };
+  const python = (values.python as string | undefined) ?? process.env.SELFDEV_PYTHON ?? 'python3';
+  let backend: BackendTarget;
+  try {
+    // --python names the interpreter on the backend's machine.
+    backend = parseBackendSpec((values.backend as string | undefined) ?? process.env.SELFDEV_BACKEND ?? 'local', {
+      sshConfig: values['ssh-config'] as string | undefined,
+      remoteNode: values['remote-node'] as string | undefined,
+      remotePython: python,
+      remoteDir: values['remote-dir'] as string | undefined,
+      token: process.env[TOKEN_ENV],
+      pinnedCertificateFile: values['backend-cert'] as string | undefined,
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  return { runs: path.resolve(runs), repo: top, python, trainPython: values['train-python'] as string | undefined, json: Boolean(values.json), allowUnisolated: Boolean(values['allow-unisolated']), backend };
 }
 
 const OPTIONS = {
@@ -53,10 +71,20 @@ const OPTIONS = {
   to: { type: 'string' },
   'allow-unisolated': { type: 'boolean', default: false },
   factory: { type: 'string' },
+  backend: { type: 'string' },
+  'ssh-config': { type: 'string' },
+  'remote-node': { type: 'string' },
+  'remote-dir': { type: 'string' },
+  'backend-cert': { type: 'string' },
 } as const;
 
 async function withLoop<T>(c: Common, run: Run, io: Io, signal: AbortSignal | undefined, fn: (loop: RunLoop) => Promise<T>): Promise<T> {
-  const backend = await startBackend(INSTALLATION, c.runs);
+  const { backend, label, deploy } = await openBackend(INSTALLATION, c.runs, c.backend, {
+    onProgress: (m) => io.err(`backend: ${m}`),
+    onState: (state, detail) => io.err(`backend ${state}: ${detail}`),
+  });
+  if (deploy) for (const p of deploy.problems) io.err(`backend problem: ${p}`);
+  if (label !== 'local') io.err(`backend: ${label} (${backend.info.host ?? ''} ${backend.info.platform}, ${backend.info.executionProviders.join(', ')}${backend.info.gpus?.length ? `; GPUs: ${backend.info.gpus.join('; ')}` : ''})`);
   try {
     const loop = await openLoop(run, INSTALLATION, backend, {
       python: c.python,
@@ -109,7 +137,13 @@ export async function runCommand(command: string, argv: string[], io: Io, signal
     return EXIT.usage;
   }
   const { values, positionals } = parsed;
-  const c = common(values);
+  let c: Common;
+  try {
+    c = common(values);
+  } catch (err) {
+    io.err(`selfdev ${command}: ${(err as Error).message}`);
+    return EXIT.usage;
+  }
   const printSummary = (summary: RunSummary, run: Run) => {
     io.progress?.('');
     if (c.json) io.out(JSON.stringify(summary, null, 2));
@@ -124,7 +158,7 @@ export async function runCommand(command: string, argv: string[], io: Io, signal
     const factory = values.factory;
     if (factory !== undefined && factory !== 'grammar' && factory !== 'llm') throw new UsageError('--factory expects grammar or llm');
     const create = async (configFile: string) => {
-      const created = await createRun(store, configFile, { version: SELFDEV_VERSION, id: values.id, factory });
+      const created = await createRun(store, configFile, { version: SELFDEV_VERSION, id: values.id, factory, backend: describeTarget(c.backend) });
       io.err(`created run ${created.run.id}: branch ${created.run.branch}, worktree ${created.run.dir}`);
       return created;
     };

@@ -11,7 +11,7 @@ export interface PythonReport {
 }
 
 // Imports are tried one by one so a broken torch does not hide a working numpy.
-const PROBE = `
+export const PYTHON_PROBE = `
 import json, sys, importlib
 def version(name):
     try:
@@ -35,7 +35,7 @@ const MIN_PYTHON: [number, number] = [3, 9];
 /** Runs the interpreter once and reports its version and the tensor libraries it has. */
 export function probePython(interpreter: string, timeoutMs = 30_000): Promise<PythonReport> {
   return new Promise((resolve, reject) => {
-    execFile(interpreter, ['-c', PROBE], { timeout: timeoutMs, windowsHide: true }, (err, stdout, stderr) => {
+    execFile(interpreter, ['-c', PYTHON_PROBE], { timeout: timeoutMs, windowsHide: true }, (err, stdout, stderr) => {
       if (err) {
         const code = (err as NodeJS.ErrnoException).code;
         const why = code === 'ENOENT' ? 'no such program' : (stderr.trim().split('\n').pop() ?? err.message);

@@ -50,6 +50,7 @@ export function connectSsh(t: SshTarget, remote: string[]): Promise<Link> {
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const link: Link = {
+    pid: child.pid,
     reader: new StreamMessageReader(child.stdout),
     writer: new StreamMessageWriter(child.stdin),
     closed: new Promise<string>((resolve) => {

@@ -374,6 +374,6 @@ export class RunLoop implements RunContext {
   }
 }
 
-export function runHeader(id: string, config: RunConfig, configFile: string, version: string): RunHeader {
-  return { id, name: config.name, createdAt: new Date().toISOString(), selfdevVersion: version, configFile: path.resolve(configFile), config };
+export function runHeader(id: string, config: RunConfig, configFile: string, version: string, backend?: RunHeader['backend']): RunHeader {
+  return { id, name: config.name, createdAt: new Date().toISOString(), selfdevVersion: version, configFile: path.resolve(configFile), config, ...(backend ? { backend } : {}) };
 }

@@ -33,6 +33,9 @@ export interface RunHeader {
   selfdevVersion: string;
   configFile: string;
   config: RunConfig;
+  /** Where the run was started: "local", or the remote backend (host or address). Runs made
+   * before remote backends have none (they were local). */
+  backend?: { kind: 'local' | 'ssh' | 'websocket' | 'unix'; target?: string };
 }
 
 /** Where a run's files are read: a run's worktree (the store), or a plain folder. */
