@@ -1,9 +1,10 @@
 import * as vscode from 'vscode';
 import { listRuns } from './core/runIndex';
+import { BackendStatusBar } from './vscode/backendStatusBar';
 import { commandMap } from './vscode/commands/commandMap';
 import { registerCommands, type CommandFailure } from './vscode/commands/registerCommands';
 import { watchAlgorithmEdits } from './vscode/editWatcher';
-import { LoopController, type LoopState } from './vscode/loopController';
+import { LoopController, type BackendStatus, type LoopState } from './vscode/loopController';
 import { resolveInterpreter } from './vscode/pythonInterpreter';
 import { ResultsPanel } from './vscode/resultsPanel';
 import { RunsTreeProvider, type RunsNode } from './vscode/runsTree';
@@ -16,6 +17,9 @@ export interface SelfDevApi {
   runsTreeChildren(node?: RunsNode): Promise<RunsNode[]>;
   runsTreeItem(node: RunsNode): vscode.TreeItem;
   statusBarText(): string;
+  /** The backend's status bar item: its text and tooltip, and the state behind them. */
+  backendStatusBar(): { text: string; tooltip: string; status: BackendStatus };
+  onDidChangeBackend: vscode.Event<BackendStatus>;
   loopState(): LoopState | undefined;
   onDidChangeLoopState: vscode.Event<LoopState | undefined>;
   /** The interpreter runs will use now: the setting, else the Python extension's, else python3. */
@@ -31,6 +35,7 @@ export function activate(context: vscode.ExtensionContext): SelfDevApi {
   const runsTree = new RunsTreeProvider(location, () => loop.busy);
   const treeView = vscode.window.createTreeView('selfdev.runs', { treeDataProvider: runsTree, showCollapseAll: true, canSelectMany: true });
   const statusBar = new RunStatusBar(loop);
+  const backendBar = new BackendStatusBar(loop);
   const listRunIds = async () => (await listRuns(location())).map((r) => r.id);
   let lastFailure: CommandFailure | undefined;
   const panelDeps = { extensionUri: context.extensionUri, runsLocation: location, log, loop };
@@ -41,6 +46,7 @@ export function activate(context: vscode.ExtensionContext): SelfDevApi {
     runsTree,
     treeView,
     statusBar,
+    backendBar,
     ...registerCommands(commandMap({ context, runsTree, runsLocation: location, log, loop, listRunIds }), log, (f) => (lastFailure = f)),
     loop.onDidChangeRun((runId) => {
       runsTree.invalidate(runId);
@@ -68,6 +74,8 @@ export function activate(context: vscode.ExtensionContext): SelfDevApi {
     runsTreeChildren: (node) => runsTree.getChildren(node),
     runsTreeItem: (node) => runsTree.getTreeItem(node),
     statusBarText: () => statusBar.text,
+    backendStatusBar: () => ({ text: backendBar.text, tooltip: backendBar.tooltip, status: loop.backendStatus }),
+    onDidChangeBackend: loop.onDidChangeBackend,
     loopState: () => loop.state,
     onDidChangeLoopState: loop.onDidChangeState,
     lastCommandFailure: () => lastFailure,

@@ -1,33 +1,44 @@
 import * as vscode from 'vscode';
+import { openBackend, type OpenedBackend } from '../app/backends';
 import type { BackendCapabilities } from '../backend/capabilities';
+import type { DeployReport } from '../backend/deploy';
+import { SSH_DESTINATION } from '../backend/links/sshLink';
 import { queryBackendCapabilities } from '../backend/localProcess';
-import { settings, type BackendKind } from './settings';
+import type { InitializeResult } from '../protocol/backend';
+import { backendTarget, WEBSOCKET_TOKEN_SECRET } from './backendTarget';
+import { runsLocation, settings, type BackendKind } from './settings';
 
-export const WEBSOCKET_TOKEN_SECRET = 'selfdev.backend.websocketToken';
+export { WEBSOCKET_TOKEN_SECRET } from './backendTarget';
 
 export interface BackendChoice {
   kind: BackendKind;
   sshHost?: string;
   websocketUrl?: string;
+  /** The WebSocket token, kept in secret storage (given by a caller that has it, else asked for). */
+  token?: string;
+}
+
+/** What a remote backend reported when it was selected. */
+export interface RemoteBackendReport {
+  label: string;
+  info: InitializeResult;
+  deploy?: DeployReport;
 }
 
 /**
- * Lets the user choose where models are merged and evaluated, and saves it. For the local
- * backend it starts the backend once and reports its capabilities (onnxruntime, providers).
- * Called with a BackendChoice (tests, other commands) it skips the pickers.
+ * Lets the user choose where models are merged and evaluated, and saves it. The local backend is
+ * started once to report its capabilities (onnxruntime, providers); an ssh host gets the backend
+ * deployed (once per version) and its Node, Python and GPUs checked; a WebSocket backend is
+ * connected to once. Called with a BackendChoice (tests, other commands) it skips the pickers.
  */
-export async function selectBackend(context: vscode.ExtensionContext, given?: unknown): Promise<BackendCapabilities | undefined> {
+export async function selectBackend(context: vscode.ExtensionContext, given?: unknown): Promise<BackendCapabilities | RemoteBackendReport | undefined> {
   const choice = isBackendChoice(given) ? given : await pickBackend(context);
   if (!choice) return undefined;
   await settings.update('backend.kind', choice.kind);
   if (choice.kind === 'ssh' && choice.sshHost !== undefined) await settings.update('backend.sshHost', choice.sshHost);
   if (choice.kind === 'websocket' && choice.websocketUrl !== undefined) await settings.update('backend.websocketUrl', choice.websocketUrl);
-  if (choice.kind !== 'local') {
-    void vscode.window.showInformationMessage(
-      `Self-Developing: saved the ${choice.kind} backend. Connecting to remote backends is not available in this version yet (planned after the loop issue #6); runs use the local backend until then.`,
-    );
-    return undefined;
-  }
+  if (choice.kind === 'websocket' && choice.token) await context.secrets.store(WEBSOCKET_TOKEN_SECRET, choice.token);
+  if (choice.kind !== 'local') return checkRemote(context);
   const script = vscode.Uri.joinPath(context.extensionUri, 'out', 'backend.js').fsPath;
   const caps = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: 'Starting the local backend…' },
@@ -41,6 +52,23 @@ export async function selectBackend(context: vscode.ExtensionContext, given?: un
     );
   }
   return caps;
+}
+
+/** Deploys (ssh) and connects once, and says what the remote machine offers. */
+async function checkRemote(context: vscode.ExtensionContext): Promise<RemoteBackendReport> {
+  const target = await backendTarget(context);
+  const version = (context.extension.packageJSON as { version: string }).version;
+  const opened: OpenedBackend = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Self-Developing: connecting to the backend' }, (progress) =>
+    openBackend({ root: context.extensionUri.fsPath, version }, runsLocation(context), target, { onProgress: (message) => progress.report({ message }) }),
+  );
+  const info = opened.backend.info;
+  await opened.backend.dispose();
+  const problems = opened.deploy?.problems ?? [];
+  const gpus = info.gpus?.length ? info.gpus.join('; ') : 'no GPU';
+  const message = `Self-Developing: ${opened.label}: backend ${info.backendVersion}${opened.deploy ? (opened.deploy.installed ? ' (installed now)' : ' (already installed)') : ''} on ${info.host ?? '?'} (${info.platform}, ${info.cpus} CPUs, ${gpus}); execution providers: ${info.executionProviders.join(', ')}.`;
+  if (problems.length) void vscode.window.showWarningMessage(`${message} Problems: ${problems.join(' ')}`);
+  else void vscode.window.showInformationMessage(message);
+  return { label: opened.label, info, deploy: opened.deploy };
 }
 
 function isBackendChoice(v: unknown): v is BackendChoice {
@@ -62,7 +90,7 @@ async function pickBackend(context: vscode.ExtensionContext): Promise<BackendCho
       title: 'SSH destination',
       prompt: 'user@host, or a Host from ~/.ssh/config',
       value: settings.sshHost(),
-      validateInput: (v) => (/^[\w.@:-]+$/.test(v.trim()) ? undefined : 'Letters, digits, . _ - @ and : only'),
+      validateInput: (v) => (SSH_DESTINATION.test(v.trim()) ? undefined : 'user@host or a Host name: letters, digits and . _ - @ : % +, not starting with -'),
     });
     return sshHost === undefined ? undefined : { kind: 'ssh', sshHost: sshHost.trim() };
   }

@@ -4,13 +4,15 @@
 // a cancellable progress notification and optional pause points; edits, vetoes and
 // re-evaluations go through here too, so they never race the loop on the same run.
 import * as vscode from 'vscode';
-import { createRun, openLoop, startBackend, STORED_KEY_ENV, type Installation, type OpenOptions } from '../app/runs';
+import { describeTarget, openBackend, type OpenedBackend } from '../app/backends';
+import { createRun, openLoop, STORED_KEY_ENV, type Installation, type OpenOptions } from '../app/runs';
 import type { FactoryConfig } from '../core/config/runConfig';
 import { describeRefining } from '../core/format';
 import { LoopCancelled, type LoopEvent, type PausePoint, type PauseRequest, type RunLoop } from '../core/loop/runLoop';
 import { RunStore, type Run } from '../core/store/runStore';
-import type { Backend } from '../protocol/backend';
+import type { InitializeResult } from '../protocol/backend';
 import type { LiveStatus } from '../protocol/webviewMessages';
+import { backendTarget } from './backendTarget';
 import { resolveInterpreter } from './pythonInterpreter';
 import { runsLocation, settings } from './settings';
 
@@ -24,11 +26,20 @@ export interface LoopState {
   paused?: PauseRequest;
 }
 
+/** Where jobs run and how the link is: for the backend's status bar item. */
+export interface BackendStatus {
+  /** "local", "ssh gpu1", "wss://gpu1:8765". */
+  label: string;
+  state: 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'lost';
+  detail?: string;
+  info?: InitializeResult;
+}
+
 interface Running {
   runId: string;
   title: string;
   controller: AbortController;
-  backend?: Backend;
+  backend?: OpenedBackend;
   status: LiveStatus;
   paused?: { request: PauseRequest; resume: () => void };
   /** Work for this run that waits until the loop stops (edits saved while it scores). */
@@ -43,6 +54,9 @@ export class LoopController implements vscode.Disposable {
   readonly onDidChangeState = this.stateChanged.event;
   /** A run's files changed (a commit): views re-read it. */
   readonly onDidChangeRun = this.runChanged.event;
+  private readonly backendChanged = new vscode.EventEmitter<BackendStatus>();
+  readonly onDidChangeBackend = this.backendChanged.event;
+  backendStatus: BackendStatus = { label: 'local', state: 'idle' };
   lastRunId: string | undefined;
 
   constructor(
@@ -68,7 +82,12 @@ export class LoopController implements vscode.Disposable {
   }
 
   async createRun(configFile: string, factory?: 'grammar' | 'llm' | FactoryConfig): Promise<Run> {
-    const { run } = await createRun(await this.store(), configFile, { version: this.installation.version, shownAs: vscode.workspace.asRelativePath(configFile), factory });
+    const { run } = await createRun(await this.store(), configFile, {
+      version: this.installation.version,
+      shownAs: vscode.workspace.asRelativePath(configFile),
+      factory,
+      backend: describeTarget(await backendTarget(this.context)),
+    });
     const id = run.id;
     this.log.info(`created run ${id} (branch ${run.branch}, worktree ${run.dir})`);
     this.lastRunId = id;
@@ -80,20 +99,53 @@ export class LoopController implements vscode.Disposable {
     return (await this.store()).open(id);
   }
 
-  private async startBackend(): Promise<Backend> {
-    // The LLM endpoint's key goes from secret storage to the backend's environment only.
+  private setBackendStatus(s: BackendStatus): void {
+    this.backendStatus = s;
+    this.backendChanged.fire(s);
+  }
+
+  /** Starts the local backend or connects to the remote one the settings name (deploying it over
+   * ssh first), reporting its steps on `progress` and its link's state in the status bar. */
+  private async startBackend(progress?: vscode.Progress<{ message?: string }>): Promise<OpenedBackend> {
+    const target = await backendTarget(this.context);
+    const label = describeTarget(target).target ?? 'local';
+    const remote = target.kind !== 'local';
+    if (remote) this.setBackendStatus({ label, state: 'connecting' });
+    // The LLM endpoint's key goes from secret storage to the local backend's environment only.
     const key = await this.context.secrets.get(LLM_KEY_SECRET);
-    return startBackend(this.installation, runsLocation(this.context), (t) => this.log.debug(`backend: ${t.trimEnd()}`), key ? { [STORED_KEY_ENV]: key } : {});
+    try {
+      const opened = await openBackend(this.installation, runsLocation(this.context), target, {
+        onStderr: (t) => this.log.debug(`backend: ${t.trimEnd()}`),
+        secrets: key ? { [STORED_KEY_ENV]: key } : {},
+        onProgress: (message) => progress?.report({ message }),
+        onState: (state, detail) => {
+          this.log.info(`backend ${label}: ${state}: ${detail}`);
+          this.setBackendStatus({ label, state, detail, info: this.backendStatus.info });
+        },
+      });
+      for (const p of opened.deploy?.problems ?? []) this.log.warn(`backend ${opened.label}: ${p}`);
+      this.setBackendStatus({ label, state: remote ? 'connected' : 'idle', detail: remote ? `backend ${opened.backend.info.backendVersion}` : undefined, info: opened.backend.info });
+      return opened;
+    } catch (err) {
+      if (remote) this.setBackendStatus({ label, state: 'lost', detail: (err as Error).message });
+      throw err;
+    }
+  }
+
+  private async closeBackend(opened: OpenedBackend): Promise<void> {
+    await opened.backend.dispose();
+    if (this.backendStatus.state !== 'lost') this.setBackendStatus({ ...this.backendStatus, state: 'idle', detail: 'not connected (no job running)' });
   }
 
   /** How the run's loop is opened from VS Code: the settings, progress and pause points. */
-  private async options(run: Run, signal: AbortSignal, progress?: vscode.Progress<{ message?: string }>): Promise<OpenOptions> {
+  private async options(run: Run, signal: AbortSignal, progress?: vscode.Progress<{ message?: string }>, backend?: OpenedBackend): Promise<OpenOptions> {
     const runId = run.id;
     const pauseAt: PausePoint[] = [];
     if (settings.pauseAfterGeneration()) pauseAt.push('afterGeneration');
     if (settings.pauseBeforeRefinement()) pauseAt.push('beforeRefinement');
     return {
-      python: await resolveInterpreter(),
+      // A remote backend runs generated code with the host's Python, not this machine's.
+      python: backend?.python ?? (await resolveInterpreter()),
       trainPython: settings.trainingPython() || undefined,
       allowUnisolated: settings.allowUnisolated(),
       executionProvider: settings.executionProvider(),
@@ -122,14 +174,14 @@ export class LoopController implements vscode.Disposable {
         { location: vscode.ProgressLocation.Notification, title: `Self-Developing: ${title}`, cancellable: true },
         async (progress, token) => {
           token.onCancellationRequested(() => controller.abort());
-          const backend = await this.startBackend();
-          running.backend = backend;
+          const opened = await this.startBackend(progress);
+          running.backend = opened;
           try {
-            const loop = await openLoop(run, this.installation, backend, await this.options(run, controller.signal, progress));
+            const loop = await openLoop(run, this.installation, opened.backend, await this.options(run, controller.signal, progress, opened));
             return await fn(loop);
           } finally {
             running.backend = undefined;
-            await backend.dispose();
+            await this.closeBackend(opened);
           }
         },
       );
@@ -162,14 +214,14 @@ export class LoopController implements vscode.Disposable {
     const controller = new AbortController();
     const body = async (progress?: vscode.Progress<{ message?: string }>) => {
       const shared = r?.runId === runId ? r.backend : undefined;
-      const backend = opts.needsBackend ? (shared ?? (await this.startBackend())) : undefined;
+      const opened = opts.needsBackend ? (shared ?? (await this.startBackend(progress))) : undefined;
       try {
-        const options = backend ? await this.options(run, controller.signal, progress) : { onEvent: (e: LoopEvent) => this.report(runId, e) };
+        const options = opened ? await this.options(run, controller.signal, progress, opened) : { onEvent: (e: LoopEvent) => this.report(runId, e) };
         // A short operation never pauses, and leaves repairs to the run's own loop when it has one.
         const ownLoop = this.running?.runId === runId;
-        return await fn(await openLoop(run, this.installation, backend, { ...options, pauseAt: [], repairFiles: !ownLoop }));
+        return await fn(await openLoop(run, this.installation, opened?.backend, { ...options, pauseAt: [], repairFiles: !ownLoop }));
       } finally {
-        if (backend && backend !== shared) await backend.dispose();
+        if (opened && opened !== shared) await this.closeBackend(opened);
       }
     };
     try {
@@ -272,5 +324,6 @@ export class LoopController implements vscode.Disposable {
     this.stop();
     this.stateChanged.dispose();
     this.runChanged.dispose();
+    this.backendChanged.dispose();
   }
 }

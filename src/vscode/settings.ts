@@ -21,6 +21,14 @@ export const settings = {
   threads: (): number => config().get<number>('backend.threads', 0),
   sshHost: (): string => config().get<string>('backend.sshHost', '').trim(),
   websocketUrl: (): string => config().get<string>('backend.websocketUrl', '').trim(),
+  /** ssh: a config file for ssh -F (empty: ~/.ssh/config). */
+  sshConfigFile: (): string => config().get<string>('backend.sshConfigFile', '').trim(),
+  /** Node and Python on the remote host, and the backend's folder there. */
+  remoteNode: (): string => config().get<string>('backend.remoteNode', 'node').trim() || 'node',
+  remotePython: (): string => config().get<string>('backend.remotePython', 'python3').trim() || 'python3',
+  remoteDir: (): string => config().get<string>('backend.remoteDir', '').trim(),
+  /** The PEM file of a WebSocket backend's self-signed certificate, pinned. */
+  pinnedCertificate: (): string => config().get<string>('backend.pinnedCertificate', '').trim(),
   runsLocationSetting: (): string => config().get<string>('runs.location', '').trim(),
   pauseAfterGeneration: (): boolean => config().get<boolean>('pause.afterGeneration', false),
   pauseBeforeRefinement: (): boolean => config().get<boolean>('pause.beforeRefinement', false),
