@@ -12,6 +12,7 @@ const benches = [
   ['engine', process.execPath, [path.join('out', 'test', 'bench', 'engine.js')]],
   ['runner', python, [path.join('resources', 'python', 'bench_runner.py')]],
   ['panel', process.execPath, [path.join('out', 'test', 'bench', 'panel.js')]],
+  ['remote backend', process.execPath, [path.join('out', 'test', 'bench', 'backend.js')]],
 ];
 for (const [name, cmd, args] of benches) {
   if (failed) break;

@@ -95,6 +95,8 @@ export async function runScoreJob(p: ScoreParams, signal: AbortSignal, progress:
       timings,
       deltaStats,
       isolation,
+      provider: model.session.provider,
+      ...(model.session.fallback ? { fallback: model.session.fallback } : {}),
     };
   } finally {
     if (model !== seed) await model.session.release();

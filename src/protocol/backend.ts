@@ -98,6 +98,10 @@ export interface ScoreResult {
   deltaStats?: Record<string, number | null>;
   /** How the algorithm was contained: 'kernel' or 'unisolated' (absent when none ran). */
   isolation?: 'kernel' | 'unisolated';
+  /** The execution provider the evaluation ran on. */
+  provider?: string;
+  /** Why it is not the one asked for (e.g. CUDA missing on the backend's machine: the CPU). */
+  fallback?: string;
   /** True when the answer came from the journal (the job had finished before). */
   fromJournal?: boolean;
 }

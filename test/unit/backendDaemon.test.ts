@@ -82,6 +82,15 @@ describe('backend daemon', () => {
     const direct = await local.score(job('r1/dev/a1'));
     assert.deepEqual(remote.scores, direct.scores);
 
+    assert.equal(remote.provider, 'cpu');
+    assert.equal(remote.fallback, undefined);
+    // A GPU provider the backend's machine lacks: the job runs on the CPU and says why.
+    const cuda = await b.score({ ...job('r1/dev/a1-cuda'), executionProvider: 'cuda' });
+    assert.equal(cuda.provider, 'cpu');
+    assert.match(cuda.fallback ?? '', /the cuda execution provider is not available in this onnxruntime installation; using the CPU/);
+    assert.deepEqual(cuda.scores, remote.scores);
+    assert.ok(!b.info.executionProviders.includes('cuda'), 'the capability report lists no CUDA here');
+
     const again = await b.score(job('r1/dev/a1'));
     assert.deepEqual(again.scores, remote.scores);
     assert.equal(computedJobs(d.log()).get('r1/dev/a1'), 1);

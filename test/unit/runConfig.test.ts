@@ -24,6 +24,14 @@ describe('run config', () => {
     assert.ok(validate(JSON.parse(readFileSync(demoFile, 'utf8'))), JSON.stringify(validate.errors));
   });
 
+  it('keeps paths on the backend\'s machine ("backend:/...") as they are, and refuses relative ones', () => {
+    const c = parseRunConfig({ ...minimal, seed: 'backend:/data/models/seed', candidates: ['backend:/data/models/a', 'm/b'], benchmarks: { gsm: { dev: 'backend:/data/gsm/../gsm/dev.jsonl' } } }, FILE);
+    assert.equal(c.seed, '/data/models/seed');
+    assert.deepEqual(c.candidates, ['/data/models/a', '/runs/m/b']);
+    assert.equal(c.benchmarks.gsm.dev, '/data/gsm/dev.jsonl');
+    assert.throws(() => parseRunConfig({ ...minimal, seed: 'backend:models/seed' }, FILE), (e: Error) => e instanceof RunConfigError && /"backend:models\/seed": a path on the backend's machine must be absolute/.test(e.message));
+  });
+
   it("reads an LLM factory: the seed writes by default (the paper's setting), paths resolved, endpoint defaults filled", () => {
     const llm = parseRunConfig({ ...minimal, factory: { kind: 'llm' } }, FILE);
     assert.deepEqual(llm.factory, { kind: 'llm', generator: { kind: 'engine', model: 'seed', chat: 'auto' }, prompt: undefined, workedExample: undefined, examples: 0, topP: 1, maxTokens: 1024, stop: [], refine: LLM_REFINE_DEFAULTS });

@@ -163,6 +163,9 @@ const KNOWN = new Set(RUN_CONFIG_FIELDS);
 
 type Obj = Record<string, unknown>;
 
+/** The prefix of a config path that names a file on the backend's machine. */
+export const BACKEND_PATH = 'backend:';
+
 /** Reads and validates a run config; relative paths are resolved against its folder. */
 export async function readRunConfig(file: string): Promise<RunConfig> {
   const abs = path.resolve(file);
@@ -189,7 +192,14 @@ export function parseRunConfig(json: unknown, file: string): RunConfig {
   const c = json as Obj;
   for (const key of Object.keys(c)) if (!KNOWN.has(key)) fail(key, `unknown field (known: ${[...KNOWN].filter((k) => k !== '$schema').join(', ')})`);
   const dir = path.dirname(file);
-  const resolve = (p: string) => path.resolve(dir, p);
+  // "backend:/abs/path" names a file on the backend's machine (a remote GPU host): passed to the
+  // backend as it is, never resolved here, so nothing large is copied or uploaded.
+  const resolve = (p: string) => {
+    if (!p.startsWith(BACKEND_PATH)) return path.resolve(dir, p);
+    const remote = p.slice(BACKEND_PATH.length);
+    if (!remote.startsWith('/')) fail('', `"${p}": a path on the backend's machine must be absolute (backend:/...)`);
+    return path.posix.normalize(remote);
+  };
 
   const obj = (v: unknown, field: string, keys?: readonly string[]): Obj => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(field, 'expected an object');

@@ -41,12 +41,16 @@ export interface ScoringDeps {
   allowUnisolated?: boolean;
   executionProvider?: string;
   threads?: number;
+  log?: (line: string) => void;
 }
 
 export const jobHash = (job: Pick<ScoreJob, 'source' | 'constants' | 'model'>) =>
   job.source !== undefined ? codeHash(normaliseCode(job.source) + JSON.stringify(job.constants ?? {})) : job.model ? codeHash(`model:${job.model}`) : 'seed';
 
 export class Scorer {
+  /** Provider fallbacks already said (once per run and message). */
+  private readonly fallbacks = new Set<string>();
+
   constructor(
     private readonly ctx: RunContext,
     private readonly deps: ScoringDeps,
@@ -93,10 +97,15 @@ export class Scorer {
   /** Scores one job on the backend under `jobId` (the backend's journal answers a known id). */
   async score(jobId: string, job: Pick<ScoreJob, 'source' | 'constants' | 'model'>, base = this.params()): Promise<ScoreResult> {
     const models = job.source === undefined && job.model ? { ...base.models, seed: job.model } : base.models;
-    return this.backend.score(
+    const r = await this.backend.score(
       { ...base, models, jobId, algorithm: job.source === undefined ? undefined : { source: job.source, constants: job.constants } },
       { signal: this.ctx.signal },
     );
+    if (r.fallback && !this.fallbacks.has(r.fallback)) {
+      this.fallbacks.add(r.fallback);
+      this.deps.log?.(`backend: ${r.fallback}`);
+    }
+    return r;
   }
 
   private async evaluate(iteration: number, job: ScoreJob, hash: string, jobId: string, base = this.params()): Promise<ScoredRecord> {
