@@ -11,8 +11,9 @@ import { startLocalBackend } from '../../src/backend/client';
 import { askDaemon } from '../../src/backend/daemonControl';
 import { connectSocket } from '../../src/backend/links/socketLink';
 import { connectRemoteBackend, FatalLinkError, type Link, type LinkState } from '../../src/backend/remoteBackend';
-import { InitializeRequest, type ScoreParams } from '../../src/protocol/backend';
+import { InitializeRequest, type GenerateParams, type ScoreParams } from '../../src/protocol/backend';
 import { BACKEND_SCRIPT, computedJobs, startDaemonProcess, type DaemonProcess } from '../harness/daemon';
+import { repoRoot } from '../harness/paths';
 import { scoreParamsFactory, slowAlgorithm } from './support/daemonJobs';
 
 let job: (jobId: string, source?: string) => ScoreParams;
@@ -104,6 +105,26 @@ describe('backend daemon', () => {
     assert.equal(journaled.fromJournal, true);
     assert.deepEqual(journaled.scores, remote.scores);
     assert.equal(computedJobs(next.log()).size, 0);
+  });
+
+  it('generates through the daemon as the local backend does (the LLM factory\'s jobs go the same way)', async () => {
+    const d = await daemon(stateDir());
+    const { b } = await client(d.socket);
+    const params: GenerateParams = {
+      jobId: 'g1/generate/1/x',
+      generator: { kind: 'engine', model: path.join(repoRoot, 'resources', 'demo', 'models', 'writer'), chat: 'auto' },
+      prompt: 'Write a merge function.',
+      n: 3,
+      sampling: { temperature: 0.8, topP: 1, maxTokens: 24, seed: 5, stop: [] },
+      threads: 1,
+    };
+    const progress: number[] = [];
+    const remote = await b.generate(params, { onProgress: (p) => progress.push(p.done) });
+    assert.equal(remote.completions.length, 3);
+    assert.ok(progress.length >= 1);
+    const local = await startLocalBackend({ script: BACKEND_SCRIPT, clientVersion: 'test' });
+    cleanups.push(() => local.dispose());
+    assert.deepEqual((await local.generate(params)).completions, remote.completions);
   });
 
   it('refuses a client of another protocol version with a clear message', async () => {
