@@ -70,7 +70,9 @@ export function describeTarget(t: BackendTarget): NonNullable<RunHeader['backend
 export interface OpenBackendOptions {
   /** The local backend's stderr. */
   onStderr?: (text: string) => void;
-  /** Added to the local backend's environment (a key from secret storage). */
+  /** Added to the local backend's environment (a key from secret storage); the runner it starts
+   * for generated code never gets them (runnerEnvironment passes a fixed list). A remote daemon
+   * reads its keys from its own environment. */
   secrets?: Record<string, string>;
   /** A remote link's state: connected, reconnecting (with why), lost. */
   onState?: (state: LinkState, detail: string) => void;

@@ -1,9 +1,8 @@
-// What the CLI and the extension both do with runs, in one place, so a new transport or factory
-// is added once: create a run from a config, start this installation's backend, open a run's
-// loop with it, the thread policy, the best-so-far figure.
+// What the CLI and the extension both do with runs, in one place, so a new factory is added
+// once: create a run from a config, open a run's loop with a backend (backends.ts opens those),
+// the thread policy, the best-so-far figure.
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startLocalBackend } from '../backend/client';
 import { defaultLlmFactory, readRunConfig, type FactoryConfig, type RunConfig } from '../core/config/runConfig';
 import { RunLoop, runHeader, type LoopDeps, type RunSummary } from '../core/loop/runLoop';
 import { algorithmRef, RUN_FILE } from '../core/run/layout';
@@ -61,13 +60,6 @@ export const STORED_KEY_ENV = 'SELFDEV_LLM_API_KEY';
 export const journalDir = (runsDir: string) => path.join(runsDir, '.journal');
 /** Refined generators (large, outside git) live beside the runs too, one folder per run. */
 export const artifactsDir = (runsDir: string) => path.join(runsDir, '.artifacts');
-
-/** Starts this installation's local backend process. `secrets` are added to its environment
- * (an LLM endpoint's key from VS Code's secret storage): the backend reads them, the runner it
- * starts for generated code never gets them (runnerEnvironment passes a fixed list). */
-export function startBackend(inst: Installation, runsDir: string, onStderr?: (text: string) => void, secrets: Record<string, string> = {}): Promise<Backend> {
-  return startLocalBackend({ script: backendScript(inst), clientVersion: inst.version, journalDir: journalDir(runsDir), artifactsDir: artifactsDir(runsDir), onStderr, env: { ...process.env, ...secrets } });
-}
 
 /** Threads per scoring job: the user's explicit number, else the backend machine's cores shared
  * among the run's concurrent jobs (so they do not each ask for all of them). */

@@ -21,7 +21,7 @@ export const runOfJob = (jobId: string): string => jobId.split('/')[0];
 const STATE_FILE = 'jobs.json';
 
 export class JobRegistry {
-  private readonly jobs = new Map<string, JobInfo & { controller: AbortController; done: Promise<unknown>; outcome?: JobEvent }>();
+  private readonly jobs = new Map<string, JobInfo & { controller: AbortController; done: Promise<unknown> }>();
   private readonly logs = new Map<string, JobEvent[]>();
   private readonly listeners = new Map<string, Set<JobListener>>();
   private saving: Promise<void> = Promise.resolve();
@@ -55,12 +55,14 @@ export class JobRegistry {
   }
 
   /**
-   * Starts `work` as job `jobId`, unless a job of that id is running or finished here: then that
-   * job is returned (submitting is idempotent). An interrupted or cancelled job is started again.
+   * Starts `work` as job `jobId`, unless a job of that id is running here: then that job is
+   * returned (submitting is idempotent). A job that ended is started again: its work answers from
+   * the journal when it had finished (and checks that the answer still holds, as a refinement's
+   * artifact must still exist), and it ends with a new event for whoever asks again.
    */
-  submit<R>(jobId: string, work: (signal: AbortSignal, progress: (data: unknown) => void) => Promise<R>): { info: JobInfo; done: Promise<R>; outcome?: JobEvent } {
+  submit<R>(jobId: string, work: (signal: AbortSignal, progress: (data: unknown) => void) => Promise<R>): { info: JobInfo; done: Promise<R> } {
     const known = this.jobs.get(jobId);
-    if (known && (known.status === 'running' || known.status === 'finished')) return { info: this.info(jobId)!, done: known.done as Promise<R>, outcome: known.outcome };
+    if (known && known.status === 'running') return { info: this.info(jobId)!, done: known.done as Promise<R> };
     const run = runOfJob(jobId);
     const controller = new AbortController();
     const done = (async () => {
@@ -151,8 +153,6 @@ export class JobRegistry {
 
   private record(run: string, e: Omit<JobEvent, 'offset'>): void {
     const event = { ...e, offset: this.nextOffset(run) };
-    const job = this.jobs.get(e.jobId);
-    if (job && e.kind !== 'progress') job.outcome = event;
     let log = this.logs.get(run) ?? [];
     // The job's progress is superseded by its outcome: keep offsets, drop the events.
     if (e.kind !== 'progress') log = log.filter((x) => x.jobId !== e.jobId || x.kind !== 'progress');

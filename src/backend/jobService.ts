@@ -2,7 +2,7 @@
 // job run under the registry (by id, idempotent, its events in its run's log) and answered from
 // the journal when it finished before.
 import * as path from 'node:path';
-import type { GenerateResult, RefineResult, ScoreResult, SubmitParams } from '../protocol/backend';
+import type { GenerateResult, JobInfo, RefineResult, ScoreResult, SubmitParams } from '../protocol/backend';
 import { runGenerateJob } from './generation';
 import { JobRegistry } from './jobRegistry';
 import { Journal } from './journal';
@@ -41,10 +41,11 @@ export class JobService {
     return this.opts.artifactsDir;
   }
 
-  /** Starts a job (or returns the one of that id that is running or finished). */
-  submit(s: SubmitParams): ReturnType<JobRegistry['submit']> & { done: Promise<Result> } {
+  /** Starts a job (or returns the running one of that id). */
+  submit(s: SubmitParams): { info: JobInfo; done: Promise<Result> } {
     const jobId = s.params.jobId;
-    if (typeof jobId !== 'string' || !jobId.includes('/')) throw new Error(`a job id is "<run>/...", got ${JSON.stringify(jobId)}`);
+    // Job ids are "<run>/..." (the run's event log is the part before the first "/").
+    if (typeof jobId !== 'string' || !jobId) throw new Error(`a job needs an id, got ${JSON.stringify(jobId)}`);
     return this.registry.submit<Result>(jobId, (signal, progress) => this.run(s, signal, progress));
   }
 

@@ -28,7 +28,6 @@ import {
   type ScoreParams,
   type ScoreResult,
   type SubmitParams,
-  type SubmitResult,
 } from '../protocol/backend';
 import { runOfJob } from './jobRegistry';
 
@@ -179,7 +178,7 @@ export class RemoteBackend implements Backend {
       await this.attach(conn, p.run);
       if (this.pending.get(jobId) === p && p.sentOn !== conn) {
         p.sentOn = conn;
-        this.submitted(await conn.sendRequest(SubmitRequest, p.submit));
+        await conn.sendRequest(SubmitRequest, p.submit);
       }
     } catch (err) {
       // A link that dropped is made again and the job sent then; a refusal of the job fails it.
@@ -207,18 +206,13 @@ export class RemoteBackend implements Backend {
           const status = known.get(jobId);
           if (p.run !== run || p.sentOn === conn) continue;
           p.sentOn = conn;
-          if (status !== 'running') void conn.sendRequest(SubmitRequest, p.submit).then((r) => this.submitted(r), () => undefined);
+          if (status !== 'running') void conn.sendRequest(SubmitRequest, p.submit).catch(() => undefined);
         }
       })();
       a.catch(() => this.attached.delete(run));
       this.attached.set(run, a);
     }
     return a;
-  }
-
-  /** A job that had already ended on the daemon is answered by the submission. */
-  private submitted(r: SubmitResult): void {
-    if (r.outcome) this.onEvent({ ...r.outcome, run: r.run, offset: -1 });
   }
 
   private onEvent(e: JobEventParams): void {

@@ -26,7 +26,6 @@ import {
   type InitializeResult,
   type JobEventParams,
   type SubmitParams,
-  type SubmitResult,
   SubmitRequest,
 } from '../protocol/backend';
 import { listGpus } from './gpus';
@@ -98,10 +97,9 @@ export function serveConnection(connection: MessageConnection, host: ConnectionH
   perRequest('generate', GenerateRequest, GenerateProgressNotification as NotificationType<never>);
   perRequest('refine', RefineRequest, RefineProgressNotification as NotificationType<never>);
 
-  connection.onRequest(SubmitRequest, (params): SubmitResult => {
+  connection.onRequest(SubmitRequest, (params) => {
     seen();
-    const { info, outcome } = needService().submit(params);
-    return outcome ? { ...info, outcome: { jobId: outcome.jobId, kind: outcome.kind, data: outcome.data } } : info;
+    return needService().submit(params).info;
   });
 
   connection.onRequest(AttachRequest, (params) => {

@@ -9,6 +9,7 @@ import * as https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { StreamMessageReader, StreamMessageWriter, type MessageReader, type MessageWriter } from 'vscode-jsonrpc/node';
 import { createWebSocketStream, WebSocketServer } from 'ws';
+import { isLoopbackHost, parseWebSocketUrl } from './wsAddress';
 
 export interface WebSocketListenOptions {
   /** ws://127.0.0.1:8765 (port 0: any free port), or wss://0.0.0.0:8765 with a certificate. */
@@ -21,23 +22,15 @@ export interface WebSocketListenOptions {
 
 export const MIN_TOKEN_LENGTH = 16;
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
-const isLoopback = (host: string) => LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
 
 /** Query parameters that would carry a credential in the URL. */
 const URL_CREDENTIALS = /(^|[?&])(token|access_token|auth|authorization|bearer|key|api_key)=/i;
 
 export function checkListenOptions(o: WebSocketListenOptions): URL {
-  let url: URL;
-  try {
-    url = new URL(o.url);
-  } catch {
-    throw new Error(`"${o.url}" is not a WebSocket address (ws://host:port or wss://host:port)`);
-  }
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new Error(`"${o.url}" is not a WebSocket address (ws://host:port or wss://host:port)`);
+  const url = parseWebSocketUrl(o.url);
   const tls = url.protocol === 'wss:';
   if (tls && !(o.tlsCert && o.tlsKey)) throw new Error('a wss:// listener needs a certificate and its key (--tls-cert and --tls-key)');
-  if (!tls && !isLoopback(url.hostname)) {
+  if (!tls && !isLoopbackHost(url.hostname)) {
     throw new Error(`listening on ${url.hostname} without TLS would send the token in clear text: use wss:// with --tls-cert and --tls-key, or a loopback address`);
   }
   if (!o.token || o.token.length < MIN_TOKEN_LENGTH) throw new Error(`the WebSocket listener needs a bearer token of at least ${MIN_TOKEN_LENGTH} characters`);

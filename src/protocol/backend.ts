@@ -298,7 +298,8 @@ export interface Backend {
   dispose(): Promise<void>;
 }
 
-// The daemon's job API. A job is submitted by id (submitting a known id returns that job), runs
+// The daemon's job API. A job is submitted by id (submitting the id of a running job returns that
+// job; a finished one is answered again from the journal), runs
 // whether or not its client stays connected, and reports through its run's ordered event log:
 // a client attaches to a run from the offset it last saw, gets what it missed in order, then live
 // events. Job ids start with "<run>/".
@@ -312,11 +313,6 @@ export interface JobInfo {
   status: JobStatus;
 }
 
-/** The answer to a submission: the job, and for one that had already ended here, its outcome
- * (the event it ended with, which the client may have missed). */
-export interface SubmitResult extends JobInfo {
-  outcome?: Omit<JobEventParams, 'run' | 'offset'>;
-}
 
 export interface AttachParams {
   run: string;
@@ -370,7 +366,7 @@ export const GenerateRequest = new RequestType<GenerateParams, GenerateResult, v
 export const GenerateProgressNotification = new NotificationType<GenerateProgressParams>('selfdev/generateProgress');
 export const RefineRequest = new RequestType<RefineParams, RefineResult, void>('selfdev/refine');
 export const RefineProgressNotification = new NotificationType<RefineProgressParams>('selfdev/refineProgress');
-export const SubmitRequest = new RequestType<SubmitParams, SubmitResult, void>('selfdev/submit');
+export const SubmitRequest = new RequestType<SubmitParams, JobInfo, void>('selfdev/submit');
 export const AttachRequest = new RequestType<AttachParams, AttachResult, void>('selfdev/attach');
 export const DetachRequest = new RequestType<{ run: string }, void, void>('selfdev/detach');
 export const CancelRequest = new RequestType<{ jobId: string }, { cancelled: boolean }, void>('selfdev/cancel');

@@ -93,6 +93,7 @@ describe('backend daemon', () => {
     assert.ok(!b.info.executionProviders.includes('cuda'), 'the capability report lists no CUDA here');
 
     const again = await b.score(job('r1/dev/a1'));
+    assert.equal(again.fromJournal, true);
     assert.deepEqual(again.scores, remote.scores);
     assert.equal(computedJobs(d.log()).get('r1/dev/a1'), 1);
 

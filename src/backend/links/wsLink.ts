@@ -7,6 +7,7 @@ import type { PeerCertificate } from 'node:tls';
 import { StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import WebSocket, { createWebSocketStream } from 'ws';
 import type { Link } from '../remoteBackend';
+import { isLoopbackHost, parseWebSocketUrl } from '../wsAddress';
 
 export interface WebSocketTarget {
   url: string;
@@ -15,18 +16,10 @@ export interface WebSocketTarget {
   pinnedCertificate?: string;
 }
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
-
 export function checkWebSocketTarget(t: WebSocketTarget): URL {
-  let url: URL;
-  try {
-    url = new URL(t.url);
-  } catch {
-    throw new Error(`"${t.url}" is not a WebSocket address (ws://host:port or wss://host:port)`);
-  }
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new Error(`"${t.url}" is not a WebSocket address (ws://host:port or wss://host:port)`);
+  const url = parseWebSocketUrl(t.url);
   if (url.search || url.username || url.password) throw new Error('put no credentials or query in the backend address: the token goes in the Authorization header, from secret storage or an environment variable');
-  if (url.protocol === 'ws:' && !LOOPBACK.test(url.hostname)) throw new Error(`ws://${url.hostname} would send the token in clear text: use wss://`);
+  if (url.protocol === 'ws:' && !isLoopbackHost(url.hostname)) throw new Error(`ws://${url.hostname} would send the token in clear text: use wss://`);
   if (!t.token) throw new Error('the WebSocket backend needs its bearer token (Select Backend… keeps it in secret storage; the CLI reads SELFDEV_BACKEND_TOKEN)');
   return url;
 }
