@@ -9,8 +9,10 @@ cd "$(dirname "$0")/.."
 # the official libseccomp bindings, the oracle of the runner's own binding in the tests; python3-numpy:
 # the system interpreter runs the runner as an unprivileged user in the tests (user-namespace mode).
 # openssh-client + openssh-server: the ssh transport of the remote backend, tested against a second
-# sshd on loopback; openssl: the WebSocket transport's self-signed certificates in the tests.
-DEBIAN_PACKAGES=(build-essential pkg-config libkrb5-dev libxkbfile-dev libsecret-1-dev ripgrep chromium git bubblewrap libseccomp2 python3-seccomp python3-numpy openssh-client openssh-server openssl)
+# sshd on loopback; openssl: the WebSocket transport's self-signed certificates in the tests;
+# slurmctld + slurmd + slurm-client + munge: the Slurm launcher, tested on a single-node cluster
+# that the tests start in a temp folder (nothing is started at install).
+DEBIAN_PACKAGES=(build-essential pkg-config libkrb5-dev libxkbfile-dev libsecret-1-dev ripgrep chromium git bubblewrap libseccomp2 python3-seccomp python3-numpy openssh-client openssh-server openssl slurmctld slurmd slurm-client munge)
 PYTHON="${SELFDEV_PYTHON:-python3}"
 
 step() { printf '\n== %s\n' "$*"; }
