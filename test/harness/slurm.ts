@@ -5,7 +5,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import * as net from 'node:net';
+import { freePort } from './ports';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -17,17 +17,6 @@ export interface SlurmCluster {
   /** The environment for sbatch, squeue and scancel (SLURM_CONF). */
   env: NodeJS.ProcessEnv;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startSlurmCluster(gpus = 3): Promise<SlurmCluster> {

@@ -5,6 +5,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
+import { freePort } from './ports';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -22,17 +23,6 @@ export interface LoopbackSshd {
 }
 
 export const sshdAvailable = () => existsSync(SSHD);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startLoopbackSshd(): Promise<LoopbackSshd> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'selfdev-sshd-'));

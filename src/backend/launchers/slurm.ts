@@ -4,6 +4,7 @@
 // until there is none. Secrets reach the workers through sbatch's environment export, not the
 // command line that squeue shows to every user.
 import { execFile } from 'node:child_process';
+import { shellQuote } from '../shellQuote';
 import type { LaunchedWorkers, WorkerLauncher, WorkerSpec, WorkerTask, WorkerTaskState } from './launcher';
 
 export interface SlurmOptions {
@@ -20,7 +21,6 @@ export interface SlurmOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-const shellQuote = (arg: string) => (/^[A-Za-z0-9_./=:@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`);
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import type { Link } from '../remoteBackend';
+import { shellQuote } from '../shellQuote';
 
 export interface SshTarget {
   /** user@host, or a Host of ~/.ssh/config (ports and jumps belong there). */
@@ -23,8 +24,6 @@ export function checkDestination(destination: string): string {
   return destination;
 }
 
-/** One argument for the remote shell, quoted so it stays one word. */
-export const shellQuote = (arg: string) => (/^[A-Za-z0-9_./=:@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`);
 
 export function sshArgs(t: SshTarget, remote: string[]): string[] {
   return [...(t.sshOptions ?? []), '-T', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=20', '--', checkDestination(t.destination), remote.map(shellQuote).join(' ')];
