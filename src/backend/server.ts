@@ -8,7 +8,6 @@ import { usableExecutionProviders } from '../engine/inference/providers';
 import {
   AttachRequest,
   CancelRequest,
-  DetachRequest,
   GenerateProgressNotification,
   GenerateRequest,
   InitializeRequest,
@@ -112,12 +111,6 @@ export function serveConnection(connection: MessageConnection, host: ConnectionH
     const a = s.registry.attach(params.run, params.offset, send);
     attached.set(params.run, a.detach);
     return { next: a.next, jobs: s.registry.jobsOf(params.run) };
-  });
-
-  connection.onRequest(DetachRequest, (params) => {
-    seen();
-    attached.get(params.run)?.();
-    attached.delete(params.run);
   });
 
   connection.onRequest(CancelRequest, (params) => {

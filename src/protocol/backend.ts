@@ -368,7 +368,6 @@ export const RefineRequest = new RequestType<RefineParams, RefineResult, void>('
 export const RefineProgressNotification = new NotificationType<RefineProgressParams>('selfdev/refineProgress');
 export const SubmitRequest = new RequestType<SubmitParams, JobInfo, void>('selfdev/submit');
 export const AttachRequest = new RequestType<AttachParams, AttachResult, void>('selfdev/attach');
-export const DetachRequest = new RequestType<{ run: string }, void, void>('selfdev/detach');
 export const CancelRequest = new RequestType<{ jobId: string }, { cancelled: boolean }, void>('selfdev/cancel');
 export const JobEventNotification = new NotificationType<JobEventParams>('selfdev/event');
 /** A heartbeat: either side treats a silent peer as gone after its timeout. */

@@ -8,8 +8,6 @@ import type { InitializeResult } from '../protocol/backend';
 import { backendTarget, WEBSOCKET_TOKEN_SECRET } from './backendTarget';
 import { runsLocation, settings, type BackendKind } from './settings';
 
-export { WEBSOCKET_TOKEN_SECRET } from './backendTarget';
-
 export interface BackendChoice {
   kind: BackendKind;
   sshHost?: string;
