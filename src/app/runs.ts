@@ -3,12 +3,12 @@
 // the thread policy, the best-so-far figure.
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { defaultLlmFactory, readRunConfig, type FactoryConfig, type RunConfig } from '../core/config/runConfig';
+import { defaultLlmFactory, launcherInForce, readRunConfig, type FactoryConfig, type RunConfig } from '../core/config/runConfig';
 import { RunLoop, runHeader, type LoopDeps, type RunSummary } from '../core/loop/runLoop';
 import { algorithmRef, RUN_FILE } from '../core/run/layout';
 import { RunFiles, type RunHeader } from '../core/run/runFiles';
 import type { Run, RunStore } from '../core/store/runStore';
-import type { Backend } from '../protocol/backend';
+import type { Backend, LauncherSpec } from '../protocol/backend';
 
 /** A new run's id: the config's name and the time, `name-YYYYMMDD-HHMMSS` (UTC). */
 export function newRunId(name: string, now = new Date()): string {
@@ -63,8 +63,11 @@ export const artifactsDir = (runsDir: string) => path.join(runsDir, '.artifacts'
 
 /** Threads per scoring job: the user's explicit number, else the backend machine's cores shared
  * among the run's concurrent jobs (so they do not each ask for all of them). */
-export function threadsPerJob(config: Pick<RunConfig, 'concurrency'>, explicit?: number, cpus = os.cpus().length): number {
-  return explicit && explicit > 0 ? explicit : Math.max(1, Math.floor(cpus / Math.max(1, config.concurrency)));
+export function threadsPerJob(config: Pick<RunConfig, 'concurrency'>, explicit?: number, cpus = os.cpus().length, launcher?: LauncherSpec): number {
+  if (explicit && explicit > 0) return explicit;
+  // A worker runs one job at a time on the CPUs its task was given.
+  if (launcher) return launcher.cpusPerWorker ?? (launcher.kind === 'processes' ? Math.max(1, Math.floor(cpus / launcher.workers)) : 1);
+  return Math.max(1, Math.floor(cpus / Math.max(1, config.concurrency)));
 }
 
 export type OpenOptions = Omit<LoopDeps, 'backend' | 'algorithmsDir' | 'promptsDir' | 'threads'> & { threads?: number };
@@ -72,7 +75,8 @@ export type OpenOptions = Omit<LoopDeps, 'backend' | 'algorithmsDir' | 'promptsD
 /** Opens a run's loop with a backend and this installation's baselines. */
 export async function openLoop(run: Run, inst: Installation, backend: Backend | undefined, opts: OpenOptions): Promise<RunLoop> {
   const header = await new RunFiles(run).header();
-  return RunLoop.open(run, { ...opts, backend, algorithmsDir: algorithmsFolder(inst), promptsDir: promptsFolder(inst), threads: threadsPerJob(header.config, opts.threads, backend?.info.cpus) });
+  const threads = threadsPerJob(header.config, opts.threads, backend?.info.cpus, launcherInForce(header.config, opts.launcher));
+  return RunLoop.open(run, { ...opts, backend, algorithmsDir: algorithmsFolder(inst), promptsDir: promptsFolder(inst), threads });
 }
 
 /** The best algorithm across a summary's iterations: its score and ref (2/a0007). */

@@ -12,7 +12,12 @@ import {
   RefineRequest,
   ScoreRequest,
   ShutdownRequest,
+  CloseWorkersRequest,
+  OpenWorkersRequest,
+  WorkersNotification,
   type Backend,
+  type OpenWorkersParams,
+  type WorkerPoolStatus,
   type GenerateParams,
   type GenerateProgressParams,
   type GenerateResult,
@@ -84,6 +89,21 @@ class LocalBackend implements Backend {
     connection.onNotification(ProgressNotification, (p) => this.listeners.get(p.jobId)?.(p));
     connection.onNotification(GenerateProgressNotification, (p) => this.generateListeners.get(p.jobId)?.(p));
     connection.onNotification(RefineProgressNotification, (p) => this.refineListeners.get(p.jobId)?.(p));
+    connection.onNotification(WorkersNotification, (s) => this.workerListeners.get(s.run)?.(s));
+  }
+
+  private readonly workerListeners = new Map<string, (s: WorkerPoolStatus) => void>();
+
+  async openWorkers(params: OpenWorkersParams, onStatus?: (s: WorkerPoolStatus) => void): Promise<WorkerPoolStatus> {
+    if (onStatus) this.workerListeners.set(params.run, onStatus);
+    return Promise.race([this.connection.sendRequest(OpenWorkersRequest, params), this.exited]);
+  }
+
+  async closeWorkers(run: string, reason?: string): Promise<WorkerPoolStatus | undefined> {
+    const s = await Promise.race([this.connection.sendRequest(CloseWorkersRequest, { run, reason }), this.exited]);
+    if (s) this.workerListeners.get(run)?.(s);
+    this.workerListeners.delete(run);
+    return s ?? undefined;
   }
 
   refine(params: RefineParams, opts: { signal?: AbortSignal; onProgress?: (p: RefineProgressParams) => void } = {}): Promise<RefineResult> {

@@ -53,7 +53,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
 
   const id = randomUUID();
   const startedAt = new Date().toISOString();
-  const service = await JobService.open({ journalDir: path.join(opts.stateDir, 'journal'), artifactsDir: path.join(opts.stateDir, 'artifacts'), stateDir: opts.stateDir, log: opts.log });
+  const service = await JobService.open({
+    journalDir: path.join(opts.stateDir, 'journal'),
+    artifactsDir: path.join(opts.stateDir, 'artifacts'),
+    stateDir: opts.stateDir,
+    workersDir: opts.stateDir,
+    log: opts.log,
+  });
   if (service.registry.interrupted.length) opts.log(`${service.registry.interrupted.length} job(s) were running when the daemon last stopped: marked interrupted for their clients to submit again\n`);
 
   const clients = new Set<() => void>();
@@ -73,6 +79,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     clients: clients.size,
     jobs: service.registry.counts(),
     idleShutdownSeconds: opts.idleShutdownSeconds,
+    workers: service.workerStatuses(),
   });
   const daemon = { id, status, stop: () => void stop() };
 
@@ -128,6 +135,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       // Clients first, so none reads the cancellations as its jobs' outcome; they find the jobs
       // unknown (or interrupted) at their next connection and submit them again.
       for (const hangUp of [...clients]) hangUp();
+      await service.closeWorkers('the daemon stopped');
       service.registry.cancelAll();
       await Promise.race([service.registry.settled(), new Promise((r) => setTimeout(r, 10_000))]);
       await service.registry.flushed();

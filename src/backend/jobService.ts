@@ -1,13 +1,15 @@
 // What a backend does with jobs, whatever serves it (a stdio child or the daemon): each kind of
 // job run under the registry (by id, idempotent, its events in its run's log) and answered from
 // the journal when it finished before.
+import * as os from 'node:os';
 import * as path from 'node:path';
-import type { GenerateResult, JobInfo, RefineResult, ScoreResult, SubmitParams } from '../protocol/backend';
+import type { GenerateResult, JobInfo, WorkerPoolStatus, RefineResult, ScoreResult, SubmitParams } from '../protocol/backend';
 import { runGenerateJob } from './generation';
-import { JobRegistry } from './jobRegistry';
+import { JobRegistry, runOfJob } from './jobRegistry';
 import { Journal } from './journal';
 import { refinedModelFolder, runRefineJob } from './refinement';
 import { runScoreJob } from './scoring';
+import { WorkerHub } from './workers/workerHub';
 
 export interface JobServiceOptions {
   /** Finished jobs by kind: scoring in this folder, the others in subfolders. */
@@ -18,6 +20,8 @@ export interface JobServiceOptions {
   stateDir?: string;
   /** The trainer's own output (stderr). */
   log?: (text: string) => void;
+  /** Where scale-out keeps its certificate and the workers' logs (default: beside the journal). */
+  workersDir?: string;
 }
 
 type Result = ScoreResult | GenerateResult | RefineResult;
@@ -37,6 +41,24 @@ export class JobService {
     return new JobService(await JobRegistry.open(opts.stateDir), opts);
   }
 
+  private hub?: WorkerHub;
+
+  /** Scale-out, made with the first pool a client opens. */
+  get workers(): WorkerHub {
+    const dir = this.opts.workersDir ?? (this.opts.journalDir ? path.join(this.opts.journalDir, '..', '.workers') : path.join(os.tmpdir(), `selfdev-workers-${process.getuid?.() ?? 'user'}`));
+    this.hub ??= new WorkerHub({ stateDir: dir, log: this.opts.log ?? (() => undefined) });
+    return this.hub;
+  }
+
+  workerStatuses(): WorkerPoolStatus[] {
+    return this.hub?.statuses() ?? [];
+  }
+
+  /** Releases every pool (the daemon stopping, the stdio backend ending). */
+  async closeWorkers(why: string): Promise<void> {
+    await this.hub?.closeAll(why);
+  }
+
   get artifactsDir(): string | undefined {
     return this.opts.artifactsDir;
   }
@@ -52,8 +74,11 @@ export class JobService {
   private run(s: SubmitParams, signal: AbortSignal, progress: (data: unknown) => void): Promise<Result> {
     const artifacts = this.opts.artifactsDir;
     switch (s.kind) {
-      case 'score':
-        return this.journaled('score', s.params.jobId, () => runScoreJob(s.params, signal, progress));
+      case 'score': {
+        // A run with workers open hands its score jobs to them.
+        const pool = this.hub?.poolFor(runOfJob(s.params.jobId));
+        return this.journaled('score', s.params.jobId, () => (pool ? pool.execute(s.params, signal, progress) : runScoreJob(s.params, signal, progress)));
+      }
       case 'generate':
         return this.journaled('generate', s.params.jobId, () => runGenerateJob(s.params, signal, progress, artifacts));
       case 'refine':

@@ -1,12 +1,14 @@
 // Entry of the backend process. --stdio: serve one client over stdin/stdout (the local backend).
 // --daemon: the long-lived daemon of a GPU machine. --bridge: join stdio to the daemon (what ssh
-// runs). --daemon-status / --daemon-stop: ask the running daemon. --capabilities, --version.
+// runs). --worker: a scale-out worker a launcher started (Slurm). --daemon-status / --daemon-stop:
+// ask the running daemon. --capabilities, --version.
 import { readCapabilities } from './capabilities';
 import { runBridge } from './bridge';
 import { DEFAULT_HEARTBEAT_TIMEOUT_MS, DEFAULT_IDLE_SHUTDOWN_SECONDS, startDaemon } from './daemon';
 import { defaultStateDir } from './daemonPaths';
 import { askDaemon } from './daemonControl';
 import { serve } from './server';
+import { runWorker } from './workers/worker';
 
 declare const SELFDEV_VERSION: string; // injected by esbuild
 
@@ -63,6 +65,12 @@ async function main(argv: string[]): Promise<number> {
     serve(process.stdin, process.stdout, SELFDEV_VERSION);
     return 0;
   }
+  if (argv.includes('--worker')) {
+    console.log = console.info = (...args: unknown[]) => console.error(...args);
+    const code = await runWorker();
+    // Native sessions may hold threads.
+    process.exit(code);
+  }
   const stateDir = option(argv, '--state') ?? defaultStateDir();
   if (argv.includes('--daemon')) {
     console.log = console.info = (...args: unknown[]) => console.error(...args);
@@ -77,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(answer)}\n`);
     return answer.running ? 0 : 3;
   }
-  process.stderr.write('usage: backend.js --stdio | --daemon [--state DIR] [--idle-minutes N] [--listen URL --token-env VAR [--tls-cert F --tls-key F]] | --bridge [--state DIR] | --daemon-status | --daemon-stop | --capabilities | --version\n');
+  process.stderr.write('usage: backend.js --stdio | --daemon [--state DIR] [--idle-minutes N] [--listen URL --token-env VAR [--tls-cert F --tls-key F]] | --bridge [--state DIR] | --worker (started by a launcher) | --daemon-status | --daemon-stop | --capabilities | --version\n');
   return 2;
 }
 

@@ -14,7 +14,12 @@ import {
   PROTOCOL_VERSION,
   ShutdownRequest,
   SubmitRequest,
+  CloseWorkersRequest,
+  OpenWorkersRequest,
+  WorkersNotification,
   type Backend,
+  type OpenWorkersParams,
+  type WorkerPoolStatus,
   type GenerateParams,
   type GenerateProgressParams,
   type GenerateResult,
@@ -118,6 +123,9 @@ export class RemoteBackend implements Backend {
   /** Runs attached on the current connection (the attach in flight or done). */
   private attached = new Map<string, Promise<void>>();
   private readonly pending = new Map<string, Pending>();
+  /** Worker pools this client opened: opened again on a daemon that restarted (before any job is
+   * submitted again, so none runs on the daemon's own machine by mistake). */
+  private readonly pools = new Map<string, { params: OpenWorkersParams; onStatus?: (s: WorkerPoolStatus) => void }>();
   /** Jobs cancelled while there was no link: cancelled at the next connection. */
   private readonly toCancel = new Set<string>();
   private heartbeat?: NodeJS.Timeout;
@@ -145,6 +153,23 @@ export class RemoteBackend implements Backend {
 
   refine(params: RefineParams, opts: JobOptions<RefineProgressParams> = {}): Promise<RefineResult> {
     return this.job({ kind: 'refine', params }, opts) as Promise<RefineResult>;
+  }
+
+  async openWorkers(params: OpenWorkersParams, onStatus?: (s: WorkerPoolStatus) => void): Promise<WorkerPoolStatus> {
+    this.pools.set(params.run, { params, onStatus });
+    const conn = this.conn;
+    if (!conn || this.state !== 'connected') throw new Error(`the backend ${this.opts.name} is not connected (${this.state})`);
+    return conn.sendRequest(OpenWorkersRequest, params);
+  }
+
+  async closeWorkers(run: string, reason?: string): Promise<WorkerPoolStatus | undefined> {
+    const pool = this.pools.get(run);
+    this.pools.delete(run);
+    const conn = this.conn;
+    if (!conn || this.state !== 'connected') return undefined;
+    const s = (await conn.sendRequest(CloseWorkersRequest, { run, reason })) ?? undefined;
+    if (s) pool?.onStatus?.(s);
+    return s;
   }
 
   private job<N>(submit: SubmitParams, opts: JobOptions<N>): Promise<unknown> {
@@ -237,6 +262,9 @@ export class RemoteBackend implements Backend {
     conn.onNotification(JobEventNotification, (e) => {
       if (this.conn === conn) this.onEvent(e);
     });
+    conn.onNotification(WorkersNotification, (s) => {
+      if (this.conn === conn) this.pools.get(s.run)?.onStatus?.(s);
+    });
     conn.listen();
     let info: InitializeResult;
     try {
@@ -257,6 +285,9 @@ export class RemoteBackend implements Backend {
       link.close();
       throw new FatalLinkError(`${this.opts.name} is not a backend daemon (no daemon id at the handshake)`);
     }
+    // A pool lives in its daemon: one that restarted has none, so it is opened again before any
+    // job is submitted again (else those would run on the daemon's own machine).
+    for (const { params } of this.pools.values()) await conn.sendRequest(OpenWorkersRequest, params).catch(() => undefined);
     // A new daemon has new logs: offsets from 0.
     if (info.daemonId !== this.daemonId) this.offsets.clear();
     this.daemonId = info.daemonId;

@@ -18,8 +18,11 @@ import {
   RefineProgressNotification,
   RefineRequest,
   ScoreRequest,
+  CloseWorkersRequest,
+  OpenWorkersRequest,
   ShutdownRequest,
   StatusRequest,
+  WorkersNotification,
   StopRequest,
   type DaemonStatus,
   type InitializeResult,
@@ -41,11 +44,19 @@ export interface ConnectionHost {
   /** Closes the underlying stream (a silent client's). */
   hangUp?: () => void;
   log?: (text: string) => void;
+  /** Told of the service a stdio backend makes at initialize. */
+  onService?: (service: JobService) => void;
 }
 
 export function serveConnection(connection: MessageConnection, host: ConnectionHost): { closed: Promise<void> } {
   let service = host.service;
   const attached = new Map<string, () => void>();
+  /** Runs whose worker pools this client hears about. */
+  const watching = new Map<string, () => void>();
+  const watchWorkers = (s: JobService, run: string) => {
+    if (watching.has(run)) return;
+    watching.set(run, s.workers.onStatus(run, (status) => void connection.sendNotification(WorkersNotification, status).catch(() => undefined)));
+  };
   let lastSeen = Date.now();
   const seen = () => {
     lastSeen = Date.now();
@@ -60,7 +71,10 @@ export function serveConnection(connection: MessageConnection, host: ConnectionH
     if (params.protocolVersion !== PROTOCOL_VERSION) {
       throw new Error(`protocol version ${params.protocolVersion} is not supported by this backend (version ${host.version}, protocol ${PROTOCOL_VERSION}); update the extension or redeploy the backend`);
     }
-    service ??= await JobService.open({ journalDir: params.journalDir, artifactsDir: params.artifactsDir, log: host.log });
+    if (!service) {
+      service = await JobService.open({ journalDir: params.journalDir, artifactsDir: params.artifactsDir, log: host.log });
+      host.onService?.(service);
+    }
     return {
       protocolVersion: PROTOCOL_VERSION,
       backendVersion: host.version,
@@ -109,8 +123,21 @@ export function serveConnection(connection: MessageConnection, host: ConnectionH
       connection.sendNotification(JobEventNotification, { ...e, run: params.run }).catch(() => attached.get(params.run)?.());
     };
     const a = s.registry.attach(params.run, params.offset, send);
+    watchWorkers(s, params.run);
     attached.set(params.run, a.detach);
     return { next: a.next, jobs: s.registry.jobsOf(params.run) };
+  });
+
+  connection.onRequest(OpenWorkersRequest, async (params) => {
+    seen();
+    const s = needService();
+    watchWorkers(s, params.run);
+    return s.workers.open(params.run, params.launcher);
+  });
+
+  connection.onRequest(CloseWorkersRequest, async (params) => {
+    seen();
+    return (await needService().workers.close(params.run, params.reason)) ?? null;
   });
 
   connection.onRequest(CancelRequest, (params) => {
@@ -136,8 +163,10 @@ export function serveConnection(connection: MessageConnection, host: ConnectionH
   });
 
   // A stdio backend ends with its client; a daemon's client only leaves.
-  connection.onRequest(ShutdownRequest, () => {
-    if (!host.daemon) setImmediate(() => process.exit(0));
+  connection.onRequest(ShutdownRequest, async () => {
+    if (host.daemon) return;
+    await service?.closeWorkers('the backend stopped');
+    setImmediate(() => process.exit(0));
   });
 
   let watchdog: NodeJS.Timeout | undefined;
@@ -158,6 +187,8 @@ export function serveConnection(connection: MessageConnection, host: ConnectionH
       if (watchdog) clearInterval(watchdog);
       for (const detach of attached.values()) detach();
       attached.clear();
+      for (const stop of watching.values()) stop();
+      watching.clear();
       resolve();
     };
     connection.onClose(done);
@@ -170,7 +201,12 @@ export function serveConnection(connection: MessageConnection, host: ConnectionH
 /** The stdio backend: one client on this process's streams; the process ends with it. */
 export function serve(input: NodeJS.ReadableStream, output: NodeJS.WritableStream, version: string): MessageConnection {
   const connection = createMessageConnection(new StreamMessageReader(input), new StreamMessageWriter(output));
-  const { closed } = serveConnection(connection, { version, log: (text) => process.stderr.write(text) });
-  void closed.then(() => process.exit(0));
+  let service: JobService | undefined;
+  const { closed } = serveConnection(connection, { version, log: (text) => process.stderr.write(text), onService: (s) => (service = s) });
+  // Its workers go with it: nothing is left queued on a cluster.
+  void closed.then(async () => {
+    await service?.closeWorkers('the backend stopped');
+    process.exit(0);
+  });
   return connection;
 }

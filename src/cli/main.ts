@@ -39,7 +39,10 @@ $SELFDEV_TRAIN_PYTHON, else the installation's .venv-llm), --json,
 --backend local | ssh://[user@]host[:port] | ws://host:port | wss://host:port | unix:SOCKET
 (default $SELFDEV_BACKEND, else local; a WebSocket's token comes from $SELFDEV_BACKEND_TOKEN,
 --backend-cert PEM pins a self-signed certificate; for ssh: --ssh-config FILE, --remote-node
-PATH, --remote-dir DIR; --python then names the interpreter on the backend's machine)
+PATH, --remote-dir DIR; --python then names the interpreter on the backend's machine),
+--launcher local | slurm:workers=N[,partition=P,gpusPerWorker=G,timeLimit=T,...] | JSON
+(default $SELFDEV_LAUNCHER, else the config's "launcher"; with --sbatch-option OPT repeated):
+scoring spread over one Slurm job array of long-lived workers that connect back to the backend
 
 Generated code runs in a kernel sandbox (bubblewrap namespaces, uid 65534, seccomp). Where the
 machine has none, demo/iterate/finalize/transfer/apply refuse to run it unless given

@@ -5,7 +5,9 @@ import { parseArgs } from 'node:util';
 import { describeTarget, openBackend, parseBackendSpec, TOKEN_ENV, type BackendTarget } from '../app/backends';
 import { createRun, demoConfig, openLoop } from '../app/runs';
 import { LoopCancelled, type LoopEvent, type RunLoop, type RunSummary } from '../core/loop/runLoop';
-import { describeRefining, pct } from '../core/format';
+import { describeRefining, describeWorker, describeWorkers, pct } from '../core/format';
+import { parseLauncher } from '../core/config/runConfig';
+import type { LauncherSpec } from '../protocol/backend';
 import { summariseRun } from '../core/loop/summary';
 import { RunFiles } from '../core/run/runFiles';
 import { RunStore, type Run } from '../core/store/runStore';
@@ -29,6 +31,43 @@ interface Common {
   allowUnisolated: boolean;
   /** --backend: where jobs run (local unless given). */
   backend: BackendTarget;
+  /** --launcher: scale-out over the config's ("local": none). */
+  launcher?: LauncherSpec | 'local';
+}
+
+/**
+ * --launcher local | slurm:workers=4,partition=gpu,timeLimit=02:00:00 | a JSON object, with
+ * --sbatch-option repeated for sbatch's own options; checked by the config's parser.
+ */
+export function launcherOption(value: string | undefined, sbatch: string[] = []): LauncherSpec | 'local' | undefined {
+  if (value === undefined) {
+    if (sbatch.length) throw new UsageError('--sbatch-option needs --launcher slurm:...');
+    return undefined;
+  }
+  if (value.trim() === 'local') return 'local';
+  let raw: Record<string, unknown>;
+  if (value.trim().startsWith('{')) {
+    try {
+      raw = JSON.parse(value) as Record<string, unknown>;
+    } catch (err) {
+      throw new UsageError(`--launcher: not JSON: ${(err as Error).message}`);
+    }
+  } else {
+    const colon = value.indexOf(':');
+    raw = { kind: colon < 0 ? value : value.slice(0, colon) };
+    for (const pair of colon < 0 ? [] : value.slice(colon + 1).split(',').filter(Boolean)) {
+      const eq = pair.indexOf('=');
+      if (eq < 1) throw new UsageError(`--launcher: expected key=value, got "${pair}"`);
+      const v = pair.slice(eq + 1);
+      raw[pair.slice(0, eq)] = /^\d+(\.\d+)?$/.test(v) ? Number(v) : v;
+    }
+  }
+  if (sbatch.length) raw.sbatchOptions = [...((raw.sbatchOptions as string[] | undefined) ?? []), ...sbatch];
+  try {
+    return parseLauncher(raw, '--launcher', 'launcher') ?? 'local';
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 function gitTopLevel(dir: string): string | undefined {
@@ -58,7 +97,8 @@ function common(values: Record<string, unknown>): Common {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  return { runs: path.resolve(runs), repo: top, python, trainPython: values['train-python'] as string | undefined, json: Boolean(values.json), allowUnisolated: Boolean(values['allow-unisolated']), backend };
+  const launcher = launcherOption((values.launcher as string | undefined) ?? process.env.SELFDEV_LAUNCHER, values['sbatch-option'] as string[] | undefined);
+  return { runs: path.resolve(runs), repo: top, python, trainPython: values['train-python'] as string | undefined, json: Boolean(values.json), allowUnisolated: Boolean(values['allow-unisolated']), backend, launcher };
 }
 
 const OPTIONS = {
@@ -76,6 +116,8 @@ const OPTIONS = {
   'remote-node': { type: 'string' },
   'remote-dir': { type: 'string' },
   'backend-cert': { type: 'string' },
+  launcher: { type: 'string' },
+  'sbatch-option': { type: 'string', multiple: true },
 } as const;
 
 async function withLoop<T>(c: Common, run: Run, io: Io, signal: AbortSignal | undefined, fn: (loop: RunLoop) => Promise<T>): Promise<T> {
@@ -90,6 +132,7 @@ async function withLoop<T>(c: Common, run: Run, io: Io, signal: AbortSignal | un
       python: c.python,
       trainPython: c.trainPython,
       allowUnisolated: c.allowUnisolated,
+      launcher: c.launcher,
       signal,
       onEvent: progressPrinter(io),
       log: (line) => io.err(line),
@@ -103,7 +146,17 @@ async function withLoop<T>(c: Common, run: Run, io: Io, signal: AbortSignal | un
 function progressPrinter(io: Io): (e: LoopEvent) => void {
   let lastPlain = 0;
   let lastRefining = '';
+  let lastWorkers = '';
   return (e) => {
+    if (e.type === 'workers') {
+      // On change only: the pool reports every few seconds.
+      const line = `  ${describeWorkers(e.status)}`;
+      if (line === lastWorkers) return;
+      lastWorkers = line;
+      io.progress?.('');
+      io.err(line);
+      return;
+    }
     if (e.type === 'phase') {
       io.progress?.('');
       io.err(`${e.iteration ? `iteration ${e.iteration}: ` : ''}${e.phase}${e.total !== undefined ? ` (${e.total})` : ''}`);
@@ -193,6 +246,11 @@ export async function runCommand(command: string, argv: string[], io: Io, signal
         const run = await openRun();
         const files = new RunFiles(run); // reads only: never repairs a file another loop may be writing
         printSummary(await summariseRun(files, await files.header()), run);
+        const workers = await files.workers();
+        if (workers && !c.json) {
+          io.out(`${describeWorkers(workers)} (as of ${workers.at}${workers.ids.length ? `; ${workers.launcher} ${workers.ids.join(', ')}` : ''})`);
+          if (workers.state !== 'closed') for (const w of workers.workers) io.out(`  worker ${describeWorker(w)}`);
+        }
         return EXIT.ok;
       }
       case 'finalize': {

@@ -1,6 +1,7 @@
 // How the CLI and the extension print scores: one formatter, so a figure reads the same in a
 // terminal, a notification and the Runs tree (the webview has its own copy: it imports only the
 // protocol file).
+import type { WorkerInfo, WorkerPoolStatus } from '../protocol/backend';
 
 /** 0.4375 -> "43.8%"; a missing value -> "-". */
 export function pct(x: number | null | undefined, digits = 1): string {
@@ -20,4 +21,23 @@ export function describeRefining(p: { phase: string; step: number; steps: number
   if (p.rewardAccuracy !== undefined) parts.push(`reward accuracy ${pct(p.rewardAccuracy)}`);
   if (p.rewardMargin !== undefined) parts.push(`margin ${p.rewardMargin.toFixed(3)}`);
   return parts.join(' · ');
+}
+
+/** A run's workers in one line: "workers 2 running · 1 pending · queue 5 · 12 done · 340/h". */
+export function describeWorkers(s: Pick<WorkerPoolStatus, 'state' | 'workers' | 'queued' | 'running' | 'finished' | 'requeued' | 'duplicates' | 'jobsPerHour' | 'message'>): string {
+  if (s.state === 'closed') return `workers released${s.message ? `: ${s.message}` : ''} · ${s.finished} done${s.requeued ? ` · ${s.requeued} requeued` : ''}`;
+  const by = new Map<string, number>();
+  for (const w of s.workers) by.set(w.state, (by.get(w.state) ?? 0) + 1);
+  const parts = [['running', 'starting', 'pending', 'lost', 'ended'].filter((k) => by.get(k)).map((k) => `${by.get(k)} ${k}`).join(', ') || 'none yet'];
+  parts.push(`queue ${s.queued}`, `${s.running} in progress`, `${s.finished} done`);
+  if (s.requeued) parts.push(`${s.requeued} requeued`);
+  if (s.jobsPerHour !== undefined) parts.push(`${Math.round(s.jobsPerHour)}/h`);
+  return `workers ${parts.join(' · ')}`;
+}
+
+/** One worker: "0 running on node1 (pid 123) · 4 done · on 1/dev/ab12". */
+export function describeWorker(w: WorkerInfo): string {
+  const where = w.host ? ` on ${w.host}${w.pid ? ` (pid ${w.pid})` : ''}` : '';
+  const why = w.state === 'pending' && w.reason ? ` (${w.reason})` : '';
+  return `${w.index} ${w.state}${why}${where} · ${w.jobsDone} done${w.current ? ` · on ${w.current}` : ''}`;
 }

@@ -4,7 +4,7 @@
 // the contract.
 import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
 
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 export interface InitializeParams {
   protocolVersion: number;
@@ -295,7 +295,77 @@ export interface Backend {
   score(params: ScoreParams, opts?: { signal?: AbortSignal; onProgress?: (p: ProgressParams) => void }): Promise<ScoreResult>;
   generate(params: GenerateParams, opts?: { signal?: AbortSignal; onProgress?: (p: GenerateProgressParams) => void }): Promise<GenerateResult>;
   refine(params: RefineParams, opts?: { signal?: AbortSignal; onProgress?: (p: RefineProgressParams) => void }): Promise<RefineResult>;
+  /** Scale-out: starts a run's workers through a launcher (or joins those already started); from
+   * then on the run's score jobs are handed to them. `onStatus` hears the pool's state. */
+  openWorkers(params: OpenWorkersParams, onStatus?: (s: WorkerPoolStatus) => void): Promise<WorkerPoolStatus>;
+  /** Releases a run's workers (the scheduler cancels them; nothing is left queued). */
+  closeWorkers(run: string, reason?: string): Promise<WorkerPoolStatus | undefined>;
   dispose(): Promise<void>;
+}
+
+/** How a run's scoring is spread over a cluster: W long-lived workers started as one unit. Only
+ * Slurm today (a job array); `processes` starts them as child processes of the backend (one per
+ * GPU of a single machine). */
+export interface LauncherSpec {
+  kind: 'slurm' | 'processes';
+  workers: number;
+  partition?: string;
+  /** GPUs per worker (`--gres=gpu:N`). */
+  gpusPerWorker: number;
+  cpusPerWorker?: number;
+  memoryMB?: number;
+  /** Slurm's time format: "minutes", "HH:MM:SS", "D-HH". */
+  timeLimit?: string;
+  /** More sbatch options, each one argument ("--account=lab"). */
+  sbatchOptions?: string[];
+  /** A silent worker's jobs go back to the queue after this long. */
+  leaseSeconds: number;
+  /** The address the workers reach the backend at (default: this machine's name). */
+  advertiseHost?: string;
+  /** The interface and port the backend listens on for workers (default: all, any free port). */
+  listenHost?: string;
+  listenPort?: number;
+}
+
+export interface OpenWorkersParams {
+  run: string;
+  launcher: LauncherSpec;
+}
+
+export type WorkerState = 'pending' | 'starting' | 'running' | 'lost' | 'ended';
+
+export interface WorkerInfo {
+  index: number;
+  state: WorkerState;
+  /** The scheduler's word (PENDING, RUNNING...) and why it waits (Resources, Priority...). */
+  detail?: string;
+  reason?: string;
+  host?: string;
+  pid?: number;
+  /** Jobs this worker finished (results recorded). */
+  jobsDone: number;
+  /** The job it works on now. */
+  current?: string;
+}
+
+export interface WorkerPoolStatus {
+  run: string;
+  launcher: LauncherSpec['kind'];
+  /** The scheduler's id of the unit (a Slurm job array id); several after relaunches. */
+  ids: string[];
+  state: 'starting' | 'open' | 'closed';
+  workers: WorkerInfo[];
+  queued: number;
+  running: number;
+  finished: number;
+  /** Jobs given back to the queue (their worker was lost or its lease ran out). */
+  requeued: number;
+  /** Results that arrived for a job already recorded. */
+  duplicates: number;
+  /** Results per hour over the last minutes (absent until there are two). */
+  jobsPerHour?: number;
+  /** Why the pool is closed, or what went wrong. */
+  message?: string;
 }
 
 // The daemon's job API. A job is submitted by id (submitting the id of a running job returns that
@@ -356,6 +426,8 @@ export interface DaemonStatus {
   jobs: { running: number; finished: number; failed: number; cancelled: number; interrupted: number };
   /** Seconds without clients or running jobs after which the daemon stops (0: never). */
   idleShutdownSeconds: number;
+  /** Runs' worker pools (scale-out), open or closed since the daemon started. */
+  workers?: WorkerPoolStatus[];
 }
 
 export const InitializeRequest = new RequestType<InitializeParams, InitializeResult, void>('selfdev/initialize');
@@ -375,3 +447,8 @@ export const PingRequest = new RequestType0<{ time: number }, void>('selfdev/pin
 export const StatusRequest = new RequestType0<DaemonStatus, void>('selfdev/status');
 /** Stops the daemon: running jobs are cancelled and marked interrupted for their clients. */
 export const StopRequest = new RequestType0<void, void>('selfdev/stop');
+export const OpenWorkersRequest = new RequestType<OpenWorkersParams, WorkerPoolStatus, void>('selfdev/openWorkers');
+/** `reason` is shown with the pool's end ("the iteration ended", "cancelled"). */
+export const CloseWorkersRequest = new RequestType<{ run: string; reason?: string }, WorkerPoolStatus | null, void>('selfdev/closeWorkers');
+/** A run's worker pool changed (sent to the clients that opened it or attached to its run). */
+export const WorkersNotification = new NotificationType<WorkerPoolStatus>('selfdev/workers');

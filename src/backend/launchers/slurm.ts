@@ -81,7 +81,13 @@ export class SlurmLauncher implements WorkerLauncher {
       id,
       workers,
       tasks: async () => {
-        const listed = parseSqueue(await run('squeue', ['--noheader', '--array', `--jobs=${id}`, '--format=%i|%T|%N|%r'], cmdEnv).catch(() => ''), id);
+        // A job Slurm has forgotten (all its tasks ended a while ago) is "Invalid job id"; any
+        // other failure (the controller not answering) is thrown: unknown is not ended.
+        const text = await run('squeue', ['--noheader', '--array', `--jobs=${id}`, '--format=%i|%T|%N|%r'], cmdEnv).catch((err: Error) => {
+          if (/invalid job id/i.test(err.message)) return '';
+          throw err;
+        });
+        const listed = parseSqueue(text, id);
         const byIndex = new Map(listed.map((t) => [t.index, t]));
         // A task squeue no longer lists has ended (finished, failed, cancelled or preempted).
         return Array.from({ length: workers }, (_, index) => byIndex.get(index) ?? { index, state: 'ended' as const });

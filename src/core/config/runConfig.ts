@@ -3,7 +3,7 @@
 // format for the editor; a unit test keeps the two in step.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { BenchmarkJob, DpoHyperparameters, OpenAiGenerator, ScoreSettings } from '../../protocol/backend';
+import type { BenchmarkJob, DpoHyperparameters, LauncherSpec, OpenAiGenerator, ScoreSettings } from '../../protocol/backend';
 import { DEFAULT_REFINE_OPTIONS } from '../factory';
 import { DEFAULT_PAIR_POLICY, type PairPolicy } from '../pairs';
 import { DEFAULT_SCHEDULE, type TemperatureSchedule } from '../schedule';
@@ -138,6 +138,9 @@ export interface RunConfig {
   limits: { timeoutSeconds: number; memoryMB: number };
   baselines: boolean;
   randomControl: boolean;
+  /** Scale-out: the run's scoring spread over workers a launcher starts (a Slurm job array);
+   * absent: the backend scores by itself. */
+  launcher?: LauncherSpec;
 }
 
 export class RunConfigError extends Error {
@@ -157,7 +160,7 @@ export const DEFAULT_MERGE_SCOPE = '^model\\.layers\\.\\d+\\.mlp\\.(gate|up|down
 export const RUN_CONFIG_FIELDS: readonly string[] = [
   '$schema', '$comment', 'name', 'description', 'seed', 'candidates', 'transfer', 'mergeScope', 'tensorLibrary', 'benchmarks', 'eval', 'factory',
   'algorithmsPerIteration', 'iterations', 'temperature', 'pairs', 'refinement', 'randomSeed', 'concurrency', 'finalists', 'limits',
-  'baselines', 'randomControl', 'measured',
+  'baselines', 'randomControl', 'measured', 'launcher',
 ];
 const KNOWN = new Set(RUN_CONFIG_FIELDS);
 
@@ -236,6 +239,7 @@ export function parseRunConfig(json: unknown, file: string): RunConfig {
     return x as T;
   };
 
+  const launcher = parseLauncher(c.launcher, file);
   const mergeScope = c.mergeScope === undefined ? DEFAULT_MERGE_SCOPE : str(c.mergeScope, 'mergeScope');
   try {
     new RegExp(mergeScope);
@@ -405,7 +409,74 @@ export function parseRunConfig(json: unknown, file: string): RunConfig {
     limits: { timeoutSeconds: num(l.timeoutSeconds, 'limits.timeoutSeconds', 1, 86400, 60), memoryMB: int(l.memoryMB, 'limits.memoryMB', 64, 4096) },
     baselines: bool(c.baselines, 'baselines', true),
     randomControl: bool(c.randomControl, 'randomControl', true),
+    ...(launcher ? { launcher } : {}),
   };
+}
+
+export const LAUNCHER_FIELDS = ['kind', 'workers', 'partition', 'gpusPerWorker', 'cpusPerWorker', 'memoryMB', 'timeLimit', 'sbatchOptions', 'leaseSeconds', 'advertiseHost', 'listenHost', 'listenPort'] as const;
+export const DEFAULT_LEASE_SECONDS = 120;
+
+/**
+ * A launcher as a config, a setting or the CLI gives it: "local" (or nothing) for none, or an
+ * object {kind: "slurm" | "processes", workers, ...}. Errors name `file` and the field.
+ */
+export function parseLauncher(v: unknown, file: string, field = 'launcher'): LauncherSpec | undefined {
+  const fail = (f: string, problem: string): never => {
+    throw new RunConfigError(file, f, problem);
+  };
+  if (v === undefined || v === null || v === 'local') return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) return fail(field, 'expected "local" or an object such as {"kind": "slurm", "workers": 4, "partition": "gpu"}');
+  const o = v as Obj;
+  for (const k of Object.keys(o)) if (!(LAUNCHER_FIELDS as readonly string[]).includes(k) && k !== '$comment') fail(`${field}.${k}`, `unknown field (known: ${LAUNCHER_FIELDS.join(', ')})`);
+  const kind = o.kind;
+  if (kind === 'local') return undefined;
+  if (kind !== 'slurm' && kind !== 'processes') return fail(`${field}.kind`, 'expected "slurm", "processes" or "local"');
+  const int = (x: unknown, f: string, min: number, max: number, fallback?: number): number | undefined => {
+    const y = x ?? fallback;
+    if (y === undefined) return undefined;
+    if (typeof y !== 'number' || !Number.isInteger(y) || y < min || y > max) fail(`${field}.${f}`, `expected a whole number from ${min} to ${max}`);
+    return y as number;
+  };
+  const text = (x: unknown, f: string, pattern?: RegExp, what?: string): string | undefined => {
+    if (x === undefined) return undefined;
+    if (typeof x !== 'string' || !x || (pattern && !pattern.test(x))) fail(`${field}.${f}`, what ?? 'expected a non-empty string');
+    return x as string;
+  };
+  const sbatch = o.sbatchOptions;
+  if (sbatch !== undefined && !(Array.isArray(sbatch) && sbatch.every((x) => typeof x === 'string' && /^--?[A-Za-z]/.test(x)))) {
+    fail(`${field}.sbatchOptions`, 'expected a list of sbatch options, one argument each ("--account=lab", "--qos=short")');
+  }
+  // Slurm's own options the launcher sets itself cannot be given twice.
+  for (const opt of (sbatch as string[] | undefined) ?? []) {
+    if (/^--(array|wrap|output|export|parsable|job-name)\b/.test(opt)) fail(`${field}.sbatchOptions`, `${opt.split('=')[0]} is set by the launcher`);
+  }
+  const lease = o.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
+  if (typeof lease !== 'number' || !Number.isFinite(lease) || lease < 1 || lease > 86400) fail(`${field}.leaseSeconds`, 'expected a number of seconds from 1 to 86400');
+  const spec: LauncherSpec = {
+    kind,
+    workers: int(o.workers, 'workers', 1, 10_000)!,
+    gpusPerWorker: int(o.gpusPerWorker, 'gpusPerWorker', 0, 64, kind === 'slurm' ? 1 : 0)!,
+    leaseSeconds: lease as number,
+  };
+  if (o.workers === undefined) fail(`${field}.workers`, 'expected the number of workers (one per GPU)');
+  const optional = {
+    partition: text(o.partition, 'partition', /^[A-Za-z0-9_.,-]+$/, 'expected a partition name'),
+    cpusPerWorker: int(o.cpusPerWorker, 'cpusPerWorker', 1, 1024),
+    memoryMB: int(o.memoryMB, 'memoryMB', 64, 16 * 2 ** 20),
+    timeLimit: text(o.timeLimit, 'timeLimit', /^(\d+-)?\d+(:\d+){0,2}$/, 'expected Slurm\'s time format: "minutes", "HH:MM:SS" or "D-HH:MM"'),
+    sbatchOptions: sbatch as string[] | undefined,
+    advertiseHost: text(o.advertiseHost, 'advertiseHost', /^[A-Za-z0-9.:_-]+$/, 'expected a host name or address'),
+    listenHost: text(o.listenHost, 'listenHost', /^[A-Za-z0-9.:_-]+$/, 'expected an address to listen on'),
+    listenPort: int(o.listenPort, 'listenPort', 0, 65535),
+  };
+  for (const [k, x] of Object.entries(optional)) if (x !== undefined) (spec as unknown as Obj)[k] = x;
+  return spec;
+}
+
+/** The launcher in force: the CLI's or the setting's when given ("local" turns the config's off), else the config's. */
+export function launcherInForce(config: Pick<RunConfig, 'launcher'>, override: LauncherSpec | 'local' | undefined): LauncherSpec | undefined {
+  if (override === 'local') return undefined;
+  return override ?? config.launcher;
 }
 
 export type Split = 'dev' | 'test';

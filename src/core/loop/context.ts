@@ -1,7 +1,7 @@
 // What the loop's parts (scoring, finalize, summary, curation) need of a run, and nothing more:
 // its header, its files to read, its worktree to write and commit, events and cancellation.
 // RunLoop provides it; the parts never reach back into the loop itself.
-import type { RefineProgressParams } from '../../protocol/backend';
+import type { RefineProgressParams, WorkerPoolStatus } from '../../protocol/backend';
 import type { RunConfig } from '../config/runConfig';
 import type { ScoredRecord } from '../run/records';
 import type { RunFiles, RunHeader } from '../run/runFiles';
@@ -19,6 +19,8 @@ export type LoopEvent =
   /** The LLM factory's DPO: loading, evaluating, each training step (loss, reward accuracy and margin), saving. */
   | { type: 'refining'; iteration: number; progress: RefineProgressParams }
   | { type: 'committed'; message: string }
+  /** The run's workers (scale-out): their states, the queue and the throughput. */
+  | { type: 'workers'; status: WorkerPoolStatus }
   | { type: 'paused'; iteration: number; point: PausePoint }
   | { type: 'resumed'; iteration: number; point: PausePoint };
 

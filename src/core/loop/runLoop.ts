@@ -121,9 +121,16 @@ export class RunLoop implements RunContext {
   /** Runs the next `count` iterations (the first also scores the seed and the baselines). */
   async iterate(count = 1): Promise<void> {
     for (let i = 0; i < count; i++) {
-      this.checkCancelled();
-      if (this.config.baselines) await this.scoreBaselines();
-      await this.runIteration((await this.files.completedIterations()) + 1);
+      let ended = 'stopped by an error';
+      try {
+        this.checkCancelled();
+        if (this.config.baselines) await this.scoreBaselines();
+        await this.runIteration((await this.files.completedIterations()) + 1);
+        ended = 'the iteration ended';
+      } finally {
+        // The iteration's end (or its cancel or failure) releases its workers.
+        await this.scorer.releaseWorkers(this.deps.signal?.aborted ? 'cancelled' : ended);
+      }
     }
   }
 
@@ -360,7 +367,11 @@ export class RunLoop implements RunContext {
 
   /** Scores the top finalists by dev on the sealed test split, once per run. */
   async finalize(): Promise<RunSummary> {
-    await finalizeRun(this, this.scorer, this.algorithmsDir);
+    try {
+      await finalizeRun(this, this.scorer, this.algorithmsDir);
+    } finally {
+      await this.scorer.releaseWorkers('finalize ended');
+    }
     const summary = await writeSummary(this);
     await this.commit(`finalize: ${summary.sealedTest?.finalists.length ?? 0} finalists and ${summary.sealedTest?.references.length ?? 0} references scored once on the sealed test split`);
     await this.run.tag('finalized', 'sealed test split scored');
@@ -369,8 +380,12 @@ export class RunLoop implements RunContext {
 
   /** Scores algorithms (ids like 2/a0007) with another candidate set, against the baselines
    * re-tuned on that set's dev split; both then on its test split, once (transfer.ts). */
-  transfer(ids: string[], set: string): Promise<ScoredRecord[]> {
-    return transferAlgorithms(this, this.scorer, ids, set, this.algorithmsDir);
+  async transfer(ids: string[], set: string): Promise<ScoredRecord[]> {
+    try {
+      return await transferAlgorithms(this, this.scorer, ids, set, this.algorithmsDir);
+    } finally {
+      await this.scorer.releaseWorkers('transfer ended');
+    }
   }
 }
 

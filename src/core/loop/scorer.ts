@@ -1,11 +1,11 @@
 // Scoring through the backend, and the records it produces: a batch that resumes where it
 // stopped (results already recorded are not scored again, identical code reuses a result), one
 // job scored now for an edit or a re-evaluation, and the sealed-test and transfer jobs.
-import type { Backend, ScoreParams, ScoreResult } from '../../protocol/backend';
+import type { Backend, LauncherSpec, ScoreParams, ScoreResult, WorkerPoolStatus } from '../../protocol/backend';
 import { stratifiedInterval, meanScore } from '../../stats';
-import { benchmarkJobs, scoreSettings, type Split } from '../config/runConfig';
+import { benchmarkJobs, launcherInForce, scoreSettings, type Split } from '../config/runConfig';
 import { normaliseCode } from '../factory';
-import { BASELINES_FILE, resultsFile } from '../run/layout';
+import { BASELINES_FILE, WORKERS_STATE_FILE, resultsFile } from '../run/layout';
 import { codeHash, latestById, type ScoredRecord } from '../run/records';
 import type { RunContext } from './context';
 
@@ -42,6 +42,8 @@ export interface ScoringDeps {
   executionProvider?: string;
   threads?: number;
   log?: (line: string) => void;
+  /** The CLI's or the setting's launcher, over the config's ("local": none). */
+  launcher?: LauncherSpec | 'local';
 }
 
 export const jobHash = (job: Pick<ScoreJob, 'source' | 'constants' | 'model'>) =>
@@ -59,6 +61,41 @@ export class Scorer {
   get backend(): Backend {
     if (!this.deps.backend) throw new Error('no backend: this operation scores models');
     return this.deps.backend;
+  }
+
+  private workersOpen = false;
+
+  /** The launcher in force for this run, if any. */
+  get launcher(): LauncherSpec | undefined {
+    return launcherInForce(this.ctx.config, this.deps.launcher);
+  }
+
+  /** Starts the run's workers (once until released): score jobs then go to them. */
+  async openWorkers(): Promise<void> {
+    const spec = this.launcher;
+    if (!spec || this.workersOpen) return;
+    const s = await this.backend.openWorkers({ run: this.ctx.header.id, launcher: spec }, (status) => this.workersChanged(status));
+    this.workersOpen = true;
+    this.deps.log?.(`workers: ${spec.workers} ${spec.kind} worker(s) for this run${s.ids.length ? ` (${spec.kind} ${s.ids.join(', ')})` : ''}`);
+    this.workersChanged(s);
+  }
+
+  /** Releases the run's workers (the scheduler cancels them: nothing is left queued). */
+  async releaseWorkers(reason: string): Promise<void> {
+    if (!this.workersOpen) return;
+    this.workersOpen = false;
+    try {
+      const s = await this.backend.closeWorkers(this.ctx.header.id, reason);
+      if (s) this.workersChanged(s);
+    } catch (err) {
+      this.deps.log?.(`workers: releasing them failed: ${(err as Error).message}`);
+    }
+  }
+
+  private workersChanged(status: WorkerPoolStatus): void {
+    this.ctx.emit({ type: 'workers', status });
+    // For `selfdev status` and other windows: live state, never committed.
+    void this.ctx.run.writePrivate(WORKERS_STATE_FILE, `${JSON.stringify({ ...status, at: new Date().toISOString() })}\n`).catch(() => undefined);
   }
 
   /** The parts of a scoring job every job of this run shares. */
@@ -159,7 +196,10 @@ export class Scorer {
         await ctx.commit(`${where}: scored ${finished}/${batch}`);
       }
     };
-    await pool(todo, ctx.config.concurrency, runOne);
+    // With workers, enough jobs are in flight for each to have one queued behind the one it runs.
+    const spec = this.launcher;
+    if (spec && todo.some((j) => !j.failure)) await this.openWorkers();
+    await pool(todo, spec ? Math.max(ctx.config.concurrency, spec.workers * 2) : ctx.config.concurrency, runOne);
     await ctx.commit(`${where}: scored ${jobs.length} ${file.startsWith('baselines') ? 'baselines and controls' : 'algorithms'}`);
     return jobs.map((j) => done.get(j.id)!);
   }

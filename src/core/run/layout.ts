@@ -6,6 +6,8 @@ const two = (t: number) => String(t).padStart(2, '0');
 const four = (n: number) => String(n).padStart(4, '0');
 
 export const RUN_FILE = 'run.json';
+/** Live state of the run's workers (scale-out), kept in the worktree's private git folder. */
+export const WORKERS_STATE_FILE = 'workers.json';
 export const VETOES_FILE = 'vetoes.json';
 export const SUMMARY_FILE = 'summary.json';
 /** The seed, the tuned baselines and the random-program control of a run. */

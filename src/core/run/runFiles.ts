@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { upgradeStoredConfig, type RunConfig } from '../config/runConfig';
 import { parseLlmFactoryRecord, type LlmFactoryRecord } from '../factory/llmFactoryRecord';
 import {
+  WORKERS_STATE_FILE,
   BASELINES_FILE,
   factoryFile,
   FINAL_CONTROL_FILE,
@@ -23,6 +24,8 @@ import {
   VETOES_FILE,
 } from './layout';
 import type { RunSummary } from '../loop/summary';
+import type { WorkerPoolStatus } from '../../protocol/backend';
+import type { Run } from '../store/runStore';
 import { latestById, parseJsonl, type CompletionRecord, type PairRecord, type SampleRecord, type ScoredRecord } from './records';
 import { Vetoes } from './vetoes';
 
@@ -121,6 +124,17 @@ export class RunFiles {
 
   path(rel: string): string {
     return this.source.path(rel);
+  }
+
+  /** The last state of the run's workers (scale-out) a loop saw, where it had some. */
+  async workers(): Promise<(WorkerPoolStatus & { at: string }) | undefined> {
+    const src = this.source as Partial<Pick<Run, 'readPrivate'>>;
+    const text = await src.readPrivate?.(WORKERS_STATE_FILE);
+    try {
+      return text ? (JSON.parse(text) as WorkerPoolStatus & { at: string }) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async header(): Promise<RunHeader> {

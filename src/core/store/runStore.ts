@@ -118,6 +118,8 @@ export class RunStore {
   }
 }
 
+let privateWrites = 0;
+
 /** One run's worktree: files, commits, tags. */
 export class Run {
   private constructor(
@@ -147,6 +149,28 @@ export class Run {
     const tmp = `${p}.tmp-${process.pid}`;
     await fs.writeFile(tmp, content);
     await fs.rename(tmp, p);
+  }
+
+  /** The worktree's own git folder: files there are this run's private state, never committed. */
+  private async gitDir(): Promise<string> {
+    const dotGit = path.join(this.dir, '.git');
+    const text = await fs.readFile(dotGit, 'utf8').catch((err: NodeJS.ErrnoException) => (err.code === 'EISDIR' ? undefined : Promise.reject(err)));
+    if (text === undefined) return dotGit;
+    const m = /^gitdir: (.+)$/m.exec(text);
+    if (!m) throw new RunStoreError(`${dotGit} does not name the worktree's git folder`);
+    return path.resolve(this.dir, m[1].trim());
+  }
+
+  /** Writes live state outside the tracked tree (atomically). */
+  async writePrivate(name: string, content: string): Promise<void> {
+    const p = path.join(await this.gitDir(), `selfdev-${name}`);
+    const tmp = `${p}.tmp-${process.pid}-${++privateWrites}`;
+    await fs.writeFile(tmp, content);
+    await fs.rename(tmp, p);
+  }
+
+  async readPrivate(name: string): Promise<string | undefined> {
+    return fs.readFile(path.join(await this.gitDir(), `selfdev-${name}`), 'utf8').catch(() => undefined);
   }
 
   async read(rel: string): Promise<string | undefined> {
