@@ -4,6 +4,7 @@
 // array when every worker is gone and work remains, and cancels the array when the pool closes
 // (the iteration's end, a cancel, the daemon stopping, or a pool idle for too long).
 import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createMessageConnection, type MessageReader, type MessageWriter } from 'vscode-jsonrpc/node';
@@ -118,6 +119,8 @@ export class WorkerHub {
     const launch = pool.newLaunch();
     const launcher = makeLauncher(pool.spec, workerBaseEnvironment());
     const logDir = path.join(this.o.stateDir, 'workers', safeName(pool.run));
+    // Slurm does not make the output folder; a task that cannot open its log fails at once.
+    await fs.mkdir(logDir, { recursive: true, mode: 0o700 });
     const unit = await launcher.launch(pool.spec.workers, {
       command: this.o.command,
       env: { [WORKER_ENV.url]: url, [WORKER_ENV.token]: this.token, [WORKER_ENV.certificate]: pem, [WORKER_ENV.pool]: launch },

@@ -134,10 +134,14 @@ export class Scorer {
   /** Scores one job on the backend under `jobId` (the backend's journal answers a known id). */
   async score(jobId: string, job: Pick<ScoreJob, 'source' | 'constants' | 'model'>, base = this.params()): Promise<ScoreResult> {
     const models = job.source === undefined && job.model ? { ...base.models, seed: job.model } : base.models;
-    const r = await this.backend.score(
-      { ...base, models, jobId, algorithm: job.source === undefined ? undefined : { source: job.source, constants: job.constants } },
-      { signal: this.ctx.signal },
-    );
+    let r: ScoreResult;
+    try {
+      r = await this.backend.score({ ...base, models, jobId, algorithm: job.source === undefined ? undefined : { source: job.source, constants: job.constants } }, { signal: this.ctx.signal });
+    } catch (err) {
+      // A job that failed because the run was cancelled is the cancel, whatever the backend said.
+      this.ctx.checkCancelled();
+      throw err;
+    }
     if (r.fallback && !this.fallbacks.has(r.fallback)) {
       this.fallbacks.add(r.fallback);
       this.deps.log?.(`backend: ${r.fallback}`);
