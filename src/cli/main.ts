@@ -41,7 +41,7 @@ $SELFDEV_TRAIN_PYTHON, else the installation's .venv-llm), --json,
 --backend-cert PEM pins a self-signed certificate; for ssh: --ssh-config FILE, --remote-node
 PATH, --remote-dir DIR; --python then names the interpreter on the backend's machine),
 --launcher local | slurm:workers=N[,partition=P,gpusPerWorker=G,timeLimit=T,...] | JSON
-(default $SELFDEV_LAUNCHER, else the config's "launcher"; with --sbatch-option OPT repeated):
+(default $SELFDEV_LAUNCHER, else the config's "launcher"; with --sbatch-option=OPT repeated):
 scoring spread over one Slurm job array of long-lived workers that connect back to the backend
 
 Generated code runs in a kernel sandbox (bubblewrap namespaces, uid 65534, seccomp). Where the

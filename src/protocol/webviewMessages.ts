@@ -216,6 +216,8 @@ export interface LiveStatus {
   total?: number;
   /** What the phase is doing, in words (e.g. DPO's step, loss and reward accuracy). */
   detail?: string;
+  /** Scale-out: the run's workers in a line, and one line per worker. */
+  workers?: { summary: string; lines: string[]; open: boolean; running: number; total: number };
 }
 
 /** Commands the webview may ask the host to run; anything else is refused. */

@@ -7,7 +7,8 @@ import * as vscode from 'vscode';
 import { describeTarget, openBackend, type OpenedBackend } from '../app/backends';
 import { createRun, openLoop, STORED_KEY_ENV, type Installation, type OpenOptions } from '../app/runs';
 import type { FactoryConfig } from '../core/config/runConfig';
-import { describeRefining } from '../core/format';
+import { describeRefining, describeWorker, describeWorkers } from '../core/format';
+import { parseLauncher } from '../core/config/runConfig';
 import { LoopCancelled, type LoopEvent, type PausePoint, type PauseRequest, type RunLoop } from '../core/loop/runLoop';
 import { RunStore, type Run } from '../core/store/runStore';
 import type { InitializeResult } from '../protocol/backend';
@@ -150,6 +151,7 @@ export class LoopController implements vscode.Disposable {
       allowUnisolated: settings.allowUnisolated(),
       executionProvider: settings.executionProvider(),
       threads: settings.threads(),
+      launcher: launcherSetting(),
       signal,
       onEvent: (e) => this.report(runId, e, progress),
       log: (line) => this.log.warn(line),
@@ -311,6 +313,11 @@ export class LoopController implements vscode.Disposable {
       const detail = describeRefining(e.progress);
       progress?.report({ message: `${prefix(e.iteration)}${detail}` });
       if (r) r.status = { ...r.status, iteration: e.iteration, phase: 'refine', done: e.progress.step, total: e.progress.steps, detail };
+    } else if (e.type === 'workers') {
+      const w = e.status;
+      const running = w.workers.filter((x) => x.state === 'running').length;
+      if (r) r.status = { ...r.status, workers: { summary: describeWorkers(w), lines: w.workers.map((x) => `worker ${describeWorker(x)}`), open: w.state !== 'closed', running, total: w.workers.length } };
+      if (w.state === 'closed') this.log.info(`${runId}: ${describeWorkers(w)}`);
     } else if (e.type === 'paused') {
       progress?.report({ message: `${prefix(e.iteration)}paused for review` });
     } else if (e.type === 'committed') {
@@ -326,4 +333,10 @@ export class LoopController implements vscode.Disposable {
     this.runChanged.dispose();
     this.backendChanged.dispose();
   }
+}
+
+/** The scale-out setting: null (the run config's launcher), "local" (none), or a launcher. */
+function launcherSetting(): OpenOptions['launcher'] {
+  const raw = settings.launcher();
+  return raw === 'local' ? 'local' : parseLauncher(raw, 'the setting selfdev.scaleOut.launcher');
 }

@@ -38,6 +38,8 @@ export const settings = {
   llmModel: (): string => config().get<string>('llm.model', '').trim(),
   llmApi: (): 'chat' | 'completions' => config().get<'chat' | 'completions'>('llm.api', 'chat'),
   llmConcurrency: (): number => config().get<number>('llm.concurrency', 4),
+  /** Scale-out over the run config's launcher: null (the config's), "local", or a launcher object. */
+  launcher: (): unknown => config().get<unknown>('scaleOut.launcher', null),
 
   async update(key: string, value: unknown, target = vscode.ConfigurationTarget.Global): Promise<void> {
     await config().update(key, value, target);

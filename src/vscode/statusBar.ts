@@ -38,8 +38,10 @@ export class RunStatusBar implements vscode.Disposable {
     }
     const progress = s.done !== undefined && s.total ? ` ${s.done}/${s.total}` : '';
     const loss = s.detail && /loss [\d.]+/.exec(s.detail)?.[0];
-    this.item.text = `$(sync~spin) ${state.runId}: ${[where, s.phase].filter(Boolean).join(' · ')}${progress}${loss ? ` · ${loss}` : ''}`;
-    this.item.tooltip = `Self-Developing: ${state.title}${s.detail ? ` (${s.detail})` : ''}. Click to open the results.`;
+    const w = s.workers?.open ? s.workers : undefined;
+    const workers = w ? ` · ${w.running}/${w.total} workers` : '';
+    this.item.text = `$(sync~spin) ${state.runId}: ${[where, s.phase].filter(Boolean).join(' · ')}${progress}${loss ? ` · ${loss}` : ''}${workers}`;
+    this.item.tooltip = `Self-Developing: ${state.title}${s.detail ? ` (${s.detail})` : ''}.${w ? `\n${w.summary}\n${w.lines.join('\n')}` : ''}\nClick to open the results.`;
   }
 
   dispose(): void {

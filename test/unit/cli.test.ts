@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { packageJson, repoRoot } from '../harness/paths';
+import { writeDemoConfig } from '../harness/smallConfig';
 
 // The built CLI (out/cli.js), run as users run it.
 function selfdev(...args: string[]) {
@@ -41,6 +42,25 @@ describe('selfdev CLI', () => {
     assert.equal(missing.code, 1);
     assert.match(missing.err, /no run named "nope"/);
     assert.equal(selfdev('iterate', '--runs', path.join(dir, 'runs')).code, 2);
+  });
+
+  it('spreads scoring over the workers --launcher names, shows them in status, and refuses a bad launcher', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'selfdev-cli-launcher-'));
+    const config = writeDemoConfig(path.join(dir, 'l.selfdev.json'), path.join(repoRoot, 'resources', 'demo'), { factory: { kind: 'grammar' }, algorithmsPerIteration: 4, iterations: 1 });
+    const runs = path.join(dir, 'runs');
+    const bad = selfdev('iterate', 'x', '--runs', runs, '--launcher', 'slurm:partition=gpu');
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--launcher: launcher\.workers: expected the number of workers/);
+    assert.match(selfdev('iterate', 'x', '--runs', runs, '--launcher', 'slurm:workers').err, /expected key=value, got "workers"/);
+    assert.match(selfdev('iterate', 'x', '--runs', runs, '--sbatch-option=--qos=short').err, /--sbatch-option needs --launcher/);
+    assert.equal(selfdev('new', config, '--runs', runs, '--id', 'l').code, 0);
+    const it = selfdev('iterate', 'l', '--runs', runs, '--launcher', 'processes:workers=2,leaseSeconds=10');
+    assert.equal(it.code, 0, it.err);
+    assert.match(it.err, /workers: 2 processes worker\(s\) for this run/);
+    assert.match(it.err, /workers 2 running/);
+    assert.match(it.err, /workers released: the iteration ended · 4 done/);
+    const status = selfdev('status', 'l', '--runs', runs);
+    assert.match(status.out, /^workers released: the iteration ended · 4 done \(as of .*; processes /m);
   });
 
   it('creates a run with the factory --factory names, and refuses an unknown one', () => {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import Ajv from 'ajv';
-import { benchmarkJobs, DEFAULT_MERGE_SCOPE, LLM_REFINE_DEFAULTS, parseRunConfig, readRunConfig, RUN_CONFIG_FIELDS, RunConfigError, scoreSettings, upgradeStoredConfig } from '../../src/core/config/runConfig';
+import { benchmarkJobs, DEFAULT_MERGE_SCOPE, launcherInForce, LLM_REFINE_DEFAULTS, parseRunConfig, readRunConfig, RUN_CONFIG_FIELDS, RunConfigError, scoreSettings, upgradeStoredConfig } from '../../src/core/config/runConfig';
 import { RunLoop } from '../../src/core/loop/runLoop';
 import type { Run } from '../../src/core/store/runStore';
 import { repoRoot } from '../harness/paths';
@@ -103,6 +103,11 @@ describe('run config', () => {
     ['no seed', { ...minimal, seed: undefined }, /: seed: expected a non-empty string/],
     ['no candidates', { ...minimal, candidates: [] }, /candidates: expected a list of at least 1 model folder/],
     ['a bad regex', { ...minimal, mergeScope: '(' }, /mergeScope: not a valid regular expression/, false],
+    ['a launcher without workers', { ...minimal, launcher: { kind: 'slurm' } }, /launcher\.workers: expected the number of workers/],
+    ['an unknown launcher', { ...minimal, launcher: { kind: 'ray', workers: 2 } }, /launcher\.kind: expected "slurm", "processes" or "local"/],
+    ['a launcher field misspelt', { ...minimal, launcher: { kind: 'slurm', workers: 2, partiton: 'gpu' } }, /launcher\.partiton: unknown field/],
+    ['a Slurm time limit that is not one', { ...minimal, launcher: { kind: 'slurm', workers: 2, timeLimit: '4 hours' } }, /launcher\.timeLimit: expected Slurm's time format/],
+    ['an sbatch option the launcher sets', { ...minimal, launcher: { kind: 'slurm', workers: 2, sbatchOptions: ['--array=0-99'] } }, /launcher\.sbatchOptions: --array is set by the launcher/, false],
     ['an unknown field', { ...minimal, iteratons: 3 }, /iteratons: unknown field/],
     ['a bad answer kind', { ...minimal, benchmarks: { gsm: { dev: 'd', answer: 'exact' } } }, /benchmarks\.gsm\.answer: expected one of "gsm8k", "boxed"/],
     ['a bad share', { ...minimal, pairs: { chosenTop: 2 } }, /pairs\.chosenTop: expected a number from 0 to 1/],
@@ -133,6 +138,20 @@ describe('run config', () => {
       if (schemaSees) assert.equal(validate(json), false, `the schema should reject ${what} too`);
     });
   }
+
+  it('reads a Slurm launcher with its defaults, and "local" as none', () => {
+    const c = parseRunConfig({ ...minimal, launcher: { kind: 'slurm', workers: 8, partition: 'gpu', timeLimit: '04:00:00', sbatchOptions: ['--account=lab'] } }, FILE);
+    assert.deepEqual(c.launcher, { kind: 'slurm', workers: 8, gpusPerWorker: 1, leaseSeconds: 120, partition: 'gpu', timeLimit: '04:00:00', sbatchOptions: ['--account=lab'] });
+    assert.equal(parseRunConfig({ ...minimal, launcher: 'local' }, FILE).launcher, undefined);
+    assert.equal(parseRunConfig(minimal, FILE).launcher, undefined);
+    assert.equal(parseRunConfig({ ...minimal, launcher: { kind: 'processes', workers: 2 } }, FILE).launcher?.gpusPerWorker, 0);
+    assert.ok(validate({ ...minimal, launcher: { kind: 'slurm', workers: 8, partition: 'gpu', timeLimit: '04:00:00' } }));
+    assert.ok(validate({ ...minimal, launcher: 'local' }));
+    // The CLI's or the setting's launcher wins; "local" turns the config's off.
+    assert.equal(launcherInForce(c, 'local'), undefined);
+    assert.equal(launcherInForce(c, undefined), c.launcher);
+    assert.equal(launcherInForce(c, { kind: 'processes', workers: 1, gpusPerWorker: 0, leaseSeconds: 5 })?.kind, 'processes');
+  });
 
   it('knows the same fields as the JSON schema', () => {
     assert.deepEqual(Object.keys(schema.properties).sort(), [...RUN_CONFIG_FIELDS].sort());

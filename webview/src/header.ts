@@ -31,6 +31,8 @@ export class Header {
   private runs: RunListEntry[] = [];
   private readonly live = el('div', { cls: 'live-status', attrs: { role: 'status', 'aria-live': 'polite' } });
   private readonly liveText = el('span', { cls: 'live-text' });
+  /** Scale-out: the run's workers (pending, running, lost), the queue and the throughput. */
+  private readonly workers = el('span', { cls: 'live-workers' });
   private readonly runNext: HTMLElement;
   private readonly stop: HTMLElement;
   private dropdown: HTMLElement | null = null;
@@ -41,7 +43,7 @@ export class Header {
   constructor(private readonly cb: HeaderCallbacks) {
     this.runNext = button('Run Next Iteration', () => cb.command('selfdev.runNextIteration'), { data: { command: 'selfdev.runNextIteration' } });
     this.stop = button('Stop', () => cb.command('selfdev.stop'), { appearance: 'secondary', data: { command: 'selfdev.stop' } });
-    this.live.append(spinner('Running'), this.liveText);
+    this.live.append(spinner('Running'), this.liveText, this.workers);
     this.live.hidden = true;
     this.finalized.hidden = true;
     this.problem.hidden = true;
@@ -105,6 +107,10 @@ export class Header {
       const other = status.runId !== currentId ? `${runs?.find((r) => r.id === status.runId)?.name ?? status.runId} — ` : '';
       const progress = status.done !== undefined && status.total !== undefined ? ` ${status.done}/${status.total}` : '';
       this.liveText.textContent = `${other}iteration ${status.iteration}: ${status.detail ?? `${status.phase}${progress}`}`;
+      const w = status.workers;
+      this.workers.hidden = !w;
+      this.workers.textContent = w ? w.summary : '';
+      this.workers.title = w ? w.lines.join('\n') : '';
     }
     const running = (status !== null && status.runId === currentId) || (runs?.find((r) => r.id === currentId)?.running ?? false);
     setDisabled(this.runNext, !currentId || running);
