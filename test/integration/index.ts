@@ -8,7 +8,8 @@ import { writeResult } from '../harness/results';
 export function run(): Promise<void> {
   // In code-server the host's console reaches the browser unformatted; format it here.
   Mocha.reporters.Base.consoleLog = (...args: unknown[]) => console.log(format(...args));
-  const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 60_000, reporter: 'spec' });
+  // SELFDEV_TEST_GREP runs only the tests whose titles match (a developer's shortcut).
+  const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 60_000, reporter: 'spec', ...(process.env.SELFDEV_TEST_GREP ? { grep: process.env.SELFDEV_TEST_GREP } : {}) });
   // The harness runs the suite twice: in a window with a folder, and in one without (noWorkspace*).
   const noWorkspace = process.env.SELFDEV_TEST_SUITE === 'no-workspace';
   for (const file of readdirSync(__dirname).filter((f) => f.endsWith('.test.js') && f.startsWith('noWorkspace') === noWorkspace).sort()) {
