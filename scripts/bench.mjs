@@ -13,6 +13,7 @@ const benches = [
   ['runner', python, [path.join('resources', 'python', 'bench_runner.py')]],
   ['panel', process.execPath, [path.join('out', 'test', 'bench', 'panel.js')]],
   ['remote backend', process.execPath, [path.join('out', 'test', 'bench', 'backend.js')]],
+  ['scale-out (Slurm)', process.execPath, [path.join('out', 'test', 'bench', 'scaleOut.js')]],
 ];
 for (const [name, cmd, args] of benches) {
   if (failed) break;

@@ -2,6 +2,7 @@
 // terminal there. serve runs it in the foreground (the daemon is out/backend.js --daemon).
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { describeWorker, describeWorkers } from '../core/format';
 import { askDaemon } from '../backend/daemonControl';
 import { defaultStateDir } from '../backend/daemonPaths';
 import { EXIT, type Io } from './io';
@@ -44,6 +45,10 @@ export async function backendCommand(args: string[], io: Io, backendScript: stri
         io.out(`backend daemon ${s.daemonId} on ${s.host}: pid ${s.pid}, backend ${s.backendVersion} (protocol ${s.protocolVersion}), since ${s.startedAt}`);
         io.out(`clients: ${s.clients}; jobs: ${s.jobs.running} running, ${s.jobs.finished} finished, ${s.jobs.failed} failed, ${s.jobs.cancelled} cancelled, ${s.jobs.interrupted} interrupted`);
         io.out(`state: ${s.stateDir}; idle shutdown: ${s.idleShutdownSeconds ? `after ${Math.round(s.idleShutdownSeconds / 60)} min` : 'never'}`);
+        for (const p of s.workers ?? []) {
+          io.out(`run ${p.run}: ${describeWorkers(p)}${p.ids.length ? ` (${p.launcher} ${p.ids.join(', ')})` : ''}`);
+          if (p.state !== 'closed') for (const w of p.workers) io.out(`  worker ${describeWorker(w)}`);
+        }
       }
       return a.running ? EXIT.ok : EXIT.unavailable;
     }
