@@ -80,6 +80,33 @@ describe('scale-out through the daemon', () => {
   });
 });
 
+describe('scale-out across a daemon restart', () => {
+  it('a client opens its run\'s pool again on a daemon that restarted, before its jobs are submitted again', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sd-wr-'));
+    let d = await startDaemonProcess(dir);
+    cleanups.push(() => d.child.kill('SIGKILL'));
+    const b = await connectRemoteBackend({ connect: () => connectSocket(d.socket), clientVersion: 'test', name: 'daemon', heartbeatIntervalMs: 200, heartbeatTimeoutMs: 1000, backoffMs: { initial: 100, max: 400 } });
+    cleanups.push(() => b.dispose());
+    await b.openWorkers({ run: 'pr', launcher: PROCESSES });
+    const first = await b.score(job('pr/dev/a'));
+    assert.equal(first.status, 'ok');
+    // The daemon dies; a new one starts on the same state folder while the client reconnects.
+    d.child.kill('SIGKILL');
+    await d.exited;
+    const pending = b.score(job('pr/dev/b'));
+    d = await startDaemonProcess(dir);
+    const second = await pending;
+    assert.equal(second.status, 'ok');
+    const answer = await askDaemon(dir, 'status');
+    assert.ok(answer.running);
+    const pool = answer.status.workers?.find((w) => w.run === 'pr');
+    assert.equal(pool?.state, 'open', 'the new daemon has the run\'s pool');
+    assert.equal(pool?.finished, 1, 'and its workers scored the job');
+    assert.doesNotMatch(d.log(), /job pr\/dev\/b computing \(score\)[\s\S]*job pr\/dev\/b computing/, 'once');
+    await b.closeWorkers('pr');
+  });
+});
+
 describe('the workers\' door', () => {
   it('lets in a worker with the token, the pinned certificate and an open pool; refuses the others clearly', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'sd-wd-'));
