@@ -11,7 +11,7 @@ import { startLocalBackend } from '../../src/backend/client';
 import { askDaemon } from '../../src/backend/daemonControl';
 import { connectSocket } from '../../src/backend/links/socketLink';
 import { connectRemoteBackend, FatalLinkError, type Link, type LinkState } from '../../src/backend/remoteBackend';
-import { InitializeRequest, type GenerateParams, type ScoreParams } from '../../src/protocol/backend';
+import { InitializeRequest, PROTOCOL_VERSION, type GenerateParams, type ScoreParams } from '../../src/protocol/backend';
 import { BACKEND_SCRIPT, computedJobs, startDaemonProcess, type DaemonProcess } from '../harness/daemon';
 import { repoRoot } from '../harness/paths';
 import { scoreParamsFactory, slowAlgorithm } from './support/daemonJobs';
@@ -133,7 +133,7 @@ describe('backend daemon', () => {
     const link = await connectSocket(d.socket);
     const conn = createMessageConnection(link.reader, link.writer);
     conn.listen();
-    await assert.rejects(conn.sendRequest(InitializeRequest, { protocolVersion: 99, clientVersion: 'future' }), /protocol version 99 is not supported by this backend .*protocol 3.*update the extension or redeploy the backend/);
+    await assert.rejects(conn.sendRequest(InitializeRequest, { protocolVersion: 99, clientVersion: 'future' }), new RegExp(`protocol version 99 is not supported by this backend .*protocol ${PROTOCOL_VERSION}.*update the extension or redeploy the backend`));
     conn.dispose();
     link.close();
   });
@@ -220,7 +220,7 @@ describe('backend daemon', () => {
     const status = await askDaemon(dir, 'status');
     assert.ok(status.running);
     assert.equal(status.status.pid, d.pid);
-    assert.equal(status.status.protocolVersion, 3);
+    assert.equal(status.status.protocolVersion, PROTOCOL_VERSION);
     const stopped = await askDaemon(dir, 'stop');
     assert.ok(stopped.running && stopped.stopped);
     assert.equal(await d.exited, 0);

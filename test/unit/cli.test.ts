@@ -17,6 +17,12 @@ function selfdevWith(env: NodeJS.ProcessEnv, ...args: string[]) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
+/** Run from a temporary folder: from a repository the run store would put the runs' branches there. */
+function selfdevIn(dir: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, [path.join(repoRoot, 'out', 'cli.js'), ...args], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
 describe('selfdev CLI', () => {
   it('prints its version', () => {
     const { version } = packageJson();
@@ -48,18 +54,18 @@ describe('selfdev CLI', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'selfdev-cli-launcher-'));
     const config = writeDemoConfig(path.join(dir, 'l.selfdev.json'), path.join(repoRoot, 'resources', 'demo'), { factory: { kind: 'grammar' }, algorithmsPerIteration: 4, iterations: 1 });
     const runs = path.join(dir, 'runs');
-    const bad = selfdev('iterate', 'x', '--runs', runs, '--launcher', 'slurm:partition=gpu');
+    const bad = selfdevIn(dir, 'iterate', 'x', '--runs', runs, '--launcher', 'slurm:partition=gpu');
     assert.equal(bad.code, 2);
     assert.match(bad.err, /--launcher: launcher\.workers: expected the number of workers/);
-    assert.match(selfdev('iterate', 'x', '--runs', runs, '--launcher', 'slurm:workers').err, /expected key=value, got "workers"/);
-    assert.match(selfdev('iterate', 'x', '--runs', runs, '--sbatch-option=--qos=short').err, /--sbatch-option needs --launcher/);
-    assert.equal(selfdev('new', config, '--runs', runs, '--id', 'l').code, 0);
-    const it = selfdev('iterate', 'l', '--runs', runs, '--launcher', 'processes:workers=2,leaseSeconds=10');
+    assert.match(selfdevIn(dir, 'iterate', 'x', '--runs', runs, '--launcher', 'slurm:workers').err, /expected key=value, got "workers"/);
+    assert.match(selfdevIn(dir, 'iterate', 'x', '--runs', runs, '--sbatch-option=--qos=short').err, /--sbatch-option needs --launcher/);
+    assert.equal(selfdevIn(dir, 'new', config, '--runs', runs, '--id', 'l').code, 0);
+    const it = selfdevIn(dir, 'iterate', 'l', '--runs', runs, '--launcher', 'processes:workers=2,leaseSeconds=10');
     assert.equal(it.code, 0, it.err);
     assert.match(it.err, /workers: 2 processes worker\(s\) for this run/);
     assert.match(it.err, /workers 2 running/);
     assert.match(it.err, /workers released: the iteration ended · 4 done/);
-    const status = selfdev('status', 'l', '--runs', runs);
+    const status = selfdevIn(dir, 'status', 'l', '--runs', runs);
     assert.match(status.out, /^workers released: the iteration ended · 4 done \(as of .*; processes /m);
   });
 

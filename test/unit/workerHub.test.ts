@@ -113,7 +113,7 @@ describe('the workers\' door', () => {
     const envFile = path.join(dir, 'env');
     const logs: string[] = [];
     // The launched "workers" only leave their environment for the test and wait.
-    const hub = new WorkerHub({ stateDir: dir, command: ['sh', '-c', `env > ${envFile}.$${WORKER_ENV.index}; exec sleep 60`], log: (t) => logs.push(t) });
+    const hub = new WorkerHub({ stateDir: dir, command: ['sh', '-c', `env > ${envFile}.tmp.$${WORKER_ENV.index} && mv ${envFile}.tmp.$${WORKER_ENV.index} ${envFile}.$${WORKER_ENV.index}; exec sleep 60`], log: (t) => logs.push(t) });
     cleanups.push(() => hub.closeAll('test over'));
     await hub.open('door', { ...PROCESSES, workers: 1 });
     await until('the environment file', () => existsSync(`${envFile}.0`));
