@@ -11,6 +11,7 @@ import { createMessageConnection, SocketMessageReader, SocketMessageWriter, type
 import { PROTOCOL_VERSION, type DaemonStatus } from '../protocol/backend';
 import { pidFile, socketPath } from './daemonPaths';
 import { JobService } from './jobService';
+import { cancelLeftovers } from './workers/workerHub';
 import { serveConnection } from './server';
 import { checkListenOptions, startWebSocketListener, type WebSocketListenOptions } from './wsServer';
 
@@ -58,8 +59,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     artifactsDir: path.join(opts.stateDir, 'artifacts'),
     stateDir: opts.stateDir,
     workersDir: opts.stateDir,
+    recordOpenWorkers: true,
     log: opts.log,
   });
+  // Workers a crashed daemon left queued or running are cancelled: their pools died with it.
+  await cancelLeftovers(opts.stateDir, opts.log);
   if (service.registry.interrupted.length) opts.log(`${service.registry.interrupted.length} job(s) were running when the daemon last stopped: marked interrupted for their clients to submit again\n`);
 
   const clients = new Set<() => void>();

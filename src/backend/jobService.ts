@@ -22,6 +22,8 @@ export interface JobServiceOptions {
   log?: (text: string) => void;
   /** Where scale-out keeps its certificate and the workers' logs (default: beside the journal). */
   workersDir?: string;
+  /** Record open worker arrays, to cancel those a crash left (the daemon, one per state folder). */
+  recordOpenWorkers?: boolean;
 }
 
 type Result = ScoreResult | GenerateResult | RefineResult;
@@ -46,7 +48,7 @@ export class JobService {
   /** Scale-out, made with the first pool a client opens. */
   get workers(): WorkerHub {
     const dir = this.opts.workersDir ?? (this.opts.journalDir ? path.join(this.opts.journalDir, '..', '.workers') : path.join(os.tmpdir(), `selfdev-workers-${process.getuid?.() ?? 'user'}`));
-    this.hub ??= new WorkerHub({ stateDir: dir, log: this.opts.log ?? (() => undefined) });
+    this.hub ??= new WorkerHub({ stateDir: dir, log: this.opts.log ?? (() => undefined), recordOpen: this.opts.recordOpenWorkers });
     return this.hub;
   }
 

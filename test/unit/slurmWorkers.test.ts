@@ -1,8 +1,8 @@
 // Scale-out on a real single-node Slurm cluster (Debian's slurmctld, slurmd and munge, three fake
 // GPUs, two CPUs): the loop's scoring goes to one job array of backend workers that connect back
 // over TLS and claim jobs. An iteration gives the same scores as the local backend; workers killed
-// by scancel and by SIGKILL mid-run lose nothing and score nothing twice; a cancelled run leaves
-// nothing queued.
+// by scancel and by SIGKILL mid-run lose nothing and score nothing twice; a cancelled run, and a
+// daemon killed with its array open, leave nothing queued.
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -16,6 +16,9 @@ import { resultsFile } from '../../src/core/run/layout';
 import type { ScoredRecord } from '../../src/core/run/records';
 import { RunStore } from '../../src/core/store/runStore';
 import type { WorkerPoolStatus } from '../../src/protocol/backend';
+import { connectSocket } from '../../src/backend/links/socketLink';
+import { connectRemoteBackend } from '../../src/backend/remoteBackend';
+import { startDaemonProcess } from '../harness/daemon';
 import { repoRoot } from '../harness/paths';
 import { writeDemoConfig } from '../harness/smallConfig';
 import { startSlurmCluster, type SlurmCluster } from '../harness/slurm';
@@ -179,6 +182,30 @@ describe('scale-out on Slurm', () => {
       await until('the array to leave the queue', () => squeue(arrayId) === '', 30_000);
     } finally {
       await r.backend.dispose();
+    }
+  });
+
+  it('a daemon killed with its array open leaves nothing behind: the next one on its state folder cancels the array', async () => {
+    const state = mkdtempSync(path.join(os.tmpdir(), 'sd-sl-'));
+    const d = await startDaemonProcess(state, [], cluster.env);
+    const b = await connectRemoteBackend({ connect: () => connectSocket(d.socket), clientVersion: 'test', name: 'daemon' });
+    try {
+      const opened = await b.openWorkers({ run: 'orphan', launcher: { kind: 'slurm', workers: 3, gpusPerWorker: 1, leaseSeconds: 30 } });
+      const [arrayId] = opened.ids;
+      assert.notEqual(squeue(arrayId), '');
+      d.child.kill('SIGKILL');
+      await d.exited;
+      await b.dispose();
+      assert.notEqual(squeue(arrayId), '', 'a crash cancels nothing by itself');
+      const next = await startDaemonProcess(state, [], cluster.env);
+      try {
+        assert.match(next.log(), new RegExp(`cancelled the workers' array ${arrayId} that the backend left`));
+        await until('the array to leave the queue', () => squeue(arrayId) === '', 30_000);
+      } finally {
+        next.child.kill('SIGKILL');
+      }
+    } finally {
+      d.child.kill('SIGKILL');
     }
   });
 

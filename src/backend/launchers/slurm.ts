@@ -66,6 +66,12 @@ export function parseSqueue(text: string, arrayId: string): WorkerTask[] {
   return tasks;
 }
 
+/** Cancels an array by id (one a crashed backend left behind). */
+export async function scancel(id: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  if (!/^\d+$/.test(id)) throw new Error(`not a Slurm job id: ${id}`);
+  await run('scancel', [id], env);
+}
+
 export class SlurmLauncher implements WorkerLauncher {
   readonly kind = 'slurm';
 

@@ -20,6 +20,7 @@ import {
   WorkerProgressNotification,
 } from '../../protocol/worker';
 import { makeLauncher } from '../launchers';
+import { scancel } from '../launchers/slurm';
 import { startWebSocketListener } from '../wsServer';
 import { workerCertificate } from './certificate';
 import { WorkerPool, type PoolWorker } from './workerPool';
@@ -46,9 +47,47 @@ export interface WorkerHubOptions {
   idleCloseMs?: number;
   /** Fresh arrays started when every worker is gone with work left, before the jobs fail. */
   maxRelaunches?: number;
+  /** Keep the scheduler ids of open arrays in `<stateDir>/workers/open.json`, so that a backend
+   * that crashed cancels them when it starts again (the daemon: one per state folder). */
+  recordOpen?: boolean;
 }
 
-const DEFAULTS = { pollMs: 3000, idleCloseMs: 10 * 60_000, maxRelaunches: 3 };
+const DEFAULTS = { pollMs: 3000, idleCloseMs: 10 * 60_000, maxRelaunches: 3, recordOpen: false };
+
+interface OpenRecord {
+  run: string;
+  kind: LauncherSpec['kind'];
+  id: string;
+}
+
+const openFile = (stateDir: string) => path.join(stateDir, 'workers', 'open.json');
+
+/** Cancels the Slurm arrays a crashed backend of this state folder left open; returns their ids. */
+export async function cancelLeftovers(stateDir: string, log: (text: string) => void): Promise<string[]> {
+  const records = await readOpen(stateDir);
+  const cancelled: string[] = [];
+  for (const r of records) {
+    if (r.kind !== 'slurm') continue;
+    try {
+      await scancel(r.id, workerBaseEnvironment());
+      cancelled.push(r.id);
+      log(`run ${r.run}: cancelled the workers' array ${r.id} that the backend left when it last stopped\n`);
+    } catch (err) {
+      log(`run ${r.run}: could not cancel the array ${r.id} left from before: ${(err as Error).message}\n`);
+    }
+  }
+  await fs.rm(openFile(stateDir), { force: true });
+  return cancelled;
+}
+
+async function readOpen(stateDir: string): Promise<OpenRecord[]> {
+  try {
+    const v = JSON.parse(await fs.readFile(openFile(stateDir), 'utf8')) as unknown;
+    return Array.isArray(v) ? (v as OpenRecord[]).filter((r) => r && typeof r.id === 'string' && typeof r.run === 'string') : [];
+  } catch {
+    return [];
+  }
+}
 
 export function checkLauncherSpec(spec: LauncherSpec): void {
   if (spec.kind !== 'slurm' && spec.kind !== 'processes') throw new Error(`unknown launcher ${JSON.stringify(spec.kind)} (known: slurm, processes)`);
@@ -128,6 +167,7 @@ export class WorkerHub {
       logDir,
     });
     pool.launched(launch, unit);
+    await this.record((open) => [...open, { run: pool.run, kind: pool.spec.kind, id: unit.id }]);
     pool.tasksOf(launch, await unit.tasks().catch(() => undefined));
     this.o.log(`run ${pool.run}: ${pool.spec.workers} worker(s) launched (${launcher.kind} ${unit.id}); their logs in ${logDir}\n`);
   }
@@ -214,6 +254,8 @@ export class WorkerHub {
     if (!pool) return undefined;
     const units = pool.close(why);
     await Promise.all(units.map((u) => u.cancel().catch((err: Error) => this.o.log(`run ${run}: cancelling workers ${u.id}: ${err.message}\n`))));
+    const ids = new Set(units.map((u) => u.id));
+    await this.record((open) => open.filter((r) => !ids.has(r.id)));
     if (units.length) this.o.log(`run ${run}: workers released (${why})\n`);
     this.flush(run);
     return pool.status();
@@ -226,6 +268,21 @@ export class WorkerHub {
     const l = await this.listener?.catch(() => undefined);
     this.listener = undefined;
     await l?.close();
+  }
+
+  /** One writer at a time of the open arrays' file. */
+  private recording: Promise<void> = Promise.resolve();
+
+  private record(change: (open: OpenRecord[]) => OpenRecord[]): Promise<void> {
+    if (!this.o.recordOpen) return Promise.resolve();
+    const file = openFile(this.o.stateDir);
+    this.recording = this.recording.then(async () => {
+      const next = change(await readOpen(this.o.stateDir));
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await fs.writeFile(`${file}.tmp`, JSON.stringify(next));
+      await fs.rename(`${file}.tmp`, file);
+    }).catch((err: Error) => this.o.log(`could not record the open worker arrays: ${err.message}\n`));
+    return this.recording;
   }
 
   private startTimer(): void {
