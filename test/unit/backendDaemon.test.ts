@@ -15,6 +15,7 @@ import { InitializeRequest, PROTOCOL_VERSION, type GenerateParams, type ScorePar
 import { BACKEND_SCRIPT, computedJobs, startDaemonProcess, type DaemonProcess } from '../harness/daemon';
 import { repoRoot } from '../harness/paths';
 import { scoreParamsFactory, slowAlgorithm } from './support/daemonJobs';
+import { until } from '../harness/until';
 
 let job: (jobId: string, source?: string) => ScoreParams;
 const cleanups: (() => unknown)[] = [];
@@ -56,14 +57,6 @@ async function client(sock: string, opts: { heartbeatIntervalMs?: number; heartb
   cleanups.push(() => b.dispose());
   return { b, links };
 }
-
-const until = async (what: string, ok: () => boolean, ms = 20_000) => {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
 
 describe('backend daemon', () => {
   it('scores a job as the local backend does, and answers the same job id again from its journal', async () => {

@@ -20,6 +20,7 @@ import { sshdAvailable, startLoopbackSshd, type LoopbackSshd } from '../harness/
 import { scoreParamsFactory, slowAlgorithm } from './support/daemonJobs';
 import { PYTHON } from './support/python';
 import { writeSmallConfig } from './support/smallRun';
+import { until } from '../harness/until';
 
 const CLI = path.join(repoRoot, 'out', 'cli.js');
 const INSTALLATION = { root: repoRoot, version: (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version };
@@ -32,14 +33,6 @@ const cleanups: (() => unknown)[] = [];
 function host(name: 'selfdev-test' | 'selfdev-unknown' = 'selfdev-test'): RemoteHost {
   return { destination: name, sshOptions: ['-F', sshd.config], node: process.execPath, python: PYTHON, dir: mkdtempSync(path.join(os.tmpdir(), 'sd-r-')) };
 }
-
-const until = async (what: string, ok: () => boolean, ms = 30_000) => {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
 
 const daemonLog = (h: RemoteHost) => (existsSync(path.join(h.dir!, 'daemon.log')) ? readFileSync(path.join(h.dir!, 'daemon.log'), 'utf8') : '');
 

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseSqueue, sbatchArgs, SlurmLauncher } from '../../src/backend/launchers/slurm';
 import { startSlurmCluster, type SlurmCluster } from '../harness/slurm';
+import { until } from '../harness/until';
 
 let cluster: SlurmCluster;
 const SECRET = 'worker-secret-0123456789';
@@ -19,14 +20,6 @@ before(async () => {
 after(async () => {
   await cluster?.stop();
 });
-
-const until = async (what: string, ok: () => Promise<boolean>, ms = 30_000) => {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-};
 
 describe('the Slurm launcher', () => {
   it('builds one array of W workers, never a task per candidate', () => {

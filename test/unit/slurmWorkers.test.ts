@@ -23,6 +23,7 @@ import { repoRoot } from '../harness/paths';
 import { writeDemoConfig } from '../harness/smallConfig';
 import { startSlurmCluster, type SlurmCluster } from '../harness/slurm';
 import { PYTHON } from './support/python';
+import { until } from '../harness/until';
 
 let cluster: SlurmCluster;
 before(async () => {
@@ -93,14 +94,6 @@ async function openRun(extra: Record<string, unknown>, signal?: AbortSignal): Pr
 
 const squeue = (arrayId: string) => execFileSync('squeue', ['--noheader', '--array', `--jobs=${arrayId}`, '--format=%i|%T'], { env: cluster.env, encoding: 'utf8' }).trim();
 
-const until = async (what: string, ok: () => boolean, ms = 60_000) => {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
-
 /** How many times the workers computed each job. */
 const computed = (logs: string) => {
   const n = new Map<string, number>();
@@ -152,7 +145,7 @@ describe('scale-out on Slurm', () => {
     try {
       const iteration = r.loop.iterate(1);
       // Two workers at work (two CPUs: the third task waits for one): kill both, two ways.
-      await until('two workers holding jobs', () => (r.statuses.at(-1)?.workers.filter((w) => w.state === 'running' && w.current).length ?? 0) >= 2);
+      await until('two workers holding jobs', () => (r.statuses.at(-1)?.workers.filter((w) => w.state === 'running' && w.current).length ?? 0) >= 2, 60_000);
       const s = r.statuses.at(-1)!;
       arrayId = s.ids[0];
       const [a, b] = s.workers.filter((w) => w.state === 'running' && w.current);
@@ -214,7 +207,7 @@ describe('scale-out on Slurm', () => {
     const r = await openRun({ algorithmsPerIteration: 12, launcher: SLURM }, ctl.signal);
     try {
       const iteration = r.loop.iterate(1);
-      await until('a first result', () => r.events.some((e) => e.type === 'scored'));
+      await until('a first result', () => r.events.some((e) => e.type === 'scored'), 60_000);
       const arrayId = r.statuses.at(-1)!.ids[0];
       assert.notEqual(squeue(arrayId), '', 'the array is in the queue while the run scores');
       ctl.abort();

@@ -15,6 +15,7 @@ import type { LauncherSpec, ScoreParams, WorkerPoolStatus } from '../../src/prot
 import { WORKER_ENV } from '../../src/protocol/worker';
 import { BACKEND_SCRIPT, startDaemonProcess } from '../harness/daemon';
 import { scoreParamsFactory } from './support/daemonJobs';
+import { until } from '../harness/until';
 
 let job: (jobId: string, source?: string) => ScoreParams;
 const cleanups: (() => unknown)[] = [];
@@ -26,14 +27,6 @@ after(async () => {
 });
 
 const PROCESSES: LauncherSpec = { kind: 'processes', workers: 2, gpusPerWorker: 0, leaseSeconds: 5 };
-
-const until = async (what: string, ok: () => boolean, ms = 20_000) => {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
 
 const alive = (pid: number) => {
   try {

@@ -4,22 +4,16 @@
 // until there is none. Secrets reach the workers through sbatch's environment export, not the
 // command line that squeue shows to every user.
 import { execFile } from 'node:child_process';
+import type { LauncherSpec } from '../../protocol/backend';
 import { shellQuote } from '../shellQuote';
 import type { LaunchedWorkers, WorkerLauncher, WorkerSpec, WorkerTask, WorkerTaskState } from './launcher';
 
-export interface SlurmOptions {
-  partition?: string;
-  /** GPUs per worker (`--gres=gpu:N`); 0: none asked. */
-  gpusPerWorker: number;
-  cpusPerWorker?: number;
-  memoryMB?: number;
-  /** Slurm's time format: "minutes", "HH:MM:SS", "D-HH". */
-  timeLimit?: string;
-  /** More sbatch options, each one argument ("--account=lab", "--qos=short"). */
-  sbatchOptions?: string[];
-  /** The environment the Slurm commands run in (SLURM_CONF for a test cluster). */
-  env?: NodeJS.ProcessEnv;
-}
+/** The launcher spec's Slurm fields (one owner: the protocol's LauncherSpec), and where to run. */
+export type SlurmOptions = Partial<Pick<LauncherSpec, 'partition' | 'cpusPerWorker' | 'memoryMB' | 'timeLimit' | 'sbatchOptions'>> &
+  Pick<LauncherSpec, 'gpusPerWorker'> & {
+    /** The environment the Slurm commands run in (SLURM_CONF for a test cluster). */
+    env?: NodeJS.ProcessEnv;
+  };
 
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
