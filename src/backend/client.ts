@@ -140,7 +140,12 @@ class LocalBackend implements Backend {
 
   async dispose(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    await Promise.race([this.connection.sendRequest(ShutdownRequest).catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
+    // The backend exits as it answers, so its exit counts as the answer: no wait for a reply that
+    // may never be flushed.
+    const gone = new Promise<void>((r) => this.child.once('exit', () => r()));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.connection.sendRequest(ShutdownRequest).catch(() => undefined), gone, new Promise((r) => (timer = setTimeout(r, 2000)))]);
+    clearTimeout(timer);
     this.connection.dispose();
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill();
   }

@@ -7,6 +7,7 @@ import { evaluateBenchmarks, loadModelForEval, type LoadedModel } from '../engin
 import { createDecoderSession, type ExecutionProvider } from '../engine/inference/session';
 import { readSafetensorsHeader } from '../engine/model/safetensors';
 import { applyAlgorithm } from '../engine/runner';
+import { interpreterExecutable } from '../engine/pythonProbe';
 import type { ProgressParams, ScoreParams, ScoreResult } from '../protocol/backend';
 import { sha256File } from './fileHash';
 
@@ -55,7 +56,7 @@ export async function runScoreJob(p: ScoreParams, signal: AbortSignal, progress:
           limits: { wallSeconds: p.limits.timeoutSeconds, cpuSeconds: p.limits.timeoutSeconds, memoryMB: p.limits.memoryMB },
           allowUnisolated: p.allowUnisolated,
         },
-        { python: p.python, signal },
+        { python: await interpreterExecutable(p.python), signal },
       );
       timings.apply = (performance.now() - started) / 1000;
       if (applied.status === 'failed' && applied.isolationRefused) throw new IsolationUnavailableError(applied.detail ?? 'kernel isolation is not available');

@@ -1,6 +1,9 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { probePython, pythonProblems, type PythonReport } from '../../src/engine/pythonProbe';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { interpreterExecutable, probePython, pythonProblems, type PythonReport } from '../../src/engine/pythonProbe';
 
 const PYTHON = process.env.SELFDEV_PYTHON ?? 'python3';
 
@@ -18,6 +21,21 @@ describe('probePython', () => {
 
   it('says when the program is not a Python that answers', async () => {
     await assert.rejects(probePython('false'), /cannot be run/);
+  });
+});
+
+describe('interpreterExecutable', () => {
+  it('resolves a shim to the interpreter behind it once, and leaves a name it cannot run as it is', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'selfdev-shim-'));
+    const real = (await probePython(PYTHON)).executable;
+    // A shim like pyenv's: a script that finds the interpreter and execs it (here, counting calls).
+    const shim = path.join(dir, 'python3');
+    writeFileSync(shim, `#!/bin/sh\necho x >> ${dir}/calls\nexec ${real} "$@"\n`);
+    chmodSync(shim, 0o755);
+    assert.equal(await interpreterExecutable(shim), real);
+    assert.equal(await interpreterExecutable(shim), real);
+    assert.equal(readFileSync(path.join(dir, 'calls'), 'utf8'), 'x\n', 'asked once');
+    assert.equal(await interpreterExecutable('/nonexistent/python3'), '/nonexistent/python3');
   });
 });
 
