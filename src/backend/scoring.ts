@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { evaluateBenchmarks, loadModelForEval, type LoadedModel } from '../engine/evaluate';
 import { createDecoderSession, type ExecutionProvider } from '../engine/inference/session';
 import { readSafetensorsHeader } from '../engine/model/safetensors';
-import { applyAlgorithm } from '../engine/runner';
+import { applyAlgorithm, WarmRunners } from '../engine/runner';
 import { interpreterExecutable } from '../engine/pythonProbe';
 import type { ProgressParams, ScoreParams, ScoreResult } from '../protocol/backend';
 import { sha256File } from './fileHash';
@@ -31,6 +31,10 @@ export class IsolationUnavailableError extends Error {
   override name = 'IsolationUnavailableError';
 }
 
+/** The backend keeps its runners' supervisors warm (SELFDEV_WARM_RUNNER=0: a fresh one per job,
+ * as before; the benchmarks compare the two). */
+const warmRunners = process.env.SELFDEV_WARM_RUNNER === '0' ? undefined : new WarmRunners();
+
 export async function runScoreJob(p: ScoreParams, signal: AbortSignal, progress: (p: ProgressParams) => void): Promise<ScoreResult> {
   const started = performance.now();
   const timings: Record<string, number> = {};
@@ -43,7 +47,7 @@ export async function runScoreJob(p: ScoreParams, signal: AbortSignal, progress:
     if (p.algorithm) {
       progress({ jobId: p.jobId, phase: 'apply', done: 0, total: 1 });
       scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'selfdev-job-'));
-      const applied = await applyAlgorithm(
+      const applied = await (warmRunners ? warmRunners.apply.bind(warmRunners) : applyAlgorithm)(
         {
           seedModel: p.models.seed,
           candidates: p.models.candidates,

@@ -6,9 +6,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { applyCommand, formatResult, modelsFromConfig, parseApplyArgs } from '../../src/cli/applyCommand';
-import { applyAlgorithm, findRunnerScript, parseChannel, resultFromRecord, resultWithoutRecord, runnerEnvironment } from '../../src/engine/runner';
+import { applyAlgorithm, findRunnerScript, parseChannel, resultFromRecord, resultWithoutRecord, runnerEnvironment, WarmRunners } from '../../src/engine/runner';
 import { FAILURE_CLASSES, FAILURE_MESSAGES, type ApplyJob } from '../../src/engine/runner/types';
 import { repoRoot } from '../harness/paths';
+import { until } from '../harness/until';
 
 const python = process.env.SELFDEV_PYTHON ?? 'python3';
 const TA = path.join(repoRoot, 'resources', 'algorithms', 'task_arithmetic.py');
@@ -246,5 +247,54 @@ describe('selfdev apply', () => {
     const lines = formatResult({ status: 'failed', errorClass: 'exception', message: FAILURE_MESSAGES.exception, detail: 'w: KeyError', traceback: '  line 3, in merge: x[1]\nKeyError: 1', timings: {}, peakMemoryMB: 0 }, 'a.py');
     assert.equal(lines[0], 'status: failed (exception)');
     assert.ok(lines.includes('  KeyError: 1'));
+  });
+});
+
+describe('warm runners (the supervisor kept between jobs)', () => {
+  const LEAK = 'import numpy as np\n\ndef merge(task_vectors, name):\n    np.leaked_state = 1\n    return sum(task_vectors) / len(task_vectors)\n';
+  // Sees what an earlier algorithm left in its process, if anything: then it fails.
+  const SEES = 'import numpy as np\n\ndef merge(task_vectors, name):\n    if hasattr(np, "leaked_state"):\n        raise RuntimeError("state of an earlier algorithm is visible")\n    return sum(task_vectors) / len(task_vectors)\n';
+
+  it('answers as a fresh runner does, on one supervisor, each algorithm in a fresh worker that sees nothing of the last', async () => {
+    const warm = new WarmRunners();
+    try {
+      const source = readFileSync(TA, 'utf8');
+      const cold = await applyAlgorithm(job('cold', { source, randomSeed: 3 }), { python });
+      const first = await warm.apply(job('warm1', { source, randomSeed: 3 }), { python });
+      assert.equal(first.status, 'ok', first.detail);
+      assert.equal(first.mergedSha256, cold.mergedSha256, 'the same merged weights as a one-shot runner');
+      assert.equal(first.isolation, cold.isolation);
+      const leak = await warm.apply(job('warm2', { source: LEAK }), { python });
+      assert.equal(leak.status, 'ok', leak.detail);
+      const sees = await warm.apply(job('warm3', { source: SEES }), { python });
+      assert.equal(sees.status, 'ok', `a later algorithm saw an earlier one's state: ${sees.detail}`);
+      const broken = await warm.apply(job('warm4', { source: 'def merge(task_vectors, name):\n    raise ValueError("no")\n' }), { python });
+      assert.equal(broken.status, 'failed');
+      assert.equal(broken.errorClass, 'exception');
+      const after = await warm.apply(job('warm5', { source, randomSeed: 3 }), { python });
+      assert.equal(after.mergedSha256, cold.mergedSha256);
+      assert.equal(warm.started, 1, 'one supervisor served every job');
+    } finally {
+      warm.dispose();
+    }
+  });
+
+  it('a job that times out or is cancelled ends its supervisor, and the next job gets a fresh one', async () => {
+    const warm = new WarmRunners();
+    try {
+      const outer = await warm.apply(job('wouter', { source: LOOP, limits: { wallSeconds: 60, cpuSeconds: 60 } }), { python, outerTimeoutMs: 1500, killGraceMs: 500 });
+      assert.equal(outer.errorClass, 'timeout');
+      const ac = new AbortController();
+      const aborted = warm.apply(job('wabort', { source: LOOP, limits: { wallSeconds: 60, cpuSeconds: 60 } }), { python, signal: ac.signal });
+      setTimeout(() => ac.abort(), 1000);
+      await assert.rejects(aborted, (e: Error) => e.name === 'AbortError');
+      const ok = await warm.apply(job('wok', { algorithmFile: TA }), { python });
+      assert.equal(ok.status, 'ok', ok.detail);
+      assert.equal(warm.started, 3, 'a stopped supervisor is never reused');
+    } finally {
+      warm.dispose();
+    }
+    // The idle one ends with its input; nothing of the stopped jobs is left either.
+    await until('the runners to end', () => ['wouter', 'wabort', 'wok'].every((d) => processesIn(path.join(root, d)).length === 0), 10_000);
   });
 });

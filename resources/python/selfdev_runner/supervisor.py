@@ -786,9 +786,45 @@ class ResultChannel:
                 view = view[os.write(self.fd, view):]
 
 
+def _answer(job: dict) -> None:
+    """Runs one job and sends its record on the job's own channel (and result file)."""
+    channel = ResultChannel(job.pop("resultChannel", None))
+    try:
+        result = run_job(job, on_loaded=lambda: channel.send({"event": "loaded"}))
+    except Exception as e:  # noqa: BLE001  (a bug here must still produce a record)
+        result = _failed("setup", f"the runner failed: {type(e).__name__}: {e}")
+    result_file = job.get("resultFile")
+    if result_file:
+        with open(result_file, "w", encoding="utf-8") as f:
+            f.write(json.dumps(result, default=_json_default))
+    channel.send({"event": "result", "result": result})
+
+
+def serve() -> int:
+    """Warm mode: one job per line on stdin, each answered on its own channel with its own
+    nonce, until the end of input. Only this trusted process stays warm (its interpreter and
+    numpy loaded): every algorithm still runs in a fresh sandboxed worker that ends with its job.
+    A line that is not a job is said on stderr and skipped (the caller's own timeout applies)."""
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            job = json.loads(line)
+            if not isinstance(job, dict):
+                raise ValueError("the job is not a JSON object")
+        except ValueError as e:
+            sys.stderr.write(f"selfdev runner: cannot read a job: {e}\n")
+            sys.stderr.flush()
+            continue
+        _answer(job)
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """`python apply_algorithm.py [job.json]` (or the job on stdin): runs the job and sends the
-    result record. `python apply_algorithm.py --probe` prints whether kernel isolation works."""
+    result record. `--serve`: jobs one per line on stdin (warm mode). `--probe` prints whether
+    kernel isolation works."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "--probe":
         print(json.dumps(isolation.probe(trial=True)))
@@ -800,6 +836,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
+    if argv and argv[0] == "--serve":
+        return serve()
     try:
         if argv and argv[0] != "-":
             with open(argv[0], encoding="utf-8") as f:
@@ -811,16 +849,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (OSError, ValueError) as e:
         print(json.dumps(_failed("setup", f"cannot read the job: {e}")))
         return 2
-    channel = ResultChannel(job.pop("resultChannel", None))
-    try:
-        result = run_job(job, on_loaded=lambda: channel.send({"event": "loaded"}))
-    except Exception as e:  # noqa: BLE001  (a bug here must still produce a record)
-        result = _failed("setup", f"the runner failed: {type(e).__name__}: {e}")
-    result_file = job.get("resultFile")
-    if result_file:
-        with open(result_file, "w", encoding="utf-8") as f:
-            f.write(json.dumps(result, default=_json_default))
-    channel.send({"event": "result", "result": result})
+    _answer(job)
     return 0
 
 
