@@ -53,7 +53,7 @@ function isFailureClass(x: unknown): x is FailureClass {
   return typeof x === 'string' && (FAILURE_CLASSES as readonly string[]).includes(x);
 }
 
-function failed(errorClass: FailureClass, detail: string, extra: Partial<RunnerResult> = {}): RunnerResult {
+export function failed(errorClass: FailureClass, detail: string, extra: Partial<RunnerResult> = {}): RunnerResult {
   return { status: 'failed', errorClass, message: FAILURE_MESSAGES[errorClass], detail, timings: {}, peakMemoryMB: 0, ...extra };
 }
 
@@ -113,12 +113,46 @@ export function resultWithoutRecord(channel: ChannelMessages, exit: string, stde
   return failed('setup', `the runner exited (${exit}) without a result${tail ? `: ${tail}` : ''}`, { stderr });
 }
 
-function abortError(signal: AbortSignal): Error {
+export function abortError(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   if (reason instanceof Error) return reason;
   const err = new Error('the algorithm run was cancelled');
   err.name = 'AbortError';
   return err;
+}
+
+/**
+ * A runner job's outer wall-clock limit and cancellation: when either fires, `kill` gets SIGTERM
+ * (the runner kills its worker's group, then exits) and, after `grace`, SIGKILL. `done` clears
+ * both once the job is settled.
+ */
+export function guardJob(o: { outerMs: number; grace: number; signal?: AbortSignal; kill: (sig: NodeJS.Signals) => void }): { readonly timedOut: boolean; readonly stopped: boolean; done(): void } {
+  let timedOut = false;
+  let stopped = false;
+  let killTimer: NodeJS.Timeout | undefined;
+  const stop = () => {
+    stopped = true;
+    o.kill('SIGTERM');
+    killTimer = setTimeout(() => o.kill('SIGKILL'), o.grace);
+  };
+  const outer = setTimeout(() => {
+    timedOut = true;
+    stop();
+  }, o.outerMs);
+  o.signal?.addEventListener('abort', stop, { once: true });
+  return {
+    get timedOut() {
+      return timedOut;
+    },
+    get stopped() {
+      return stopped;
+    },
+    done() {
+      clearTimeout(outer);
+      if (killTimer) clearTimeout(killTimer);
+      o.signal?.removeEventListener('abort', stop);
+    },
+  };
 }
 
 /** Applies one algorithm in the sandbox. Resolves with the result record (failures included);
@@ -142,11 +176,9 @@ export function applyAlgorithm(job: ApplyJob, opts: ApplyOptions): Promise<Runne
     const channelStream = child.stdio[RESULT_FD] as Readable | null;
     let exited = false;
     let settled = false;
-    let outerTimedOut = false;
     let stdout = '';
     let stderr = '';
     let channel = '';
-    let killTimer: NodeJS.Timeout | undefined;
 
     const killGroup = (sig: NodeJS.Signals) => {
       if (exited || child.pid === undefined) return; // never signal a PID that may have been reused
@@ -160,23 +192,11 @@ export function applyAlgorithm(job: ApplyJob, opts: ApplyOptions): Promise<Runne
         }
       }
     };
-    const stop = () => {
-      killGroup('SIGTERM'); // the runner kills its worker's group, then exits
-      killTimer = setTimeout(() => killGroup('SIGKILL'), grace);
-    };
-    const outer = setTimeout(() => {
-      outerTimedOut = true;
-      stop();
-    }, outerMs);
-    const onAbort = () => stop();
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-
+    const guard = guardJob({ outerMs, grace, signal: opts.signal, kill: killGroup });
     const finish = (fn: () => void) => {
       if (settled) return;
       settled = true;
-      clearTimeout(outer);
-      if (killTimer) clearTimeout(killTimer);
-      opts.signal?.removeEventListener('abort', onAbort);
+      guard.done();
       fn();
     };
 
@@ -206,7 +226,7 @@ export function applyAlgorithm(job: ApplyJob, opts: ApplyOptions): Promise<Runne
       exited = true;
       finish(() => {
         if (opts.signal?.aborted) return reject(abortError(opts.signal));
-        if (outerTimedOut) {
+        if (guard.timedOut) {
           return resolve(failed('timeout', `the runner did not finish within ${Math.round(outerMs / 1000)} s and was stopped`, { timings: { totalMs: Date.now() - started } }));
         }
         const messages = parseChannel(channel, nonce);

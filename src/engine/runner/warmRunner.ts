@@ -8,8 +8,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { findRunnerScript, parseChannel, resultFromRecord, resultWithoutRecord, RESULT_FD, runnerEnvironment, type ApplyOptions } from './applyAlgorithm';
-import { FAILURE_MESSAGES, type ApplyJob, type RunnerResult } from './types';
+import { abortError, failed, findRunnerScript, guardJob, parseChannel, resultFromRecord, resultWithoutRecord, RESULT_FD, runnerEnvironment, type ApplyOptions } from './applyAlgorithm';
+import type { ApplyJob, RunnerResult } from './types';
 
 const CHANNEL_CAP = 8 * 1024 * 1024;
 const STDERR_CAP = 64 * 1024;
@@ -102,32 +102,17 @@ export class WarmRunners {
     return new Promise<RunnerResult>((resolve, reject) => {
       const p = proc;
       let settled = false;
-      let stopped = false;
-      let outerTimedOut = false;
-      let killTimer: NodeJS.Timeout | undefined;
-      const stop = () => {
-        stopped = true;
-        p.kill('SIGTERM'); // the supervisor kills its worker's group, then exits
-        killTimer = setTimeout(() => p.kill('SIGKILL'), grace);
-      };
-      const outer = setTimeout(() => {
-        outerTimedOut = true;
-        stop();
-      }, outerMs);
-      const onAbort = () => stop();
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      const guard = guardJob({ outerMs, grace, signal: opts.signal, kill: (sig) => p.kill(sig) });
       const finish = (fn: () => void) => {
         if (settled) return;
         settled = true;
-        clearTimeout(outer);
-        if (killTimer) clearTimeout(killTimer);
-        opts.signal?.removeEventListener('abort', onAbort);
+        guard.done();
         p.onChange = undefined;
         fn();
       };
       p.onChange = () => {
         const messages = parseChannel(p.channel, nonce);
-        if (messages.result !== undefined && !stopped) {
+        if (messages.result !== undefined && !guard.stopped) {
           finish(() => resolve(resultFromRecord(messages.result, p.stderr.trim())));
           this.release(p);
           return;
@@ -135,7 +120,7 @@ export class WarmRunners {
         if (!p.closed) return;
         finish(() => {
           if (opts.signal?.aborted) return reject(abortError(opts.signal));
-          if (outerTimedOut) return resolve(failedRecord('timeout', `the runner did not finish within ${Math.round(outerMs / 1000)} s and was stopped`, Date.now() - started));
+          if (guard.timedOut) return resolve(failed('timeout', `the runner did not finish within ${Math.round(outerMs / 1000)} s and was stopped`, { timings: { totalMs: Date.now() - started } }));
           if (messages.result !== undefined) return resolve(resultFromRecord(messages.result, p.stderr.trim()));
           resolve(resultWithoutRecord(messages, p.exit, p.stderr.trim()));
         });
@@ -181,16 +166,4 @@ export class WarmRunners {
       p.child.stdin!.end();
     }
   }
-}
-
-function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error) return reason;
-  const err = new Error('the algorithm run was cancelled');
-  err.name = 'AbortError';
-  return err;
-}
-
-function failedRecord(errorClass: 'timeout', detail: string, totalMs: number): RunnerResult {
-  return { status: 'failed', errorClass, message: FAILURE_MESSAGES[errorClass], detail, timings: { totalMs }, peakMemoryMB: 0 };
 }
