@@ -18,7 +18,8 @@ async function resolveRun(loop: LoopController, arg: unknown, listIds: () => Pro
   if (typeof node?.runId === 'string') return loop.openRun(node.runId);
   const ids = await listIds();
   if (!ids.length) throw new Error('there are no runs yet: start the demo run or a new run first');
-  const id = await vscode.window.showQuickPick(ids, { title: 'Which run?' });
+  // Kept open when focus moves (the results panel redrawing as a run commits must not dismiss it).
+  const id = await vscode.window.showQuickPick(ids, { title: 'Which run?', ignoreFocusOut: true });
   return id ? loop.openRun(id) : undefined;
 }
 
