@@ -74,7 +74,10 @@ export async function startSlurmCluster(gpus = 3): Promise<SlurmCluster> {
   const env = { ...process.env, SLURM_CONF: conf };
   const stop = async () => {
     for (const c of children.reverse()) c.kill('SIGTERM');
+    // slurmd may linger over job steps it is ending: SIGKILL after a grace, so a test never hangs.
+    const force = setTimeout(() => children.forEach((c) => c.kill('SIGKILL')), 10_000);
     await Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
+    clearTimeout(force);
   };
   try {
     // munged's socket first, then the controller and the node daemon.
