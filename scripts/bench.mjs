@@ -10,7 +10,7 @@ const run = (cmd, args) => spawnSync(cmd, args, { cwd: root, stdio: 'inherit' })
 let failed = run(process.execPath, ['esbuild.mjs']) || run('npx', ['tsc', '-p', 'test']);
 const benches = [
   ['engine', process.execPath, [path.join('out', 'test', 'bench', 'engine.js')]],
-  ['loop (warm runners)', process.execPath, [path.join('out', 'test', 'bench', 'loop.js')]],
+  ['loop (warm runners and zygotes)', process.execPath, [path.join('out', 'test', 'bench', 'loop.js')]],
   ['runner', python, [path.join('resources', 'python', 'bench_runner.py')]],
   ['panel', process.execPath, [path.join('out', 'test', 'bench', 'panel.js')]],
   ['remote backend', process.execPath, [path.join('out', 'test', 'bench', 'backend.js')]],

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from runner_fixtures import file_snapshot, job, make_world
-from selfdev_runner import checks
+from selfdev_runner import checks, zygote_client
 from selfdev_runner.supervisor import run_job
 
 HERE = Path(__file__).resolve().parent / "adversarial"
@@ -121,8 +121,21 @@ def test_the_suite_is_large_enough_and_covers_every_class():
     assert set(checks.FAILURE_CLASSES) - {"setup"} <= classes, set(checks.FAILURE_CLASSES) - classes
 
 
+@pytest.fixture(scope="module", params=["fresh", "forked"])
+def workers(request):
+    """How each worker starts: a one-shot sandbox, or forked by one warm zygote that serves every
+    case of the suite in turn (so each case also runs right after the previous hostile one)."""
+    if request.param == "fresh":
+        yield request.param, None
+        return
+    zygotes = zygote_client.Zygotes()
+    yield request.param, zygotes
+    zygotes.close()
+
+
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
-def test_hostile_algorithm(world, path, tmp_path, monkeypatch):
+def test_hostile_algorithm(world, path, tmp_path, monkeypatch, workers):
+    mode, zygotes = workers
     expected, limits = expectation(path)
     d = directives(path)
     models = [world["seed"], *world["candidates"], world["secret_file"].parent]
@@ -138,7 +151,7 @@ def test_hostile_algorithm(world, path, tmp_path, monkeypatch):
               .replace("{{PORT}}", str(listener.port)))
     try:
         r = run_job(job(world, source, scratch=str(tmp_path / "scratch"), limits=dict(FAST_LIMITS, **limits),
-                        pythonGuards=d["guards"]))
+                        pythonGuards=d["guards"]), zygotes=zygotes)
         time.sleep(0.05)
     finally:
         listener.close()
@@ -147,6 +160,7 @@ def test_hostile_algorithm(world, path, tmp_path, monkeypatch):
     assert got == expected, json.dumps(r, indent=1)[:2000]
     if "sandbox" in r:  # the worker ran (a contract failure stops before that)
         assert r["isolation"] == "kernel" and r["sandbox"]["seccomp"] is True
+        assert r["sandbox"]["worker"] == mode
     else:
         assert r["isolation"] == "none"
     if d["output"]:
@@ -169,7 +183,7 @@ def test_hostile_algorithm(world, path, tmp_path, monkeypatch):
     for pattern in CANARIES:
         assert not glob.glob(pattern), pattern
     # and the next algorithm runs normally
-    good = run_job(job(world, GOOD, scratch=str(tmp_path / "next"), limits=FAST_LIMITS))
+    good = run_job(job(world, GOOD, scratch=str(tmp_path / "next"), limits=FAST_LIMITS), zygotes=zygotes)
     assert good["status"] == "ok", good
 
 

@@ -255,7 +255,7 @@ describe('warm runners (the supervisor kept between jobs)', () => {
   // Sees what an earlier algorithm left in its process, if anything: then it fails.
   const SEES = 'import numpy as np\n\ndef merge(task_vectors, name):\n    if hasattr(np, "leaked_state"):\n        raise RuntimeError("state of an earlier algorithm is visible")\n    return sum(task_vectors) / len(task_vectors)\n';
 
-  it('answers as a fresh runner does, on one supervisor, each algorithm in a fresh worker that sees nothing of the last', async () => {
+  it('answers as a fresh runner does, on one supervisor, each algorithm in a worker forked by the sandbox zygote that sees nothing of the last', async () => {
     const warm = new WarmRunners();
     try {
       const source = readFileSync(TA, 'utf8');
@@ -264,6 +264,8 @@ describe('warm runners (the supervisor kept between jobs)', () => {
       assert.equal(first.status, 'ok', first.detail);
       assert.equal(first.mergedSha256, cold.mergedSha256, 'the same merged weights as a one-shot runner');
       assert.equal(first.isolation, cold.isolation);
+      assert.equal(cold.sandbox?.worker, 'fresh');
+      assert.equal(first.sandbox?.worker, 'forked', 'a warm runner forks its workers from a zygote');
       const leak = await warm.apply(job('warm2', { source: LEAK }), { python });
       assert.equal(leak.status, 'ok', leak.detail);
       const sees = await warm.apply(job('warm3', { source: SEES }), { python });
@@ -273,6 +275,7 @@ describe('warm runners (the supervisor kept between jobs)', () => {
       assert.equal(broken.errorClass, 'exception');
       const after = await warm.apply(job('warm5', { source, randomSeed: 3 }), { python });
       assert.equal(after.mergedSha256, cold.mergedSha256);
+      assert.equal(after.sandbox?.worker, 'forked');
       assert.equal(warm.started, 1, 'one supervisor served every job');
     } finally {
       warm.dispose();

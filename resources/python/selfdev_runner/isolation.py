@@ -162,10 +162,12 @@ def system_mounts(m: Mounts, extra_dirs: Sequence[str]) -> None:
 
 
 def command(python: str, worker: str, env: Dict[str, str], model_files: Sequence[Sequence[str]], scratch_mb: int,
-            cuda: bool, seccomp_fd: int) -> Tuple[List[str], Dict[str, object]]:
+            cuda: bool, seccomp_fd: int, as_pid_1: bool = False) -> Tuple[List[str], Dict[str, object]]:
     """The bwrap command line that starts `python worker` in the sandbox, and a description of
     the sandbox for the result record. `model_files[k]` are the files of model k (seed first),
-    bound under /selfdev/models/k/ by their own names."""
+    bound under /selfdev/models/k/ by their own names. `as_pid_1` (a zygote): no bwrap init in
+    the sandbox; the zygote is its PID 1 (in bwrap's user-namespace mode the init would run as
+    the workers' uid, dumpable and without seccomp)."""
     bwrap = bwrap_path()
     if bwrap is None:
         raise IsolationUnavailable("bubblewrap (bwrap) is not installed", FIX_BWRAP)
@@ -187,6 +189,8 @@ def command(python: str, worker: str, env: Dict[str, str], model_files: Sequence
         if version >= (0, 8, 0):
             args += ["--disable-userns"]
     args += ["--die-with-parent", "--new-session", "--hostname", "selfdev-sandbox"]
+    if as_pid_1:
+        args += ["--as-pid-1"]
     args += m.args
     args += ["--proc", "/proc", "--dev", "/dev"]
     if cuda:

@@ -8,7 +8,8 @@
   new processes (fork, clone without CLONE_THREAD; threads stay allowed), no signals to other
   processes, no sockets, no priority or CPU-affinity changes, no new session or process group, no
   exit status above 3 (so an exit status can never pass for a kill by signal), no resizing of
-  files (the delta buffer keeps the size the supervisor gave it).
+  files (the delta buffer keeps the size the supervisor gave it), no System V IPC or POSIX
+  message queues (objects that would outlive the worker for the next one of a zygote).
 
 Every refused call kills the whole worker (SECCOMP_RET_KILL_PROCESS, seen as SIGSYS), so a
 refusal cannot be caught or hidden by the algorithm; the supervisor reports it as `forbidden`.
@@ -46,6 +47,10 @@ ALGORITHM_KILL = (
     "setsid", "setpgid",
     "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups",
     "setfsuid", "setfsgid", "capset", "memfd_secret",
+    # System V IPC and POSIX message queues outlive a process inside the IPC namespace, which a
+    # zygote's workers share: one algorithm could leave state for the next.
+    "shmget", "shmat", "shmctl", "msgget", "msgsnd", "msgrcv", "msgctl", "semget", "semop", "semtimedop", "semctl",
+    "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr",
 )
 
 

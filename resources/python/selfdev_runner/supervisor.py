@@ -21,7 +21,8 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from . import checks, isolation, st_io
+from . import checks, isolation, st_io, zygote_client
+from .procs import Reader, killpg, pdeathsig
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER = os.path.join(os.path.dirname(HERE), "sandbox_worker.py")
@@ -86,57 +87,6 @@ def scrubbed_env(scratch: str, threads: int) -> Dict[str, str]:
     return env
 
 
-def _pdeathsig() -> None:
-    """In the child before exec: die with the supervisor, in a process group of its own."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:  # noqa: BLE001  (not Linux: the wall-clock kill still applies)
-        pass
-
-
-class _Reader(threading.Thread):
-    """Drains a pipe, keeping at most `limit` bytes (the rest is counted and dropped)."""
-
-    def __init__(self, fileobj, limit: int, on_first=None):
-        super().__init__(daemon=True)
-        self.f = fileobj
-        self.limit = limit
-        self.on_first = on_first
-        self.buf = bytearray()
-        self.dropped = 0
-        self.ready_at: Optional[float] = None
-        self.start()
-
-    def run(self) -> None:
-        while True:
-            try:
-                chunk = self.f.read1(65536) if hasattr(self.f, "read1") else self.f.read(65536)
-            except (OSError, ValueError):
-                break
-            if not chunk:
-                break
-            if self.ready_at is None:
-                self.ready_at = time.perf_counter()
-                if self.on_first is not None and chunk.startswith(b"READY"):
-                    self.on_first()
-            self.feed(chunk)
-            room = self.limit - len(self.buf)
-            if room > 0:
-                self.buf += chunk[:room]
-            self.dropped += max(0, len(chunk) - max(room, 0))
-
-    def feed(self, chunk: bytes) -> None:
-        pass
-
-    def text(self) -> str:
-        t = self.buf.decode("utf-8", "replace")
-        if self.dropped:
-            t += f"\n[... {self.dropped} more bytes dropped]"
-        return t
-
-
 class Progress:
     """How far the worker is: the parameters it reported done (`DONE k` lines on the report fd,
     in order) and whether it has exited. The validator waits on it to check each parameter while
@@ -176,7 +126,7 @@ class Progress:
             return "exited" if self.exited else "live"
 
 
-class _ReportReader(_Reader):
+class _ReportReader(Reader):
     """The report pipe: kept like any pipe, and each complete line handed to `progress`."""
 
     def __init__(self, fileobj, limit: int, on_first, progress: Progress):
@@ -261,17 +211,19 @@ def _read_roots() -> List[str]:
     return sorted(os.path.abspath(r) for r in roots if r and os.path.isdir(r))
 
 
-def run_job(job: dict, on_loaded=None) -> dict:
+def run_job(job: dict, on_loaded=None, zygotes: Optional[zygote_client.Zygotes] = None) -> dict:
     """`on_loaded` is called (from another thread) once the worker has finished its trusted
     set-up and is about to load the algorithm: from then on, a failure is the algorithm's.
+    With `zygotes` (a warm supervisor), the worker is forked by the sandbox's warm zygote
+    instead of started afresh.
     Every record says how the code was contained: `isolation` is "kernel", "unisolated", or
     "none" when no code ran (a contract or set-up failure, or isolation refused)."""
-    r = _run_job(job, on_loaded)
+    r = _run_job(job, on_loaded, zygotes)
     r.setdefault("isolation", "none")
     return r
 
 
-def _run_job(job: dict, on_loaded=None) -> dict:
+def _run_job(job: dict, on_loaded=None, zygotes=None) -> dict:
     t0 = time.perf_counter()
     timings: Dict[str, float] = {}
     try:
@@ -346,7 +298,7 @@ def _run_job(job: dict, on_loaded=None) -> dict:
         checked["ms"] = (time.perf_counter() - tv) * 1000
 
     validator = threading.Thread(target=validate, daemon=True)
-    worker = _run_worker(j, source, params, delta_path, seed, cands, on_loaded, progress, validator.start)
+    worker = _run_worker(j, source, params, delta_path, seed, cands, on_loaded, progress, validator.start, zygotes)
     progress.finish(cancel=worker.get("status") != "ok")  # a failed worker: stop checking at once
     if validator.is_alive() or validator.ident is not None:
         validator.join()
@@ -380,21 +332,29 @@ def _run_job(job: dict, on_loaded=None) -> dict:
                 deltaStats=outcome["deltaStats"], **common)
 
 
-def _worker_plan(j: dict, seed: st_io.ModelFiles, cands: List[st_io.ModelFiles]):
-    """How the worker is started: (mode, argv, worker job fields, sandbox description, fds to
-    pass), or a setup failure record when kernel isolation is missing and not waived."""
+def _kernel_setup(j: dict, seed: st_io.ModelFiles, cands: List[st_io.ModelFiles]):
+    """What a kernel sandbox for this job is made of: (environment, model files, cuda), the same
+    for a one-shot worker and a zygote."""
+    env = scrubbed_env(isolation.SCRATCH, int(j["threads"]))
+    files = [seed.paths] + [c.paths for c in cands]
+    cuda = j["tensorLibrary"] == "torch" and j["device"] in ("auto", "cuda")
+    return env, files, cuda
+
+
+def _worker_plan(j: dict, seed: st_io.ModelFiles, cands: List[st_io.ModelFiles], script: str = WORKER, as_pid_1: bool = False):
+    """How `script` (the worker, or the zygote) is started: (mode, argv, worker job fields,
+    sandbox description, fds to pass, environment), or a setup failure record when kernel
+    isolation is missing and not waived."""
     threads = int(j["threads"])
     if j["isolation"] != "unisolated":
         p = isolation.probe(trial=False)
         if not p["available"]:
             err = isolation.IsolationUnavailable(str(p["reason"]), str(p["fix"]))
             return _failed("setup", err.message(), isolation="none", isolationRefused=True)
-        env = scrubbed_env(isolation.SCRATCH, threads)
-        files = [seed.paths] + [c.paths for c in cands]
-        cuda = j["tensorLibrary"] == "torch" and j["device"] in ("auto", "cuda")
+        env, files, cuda = _kernel_setup(j, seed, cands)
         bpf_fd = isolation.startup_bpf_fd()
         try:
-            argv, info = isolation.command(sys.executable, WORKER, env, files, int(j["limits"]["scratchMB"]), cuda, bpf_fd)
+            argv, info = isolation.command(sys.executable, script, env, files, int(j["limits"]["scratchMB"]), cuda, bpf_fd, as_pid_1)
         except isolation.IsolationUnavailable as e:
             os.close(bpf_fd)
             return _failed("setup", e.message(), isolation="none", isolationRefused=True)
@@ -417,73 +377,108 @@ def _worker_plan(j: dict, seed: st_io.ModelFiles, cands: List[st_io.ModelFiles])
     return "unisolated", argv, fields, info, [], scrubbed_env(j["scratch"], threads)
 
 
+def _zygote_for(j: dict, seed, cands, params: list, zygotes: zygote_client.Zygotes):
+    """The warm zygote for this job's sandbox, started when there is none: (zygote, its plan),
+    or None for a one-shot worker (isolation off or refused, or a zygote that would not start:
+    the one-shot path then reports whatever is wrong)."""
+    if j["isolation"] == "unisolated" or not isolation.probe(trial=False)["available"]:
+        return None
+    env, files, cuda = _kernel_setup(j, seed, cands)
+    key = json.dumps([sys.executable, env, files, cuda, j["tensorLibrary"], int(j["limits"]["scratchMB"])])
+    z = zygotes.get(key)
+    if z is None:
+        plan = _worker_plan(j, seed, cands, script=zygote_client.ZYGOTE, as_pid_1=True)
+        if isinstance(plan, dict):
+            return None
+        _, argv, fields, info, extra_fds, _ = plan
+        config = {"seedFolder": fields["seedFolder"], "candidateFolders": fields["candidateFolders"],
+                  "names": [p["name"] for p in params], "tensorLibrary": j["tensorLibrary"], "scratch": isolation.SCRATCH}
+        try:
+            z = zygote_client.Zygote(key, argv, extra_fds, config)
+        except zygote_client.ZygoteError as e:
+            sys.stderr.write(f"selfdev runner: {e}; running a one-shot worker instead\n")
+            return None
+        finally:
+            for fd in extra_fds:
+                os.close(fd)
+        z.plan = (fields, info)
+        zygotes.add(z)
+    return z
+
+
 def _run_worker(j: dict, source: str, params: list, delta_path: str, seed, cands, on_loaded=None,
-                progress: Optional[Progress] = None, on_started=None) -> dict:
+                progress: Optional[Progress] = None, on_started=None, zygotes: Optional[zygote_client.Zygotes] = None) -> dict:
     limits = j["limits"]
-    plan = _worker_plan(j, seed, cands)
-    if isinstance(plan, dict):
-        plan.pop("message", None)
-        return dict(plan, wallMs=0, peakMemoryMB=0, sandbox={"isolation": plan.pop("isolation", "none")})
-    mode, argv, fields, sandbox_info, extra_fds, env = plan
+    z = _zygote_for(j, seed, cands, params, zygotes) if zygotes is not None else None
+    if z is not None:
+        mode = "forked"
+        fields, info = z.plan
+        sandbox_info = dict(info, worker="forked")
+        argv, extra_fds, env = [], [], None
+    else:
+        plan = _worker_plan(j, seed, cands)
+        if isinstance(plan, dict):
+            plan.pop("message", None)
+            return dict(plan, wallMs=0, peakMemoryMB=0, sandbox={"isolation": plan.pop("isolation", "none")})
+        mode, argv, fields, sandbox_info, extra_fds, env = plan
+        sandbox_info["worker"] = "fresh"
     report_r, report_w = os.pipe()
     delta_fd = os.open(delta_path, os.O_RDWR)
-    wjob = dict(fields, source=source, params=params, deltaFd=delta_fd, reportFd=report_w,
-                tensorLibrary=j["tensorLibrary"], device=j["device"], randomSeed=j["randomSeed"],
-                limits=limits, threads=j["threads"], pythonGuards=j["pythonGuards"])
+    wjob = dict(fields, source=source, params=params, tensorLibrary=j["tensorLibrary"], device=j["device"],
+                randomSeed=j["randomSeed"], limits=limits, threads=j["threads"], pythonGuards=j["pythonGuards"])
     start = time.perf_counter()
-    try:
-        proc = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            cwd=j["scratch"] if mode == "unisolated" else "/", env=env if env is not None else {"PATH": "/usr/bin:/bin"},
-            pass_fds=(report_w, delta_fd, *extra_fds), start_new_session=True, preexec_fn=_pdeathsig, close_fds=True,
-        )
-    except OSError as e:
-        for fd in (report_r, report_w, delta_fd, *extra_fds):
-            os.close(fd)
-        return {"status": "failed", "errorClass": "setup", "detail": f"cannot start the worker: {e}",
-                "wallMs": 0, "peakMemoryMB": 0, "sandbox": sandbox_info}
-    for fd in (report_w, delta_fd, *extra_fds):
-        os.close(fd)
-    pgid = proc.pid  # start_new_session: the worker (or bwrap) leads its own group
-    _current_worker["pgid"] = pgid
-    report = _ReportReader(os.fdopen(report_r, "rb"), 8 * 1024 * 1024, on_loaded, progress or Progress())
-    if on_started is not None:
-        on_started()
-    out = _Reader(proc.stdout, CAPTURE_BYTES)
-    err = _Reader(proc.stderr, CAPTURE_BYTES)
-    try:
-        proc.stdin.write(json.dumps(wjob).encode())
-        proc.stdin.close()
-    except OSError:
-        pass
-
     deadline = start + float(limits["wallSeconds"])
-    timed_out = False
-    delay = 0.001
-    while True:
-        # Wait without reaping, so the group id cannot be reused before the group is killed.
+    report = _ReportReader(os.fdopen(report_r, "rb"), 8 * 1024 * 1024, on_loaded, progress or Progress())
+    if mode == "forked":
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        out = Reader(os.fdopen(out_r, "rb"), CAPTURE_BYTES)
+        err = Reader(os.fdopen(err_r, "rb"), CAPTURE_BYTES)
+        if on_started is not None:
+            on_started()
+        _current_worker["pgid"] = z.pgid
         try:
-            info = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)
-        except ChildProcessError:
-            info = None
-            break
-        if info is not None:
-            break
-        if time.perf_counter() >= deadline:
-            timed_out = True
-            _killpg(pgid)
-        time.sleep(delay)
-        delay = min(delay * 2, 0.02)
-    _killpg(pgid)  # anything left in the group (unisolated mode; a sandbox dies with its PID namespace)
-    cpu_s = 0.0
-    try:
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        peak_mb = usage.ru_maxrss / 1024.0
-        cpu_s = usage.ru_utime + usage.ru_stime
-    except ChildProcessError:
-        peak_mb = 0.0
-    _current_worker.pop("pgid", None)
+            ended = z.run(json.dumps(wjob).encode(), report_w, delta_fd, out_w, err_w,
+                          time.monotonic() + float(limits["wallSeconds"]))
+        except zygote_client.ZygoteError as e:
+            ended = {"status": None, "error": str(e), "timedOut": time.perf_counter() >= deadline}
+        finally:
+            for fd in (report_w, delta_fd, out_w, err_w):
+                os.close(fd)
+            _current_worker.pop("pgid", None)
+        status = ended["status"]
+        code = os.waitstatus_to_exitcode(status) if status is not None else None
+        timed_out = bool(ended["timedOut"])
+        peak_mb = ended.get("maxRssKB", 0.0) / 1024.0
+        cpu_s = ended.get("cpuSeconds", 0.0)
+        stderr_extra = ended.get("error", "")
+    else:
+        wjob.update(deltaFd=delta_fd, reportFd=report_w)
+        try:
+            proc = subprocess.Popen(
+                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                cwd=j["scratch"] if mode == "unisolated" else "/", env=env if env is not None else {"PATH": "/usr/bin:/bin"},
+                pass_fds=(report_w, delta_fd, *extra_fds), start_new_session=True, preexec_fn=pdeathsig, close_fds=True,
+            )
+        except OSError as e:
+            for fd in (report_w, delta_fd, *extra_fds):
+                os.close(fd)
+            report.join(timeout=2)
+            return {"status": "failed", "errorClass": "setup", "detail": f"cannot start the worker: {e}",
+                    "wallMs": 0, "peakMemoryMB": 0, "sandbox": sandbox_info}
+        for fd in (report_w, delta_fd, *extra_fds):
+            os.close(fd)
+        if on_started is not None:
+            on_started()
+        out = Reader(proc.stdout, CAPTURE_BYTES)
+        err = Reader(proc.stderr, CAPTURE_BYTES)
+        try:
+            proc.stdin.write(json.dumps(wjob).encode())
+            proc.stdin.close()
+        except OSError:
+            pass
+        code, timed_out, peak_mb, cpu_s = _wait_fresh(proc, deadline)
+        stderr_extra = ""
     wall_ms = (time.perf_counter() - start) * 1000
     for r in (report, out, err):
         r.join(timeout=2)
@@ -500,16 +495,50 @@ def _run_worker(j: dict, source: str, params: list, delta_path: str, seed, cands
     base = {"wallMs": wall_ms, "peakMemoryMB": round(peak_mb, 1), "sandbox": sandbox_info, "cpuSeconds": round(cpu_s, 3)}
     if parsed is not None and isinstance(parsed.get("timings"), dict):
         base["timings"] = {k: float(v) for k, v in parsed["timings"].items() if isinstance(v, (int, float))}
-    stderr_tail = err.text()[-4000:]
+    stderr_tail = (err.text() + ("\n" + stderr_extra if stderr_extra else ""))[-4000:]
     captured = str((parsed or {}).get("output", ""))
     noise = out.text()
     if noise.strip():
         captured = (captured + "\n" + noise).strip()
     base["output"] = captured[: int(limits["outputChars"])]
-    code = proc.returncode
-    # bwrap reports a worker killed by signal N as exit status 128 + N.
+    # bwrap reports a worker killed by signal N as exit status 128 + N; a zygote reports the
+    # worker's own wait status.
     sig = -code if code is not None and code < 0 else (code - 128 if mode == "kernel" and code is not None and 128 < code < 160 else 0)
     return dict(base, **_classify_worker(limits, timed_out, ready, parsed, lines["refused"], sig, code, cpu_s, stderr_tail))
+
+
+def _wait_fresh(proc: subprocess.Popen, deadline: float):
+    """Waits for a one-shot worker (or its bwrap) with the wall-clock limit, then kills its group:
+    (exit code, timed out, peak MB, CPU seconds)."""
+    pgid = proc.pid  # start_new_session: the worker (or bwrap) leads its own group
+    _current_worker["pgid"] = pgid
+    timed_out = False
+    delay = 0.001
+    while True:
+        # Wait without reaping, so the group id cannot be reused before the group is killed.
+        try:
+            info = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)
+        except ChildProcessError:
+            info = None
+            break
+        if info is not None:
+            break
+        if time.perf_counter() >= deadline:
+            timed_out = True
+            killpg(pgid)
+        time.sleep(delay)
+        delay = min(delay * 2, 0.02)
+    killpg(pgid)  # anything left in the group (unisolated mode; a sandbox dies with its PID namespace)
+    cpu_s = 0.0
+    try:
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        peak_mb = usage.ru_maxrss / 1024.0
+        cpu_s = usage.ru_utime + usage.ru_stime
+    except ChildProcessError:
+        peak_mb = 0.0
+    _current_worker.pop("pgid", None)
+    return proc.returncode, timed_out, peak_mb, cpu_s
 
 
 def _report_lines(raw: bytes) -> dict:
@@ -589,18 +618,10 @@ def _signame(sig: int) -> str:
 _current_worker: Dict[str, int] = {}
 
 
-def _killpg(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except OSError as e:
-        if e.errno not in (errno.ESRCH, errno.EPERM):
-            raise
-
-
 def kill_current_worker() -> None:
     pgid = _current_worker.get("pgid")
     if pgid:
-        _killpg(pgid)
+        killpg(pgid)
 
 
 def _validate_and_write(j: dict, seed: st_io.ModelFiles, cands: List[st_io.ModelFiles], params: list,
@@ -786,11 +807,11 @@ class ResultChannel:
                 view = view[os.write(self.fd, view):]
 
 
-def _answer(job: dict) -> None:
+def _answer(job: dict, zygotes: Optional[zygote_client.Zygotes] = None) -> None:
     """Runs one job and sends its record on the job's own channel (and result file)."""
     channel = ResultChannel(job.pop("resultChannel", None))
     try:
-        result = run_job(job, on_loaded=lambda: channel.send({"event": "loaded"}))
+        result = run_job(job, on_loaded=lambda: channel.send({"event": "loaded"}), zygotes=zygotes)
     except Exception as e:  # noqa: BLE001  (a bug here must still produce a record)
         result = _failed("setup", f"the runner failed: {type(e).__name__}: {e}")
     result_file = job.get("resultFile")
@@ -802,9 +823,20 @@ def _answer(job: dict) -> None:
 
 def serve() -> int:
     """Warm mode: one job per line on stdin, each answered on its own channel with its own
-    nonce, until the end of input. Only this trusted process stays warm (its interpreter and
-    numpy loaded): every algorithm still runs in a fresh sandboxed worker that ends with its job.
-    A line that is not a job is said on stderr and skipped (the caller's own timeout applies)."""
+    nonce, until the end of input. This trusted process stays warm (its interpreter and numpy
+    loaded), and so does the sandbox's zygote (zygote.py), which forks a fresh worker for each
+    algorithm; SELFDEV_RUNNER_ZYGOTE=0 starts a one-shot sandbox per algorithm instead. A line
+    that is not a job is said on stderr and skipped (the caller's own timeout applies)."""
+    zygotes = zygote_client.Zygotes() if os.environ.get("SELFDEV_RUNNER_ZYGOTE", "1") != "0" else None
+    try:
+        _serve_lines(zygotes)
+    finally:
+        if zygotes is not None:
+            zygotes.close()
+    return 0
+
+
+def _serve_lines(zygotes: Optional[zygote_client.Zygotes]) -> None:
     for line in sys.stdin:
         line = line.strip()
         if not line:
@@ -817,8 +849,7 @@ def serve() -> int:
             sys.stderr.write(f"selfdev runner: cannot read a job: {e}\n")
             sys.stderr.flush()
             continue
-        _answer(job)
-    return 0
+        _answer(job, zygotes)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

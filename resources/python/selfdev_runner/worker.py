@@ -190,7 +190,9 @@ def close_other_fds(keep) -> None:
                 pass
 
 
-def run(job: dict, report: Report):
+def run(job: dict, report: Report, preloaded=None):
+    """Runs the job's algorithm. `preloaded` (a zygote's child): the models already mapped and
+    the task vectors already computed, inherited copy-on-write from the zygote."""
     t0 = time.perf_counter()
     timings = {}
     lib = job.get("tensorLibrary", "numpy")
@@ -214,8 +216,12 @@ def run(job: dict, report: Report):
         importlib.import_module(name)
     timings["importMs"] = (time.perf_counter() - t0) * 1000
 
-    seed_files = st_io.ModelFiles(job["seedFolder"])
-    cands = [st_io.ModelFiles(f) for f in job["candidateFolders"]]
+    if preloaded is not None:
+        seed_files, cands, ready_taus = preloaded.seed, preloaded.cands, preloaded.taus
+    else:
+        seed_files = st_io.ModelFiles(job["seedFolder"])
+        cands = [st_io.ModelFiles(f) for f in job["candidateFolders"]]
+        ready_taus = {}
     for m in [seed_files] + cands:
         m.open_all()
     # The delta buffer is mapped, and its descriptor closed with every other one before the
@@ -280,8 +286,12 @@ def run(job: dict, report: Report):
             name = p["name"]
             shape = tuple(p["shape"])
             ta = time.perf_counter()
-            base = seed_files.float32(name)
-            taus = [c.float32(name) - base for c in cands]
+            if name in ready_taus:
+                # The zygote's arrays, copy-on-write: what the algorithm changes stays in this process.
+                taus = list(ready_taus[name])
+            else:
+                base = seed_files.float32(name)
+                taus = [c.float32(name) - base for c in cands]
             if torch is not None:
                 taus = [torch.from_numpy(t).to(device) for t in taus]
             s = param_seed(run_seed, name)

@@ -30,7 +30,7 @@ export const RESULT_FD = 3;
 const STDERR_CAP = 64 * 1024;
 const DEFAULT_WALL_SECONDS = 300;
 // Variables the runner (trusted) may see; the worker gets an even smaller, explicit set.
-const PASS_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'SYSTEMROOT', 'PYENV_ROOT', 'PYENV_VERSION', 'VIRTUAL_ENV', 'CONDA_PREFIX', 'CUDA_VISIBLE_DEVICES', 'LD_LIBRARY_PATH', 'SELFDEV_BWRAP'];
+const PASS_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TMPDIR', 'SYSTEMROOT', 'PYENV_ROOT', 'PYENV_VERSION', 'VIRTUAL_ENV', 'CONDA_PREFIX', 'CUDA_VISIBLE_DEVICES', 'LD_LIBRARY_PATH', 'SELFDEV_BWRAP', 'SELFDEV_RUNNER_ZYGOTE'];
 
 /** The runner script, looked up from this module's folder upwards (source tree, out/, bundle). */
 export function findRunnerScript(start: string = __dirname): string {

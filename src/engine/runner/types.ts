@@ -112,6 +112,9 @@ export interface SandboxReport {
   device?: 'cpu' | 'cuda';
   torchLoaded?: boolean;
   limits?: Record<string, number>;
+  /** How the worker process started: afresh (a sandbox of its own), or forked by the warm
+   *  sandbox's zygote (a warm runner's default). */
+  worker?: 'fresh' | 'forked';
 }
 
 export interface RunnerResult {
