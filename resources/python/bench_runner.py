@@ -6,10 +6,13 @@
    (process start, sandbox, validation and the written file included) against the same
    arithmetic done in this process with numpy on the same memory-mapped tensors
    (tau_j = C_j - seed, delta = 0.5 * sum_j tau_j, merged = seed + delta). Target ratio >= 0.5.
+   The runner is measured both ways it runs: one-shot (a sandbox per job) and warm (a worker
+   forked by the sandbox's zygote, which holds the task vectors: what a run's later algorithms
+   pay).
 2. Fixed overhead per algorithm on the demo models (when built): the runner's total time for a
-   trivial algorithm, with numpy and with torch, under kernel isolation (bubblewrap, seccomp)
-   and, interleaved with it, unisolated: the difference is what isolation costs per algorithm
-   (target <= 50 ms).
+   trivial algorithm, with numpy and with torch, under kernel isolation (bubblewrap, seccomp),
+   forked by a zygote, and, interleaved with them, unisolated: the difference is what isolation
+   costs per algorithm (target <= 50 ms).
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 
-from selfdev_runner import st_io  # noqa: E402
+from selfdev_runner import st_io, zygote_client  # noqa: E402
 from selfdev_runner.supervisor import run_job  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -77,15 +80,24 @@ def warm(folders):
 
 
 def overhead(seed: str, cands, scope, library: str, repeat: int, scratch: str, modes=("kernel",)):
-    """Median total time per mode; the modes alternate run by run so drift hits both alike."""
+    """Median total time per mode ("kernel": a one-shot sandbox, "forked": a worker forked by a
+    warm zygote, "unisolated"); the modes alternate run by run so drift hits all alike."""
     times = {m: [] for m in modes}
-    for i in range(repeat):
-        for m in modes:
-            r = run_job({"seedModel": seed, "candidates": cands, "source": TRIVIAL, "mergeScope": scope, "isolation": m,
-                         "scratch": os.path.join(scratch, f"o{library}{m}{i}"), "tensorLibrary": library, "device": "cpu"})
-            if r["status"] != "ok" or r["isolation"] != m:
-                raise SystemExit(f"overhead run failed: {r}")
-            times[m].append(r["timings"]["totalMs"])
+    zygotes = zygote_client.Zygotes()
+    try:
+        for i in range(-1 if "forked" in modes else 0, repeat):  # -1: the zygote starts, untimed
+            for m in modes:
+                if i < 0 and m != "forked":
+                    continue
+                r = run_job({"seedModel": seed, "candidates": cands, "source": TRIVIAL, "mergeScope": scope,
+                             "isolation": "kernel" if m == "forked" else m, "scratch": os.path.join(scratch, f"o{library}{m}{i}"),
+                             "tensorLibrary": library, "device": "cpu"}, zygotes=zygotes if m == "forked" else None)
+                if r["status"] != "ok" or r["isolation"] != ("kernel" if m == "forked" else m):
+                    raise SystemExit(f"overhead run failed: {r}")
+                if i >= 0:
+                    times[m].append(r["timings"]["totalMs"])
+    finally:
+        zygotes.close()
     return {m: statistics.median(t) for m, t in times.items()}
 
 
@@ -106,20 +118,34 @@ def main() -> int:
         seed, cands, names = make_models(root, args.mb)
         warm([seed] + cands)
         tau_mb = len(cands) * len(names) * 1024 * 2048 * 4 / 1e6
-        direct, runner = [], []
-        for i in range(args.repeat):  # alternating, so drift of this machine hits both alike
-            direct.append(in_process(seed, cands, names, os.path.join(root, f"direct{i}.safetensors")))
+        direct, runner, forked = [], [], []
+        zygotes = zygote_client.Zygotes()
+
+        def apply(i, z):
             r = run_job({"seedModel": seed, "candidates": cands, "algorithmFile": TA, "scratch": os.path.join(root, f"r{i}"),
-                         "mergeScope": r"\.mlp\.", "limits": {"memoryMB": 8192}})
+                         "mergeScope": r"\.mlp\.", "limits": {"memoryMB": 8192}}, zygotes=z)
             if r["status"] != "ok":
                 raise SystemExit(f"runner failed: {r}")
-            runner.append(r["timings"]["totalMs"] / 1000)
-        d, rn = statistics.median(direct), statistics.median(runner)
+            return r
+
+        try:
+            apply("warm-up", zygotes)  # the zygote starts and computes the task vectors, untimed
+            for i in range(args.repeat):  # alternating, so drift of this machine hits all alike
+                direct.append(in_process(seed, cands, names, os.path.join(root, f"direct{i}.safetensors")))
+                r = apply(i, None)
+                runner.append(r["timings"]["totalMs"] / 1000)
+                f = apply(f"f{i}", zygotes)
+                forked.append(f["timings"]["totalMs"] / 1000)
+        finally:
+            zygotes.close()
+        d, rn, fk = statistics.median(direct), statistics.median(runner), statistics.median(forked)
         report["throughput"] = {
             "taskVectorMB": round(tau_mb, 1),
             "inProcessMBs": round(tau_mb / d, 1),
             "runnerMBs": round(tau_mb / rn, 1),
             "ratio": round(d / rn, 3),
+            "forkedMBs": round(tau_mb / fk, 1),
+            "forkedRatio": round(d / fk, 3),
             "isolation": r["isolation"],
         }
         demo = os.path.join(REPO, "resources", "demo")
@@ -129,11 +155,15 @@ def main() -> int:
         folders = [os.path.join(demo, cfg["seed"])] + [os.path.join(demo, c) for c in cfg["candidates"]]
         present = [f for f in folders if os.path.exists(os.path.join(f, "model.safetensors"))]
         if present and present[0] == folders[0] and len(present) >= 2:
-            both = overhead(present[0], present[1:], cfg["mergeScope"], "numpy", max(5, args.repeat), root, ("kernel", "unisolated"))
+            both = overhead(present[0], present[1:], cfg["mergeScope"], "numpy", max(5, args.repeat), root,
+                            ("kernel", "forked", "unisolated"))
             ov = {"models": "demo", "candidates": len(present) - 1, "numpyMs": round(both["kernel"], 1),
+                  "numpyForkedMs": round(both["forked"], 1),
                   "numpyUnisolatedMs": round(both["unisolated"], 1), "isolationMs": round(both["kernel"] - both["unisolated"], 1)}
             if not args.no_torch:
-                ov["torchMs"] = round(overhead(present[0], present[1:], cfg["mergeScope"], "torch", args.repeat, root)["kernel"], 1)
+                torch_ms = overhead(present[0], present[1:], cfg["mergeScope"], "torch", args.repeat, root, ("kernel", "forked"))
+                ov["torchMs"] = round(torch_ms["kernel"], 1)
+                ov["torchForkedMs"] = round(torch_ms["forked"], 1)
             report["overhead"] = ov
         else:
             report["overhead"] = {"models": "demo models not built yet"}
@@ -145,11 +175,14 @@ def main() -> int:
         t = report["throughput"]
         print(f"task vectors: {t['taskVectorMB']} MB (3 candidates)")
         print(f"in-process numpy: {t['inProcessMBs']} MB/s; runner ({t['isolation']} isolation, checks and hashing included): "
-              f"{t['runnerMBs']} MB/s; ratio {t['ratio']} (target >= 0.5; medians of runs taken in turn)")
+              f"{t['runnerMBs']} MB/s one-shot, ratio {t['ratio']}; {t['forkedMBs']} MB/s forked by a warm zygote, "
+              f"ratio {t['forkedRatio']} (target >= 0.5; medians of runs taken in turn)")
         o = report["overhead"]
         if "numpyMs" in o:
-            print(f"fixed overhead per algorithm on the demo models ({o['candidates']} candidates): numpy {o['numpyMs']} ms"
-                  + (f", torch {o['torchMs']} ms" if "torchMs" in o else "") + " (kernel isolation)")
+            print(f"fixed overhead per algorithm on the demo models ({o['candidates']} candidates), kernel isolation: "
+                  f"numpy {o['numpyMs']} ms one-shot, {o['numpyForkedMs']} ms forked by a zygote ({o['numpyMs'] / o['numpyForkedMs']:.1f}x)"
+                  + (f"; torch {o['torchMs']} ms one-shot, {o['torchForkedMs']} ms forked ({o['torchMs'] / o['torchForkedMs']:.1f}x)"
+                     if "torchMs" in o else ""))
             print(f"kernel isolation costs {o['isolationMs']} ms per algorithm (numpy {o['numpyMs']} ms vs unisolated "
                   f"{o['numpyUnisolatedMs']} ms, interleaved; target <= 50 ms)")
         else:
