@@ -10,6 +10,7 @@ const run = (cmd, args) => spawnSync(cmd, args, { cwd: root, stdio: 'inherit' })
 let failed = run(process.execPath, ['esbuild.mjs']) || run('npx', ['tsc', '-p', 'test']);
 const benches = [
   ['engine', process.execPath, [path.join('out', 'test', 'bench', 'engine.js')]],
+  ['decode', process.execPath, [path.join('out', 'test', 'bench', 'decode.js')]],
   ['loop (warm runners and zygotes)', process.execPath, [path.join('out', 'test', 'bench', 'loop.js')]],
   ['runner', python, [path.join('resources', 'python', 'bench_runner.py')]],
   ['panel', process.execPath, [path.join('out', 'test', 'bench', 'panel.js')]],

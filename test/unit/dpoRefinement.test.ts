@@ -93,7 +93,7 @@ describe('DPO refinement of the LLM factory on the backend', () => {
     const out = mkdtempSync(path.join(os.tmpdir(), 'selfdev-merged-logits-'));
     execFileSync(TRAIN_PYTHON, [path.join(repoRoot, 'test', 'fixtures', 'engine', 'folder_logits.py'), out, `merged=${merged}`, `writer=${demoModel('writer')}`], { stdio: ['ignore', 'ignore', 'pipe'] });
     const refs = JSON.parse(readFileSync(path.join(out, 'reference.json'), 'utf8')) as Record<string, { vocab: number; cases: { ids: number[]; logits: number[] }[] }>;
-    const ds = await createDecoderSession(await openHfModel(merged), { maxContext: 64 });
+    const ds = await createDecoderSession(await openHfModel(merged), { maxContext: 64, allLogits: true });
     try {
       let changed = 0;
       for (const [k, c] of refs.merged.cases.entries()) {

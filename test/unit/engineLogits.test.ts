@@ -7,7 +7,8 @@ import { before, describe, it } from 'node:test';
 import { DecoderState } from '../../src/engine/inference/decoderState';
 import { createDecoderSession, type DecoderSession } from '../../src/engine/inference/session';
 import { openHfModel } from '../../src/engine/model/hfModel';
-import { readSafetensorsHeader } from '../../src/engine/model/safetensors';
+import * as ort from 'onnxruntime-node';
+import { readSafetensorsHeader, readTensorBytes } from '../../src/engine/model/safetensors';
 import { demoModel, runFixtureScript } from './support/python';
 
 interface Case {
@@ -31,19 +32,21 @@ function maxDiff(got: Float32Array, gotOffset: number, want: number[], wantOffse
   return worst;
 }
 
-async function sessionFor(name: string): Promise<DecoderSession> {
+async function sessionFor(name: string, allLogits: boolean): Promise<DecoderSession> {
   const ref = refs[name];
   if (ref.overlay) {
     const seed = await openHfModel(ref.seed!);
-    return createDecoderSession(seed, { maxContext: 64 }, await readSafetensorsHeader(ref.overlay));
+    return createDecoderSession(seed, { maxContext: 64, allLogits }, await readSafetensorsHeader(ref.overlay));
   }
-  return createDecoderSession(await openHfModel(ref.folder), { maxContext: 64 });
+  return createDecoderSession(await openHfModel(ref.folder), { maxContext: 64, allLogits });
 }
 
 async function checkModel(name: string): Promise<void> {
   const ref = refs[name];
   const V = ref.vocab;
-  const ds = await sessionFor(name);
+  const ds = await sessionFor(name, true);
+  // What generation runs: the graph without every position's logits.
+  const prod = await sessionFor(name, false);
   try {
     for (const c of ref.cases) {
       const { state, out } = await DecoderState.prefill(ds, [c.ids], 0, true);
@@ -59,9 +62,17 @@ async function checkModel(name: string): Promise<void> {
       const d = maxDiff(out.logits!, (b * len + len - c.ids.length) * V, c.logits, 0, c.ids.length * V);
       assert.ok(d < TOLERANCE, `${name}: batched row ${b} differs by ${d}`);
     });
+    // Generation's graph: the last position of each left-padded row.
+    const last = await DecoderState.prefill(prod, ref.cases.map((c) => c.ids), 0);
+    last.state.dispose();
+    ref.cases.forEach((c, b) => {
+      const d = maxDiff(last.out.lastLogits, b * V, c.logits, (c.ids.length - 1) * V, V);
+      assert.ok(d < TOLERANCE, `${name}: last logits of batched row ${b} differ by ${d}`);
+    });
+    await assert.rejects(DecoderState.prefill(prod, [ref.cases[0].ids], 0, true), /without allLogits/);
     // The KV cache: a prompt of 3 tokens, then one token per step.
     const long = ref.cases[ref.cases.length - 1];
-    const start = await DecoderState.prefill(ds, [long.ids.slice(0, 3)], 0);
+    const start = await DecoderState.prefill(prod, [long.ids.slice(0, 3)], 0);
     for (let i = 3; i < long.ids.length; i++) {
       const step = await start.state.step([long.ids[i]]);
       const d = maxDiff(step.lastLogits, 0, long.logits, i * V, V);
@@ -70,6 +81,7 @@ async function checkModel(name: string): Promise<void> {
     start.state.dispose();
   } finally {
     await ds.release();
+    await prod.release();
   }
 }
 
@@ -91,6 +103,34 @@ describe('decoder graph vs transformers', () => {
   ] as const) {
     it(`matches for ${what}`, () => checkModel(name));
   }
+
+  it('matches with weights fed as graph inputs (a merged model swapped into one session)', async () => {
+    // The MLP (the merge scope) and q_proj as inputs: the projections of a layer then run as a
+    // Gemm each instead of one fused Gemm, and q's score scale is applied to its output.
+    const ref = refs['demo-merged'];
+    const seed = await openHfModel(ref.seed!);
+    const overlay = await readSafetensorsHeader(ref.overlay!);
+    const scope = /(\.mlp\.(gate|up|down)_proj|self_attn\.q_proj)\.weight$/;
+    const ds = await createDecoderSession(seed, { maxContext: 64, weightInputs: scope });
+    try {
+      const inputs = ds.session.inputNames.filter((n) => scope.test(n));
+      assert.equal(inputs.length, 4 * seed.config.numLayers);
+      for (const name of inputs) {
+        const t = overlay.get(name) ?? seed.tensors.get(name)!;
+        const bytes = await readTensorBytes(t);
+        ds.weightFeeds[name] = new ort.Tensor('float32', new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4), t.shape);
+      }
+      const V = ref.vocab;
+      const { state, out } = await DecoderState.prefill(ds, ref.cases.map((c) => c.ids), 0);
+      state.dispose();
+      ref.cases.forEach((c, b) => {
+        const d = maxDiff(out.lastLogits, b * V, c.logits, (c.ids.length - 1) * V, V);
+        assert.ok(d < TOLERANCE, `row ${b}: last logits differ from transformers' merged model by ${d}`);
+      });
+    } finally {
+      await ds.release();
+    }
+  });
 
   it('reads a sharded checkpoint from all its shards', async () => {
     const m = await openHfModel(refs['llama-f16-sharded'].folder);

@@ -1,5 +1,7 @@
 // One batch's pass through a decoder session: a left-padded prompt step, then one token per
-// step with the KV cache carried between steps as onnxruntime tensors (no copies in JS).
+// step with the KV cache carried between steps. Each cache tensor has two buffers in turn: a
+// step reads the past from one and onnxruntime writes the present straight into the other (a
+// pre-allocated output), so no step allocates or copies a cache outside the graph's own Concat.
 import * as ort from 'onnxruntime-node';
 import { pastName, presentName } from '../model/decoderGraph';
 import type { DecoderSession } from './session';
@@ -15,6 +17,9 @@ export class DecoderState {
   private mask: BigInt64Array;
   private positions: number[];
   private past: Record<string, ort.Tensor>;
+  /** Per cache tensor: the buffer behind its past, and the other one, which the next present fills. */
+  private held: Record<string, Float32Array> = {};
+  private spare: Record<string, Float32Array> = {};
   batch: number;
   private total = 0;
 
@@ -83,10 +88,9 @@ export class DecoderState {
       const [, kv, len, hd] = t.dims;
       const rowSize = kv * len * hd;
       const src = t.data as Float32Array;
-      const data = new Float32Array(rows.length * rowSize);
+      const data = this.buffer(name, rows.length * rowSize);
       rows.forEach((r, i) => data.set(src.subarray(r * rowSize, (r + 1) * rowSize), i * rowSize));
-      t.dispose();
-      this.past[name] = new ort.Tensor('float32', data, [rows.length, kv, len, hd]);
+      this.swap(name, new ort.Tensor('float32', data.subarray(0, rows.length * rowSize), [rows.length, kv, len, hd]));
     }
     this.mask = mask;
     this.positions = rows.map((r) => this.positions[r]);
@@ -100,6 +104,9 @@ export class DecoderState {
   private async run(ids: BigInt64Array, pos: BigInt64Array, seq: number, allLogits: boolean): Promise<StepOutput> {
     const b = this.batch;
     const total = this.total + seq;
+    if (allLogits && !this.ds.session.outputNames.includes('logits')) {
+      throw new Error('every position\'s logits were asked for, but the session was created without allLogits');
+    }
     if (Math.max(...this.positions) >= this.ds.maxContext) {
       throw new Error(`sequence longer than the session's context of ${this.ds.maxContext} tokens`);
     }
@@ -110,15 +117,18 @@ export class DecoderState {
       ...this.past,
       ...this.ds.weightFeeds,
     };
-    const { numLayers } = this.ds.model.config;
-    const fetches = [allLogits ? 'logits' : 'last_logits'];
-    for (let l = 0; l < numLayers; l++) fetches.push(presentName(l, 'key'), presentName(l, 'value'));
-    const result = await this.ds.session.run(feeds, fetches);
+    const { numLayers, numKvHeads, headDim } = this.ds.model.config;
+    const fetches: Record<string, ort.Tensor | null> = { [allLogits ? 'logits' : 'last_logits']: null };
+    const size = b * numKvHeads * total * headDim;
     for (let l = 0; l < numLayers; l++) {
       for (const kind of ['key', 'value'] as const) {
-        this.past[pastName(l, kind)].dispose();
-        this.past[pastName(l, kind)] = result[presentName(l, kind)];
+        const present = this.buffer(pastName(l, kind), size).subarray(0, size);
+        fetches[presentName(l, kind)] = new ort.Tensor('float32', present, [b, numKvHeads, total, headDim]);
       }
+    }
+    const result = await this.ds.session.run(feeds, fetches);
+    for (let l = 0; l < numLayers; l++) {
+      for (const kind of ['key', 'value'] as const) this.swap(pastName(l, kind), fetches[presentName(l, kind)]!);
     }
     this.total = total;
     if (allLogits) {
@@ -131,7 +141,28 @@ export class DecoderState {
     return { lastLogits: result.last_logits.data as Float32Array };
   }
 
+  /** The spare buffer of a cache tensor, with room for `size` values (grown ahead, so a long
+   *  generation reallocates a few times, not every step). */
+  private buffer(name: string, size: number): Float32Array {
+    let buf = this.spare[name];
+    if (!buf || buf.length < size) {
+      buf = new Float32Array(Math.ceil(size * 1.25) + 1024);
+      this.spare[name] = buf;
+    }
+    return buf;
+  }
+
+  /** `present` (a view of the spare buffer) becomes the past; the old past's buffer the spare. */
+  private swap(name: string, present: ort.Tensor): void {
+    const old = this.held[name];
+    this.held[name] = this.spare[name];
+    this.spare[name] = old;
+    this.past[name] = present;
+  }
+
   dispose(): void {
-    for (const t of Object.values(this.past)) t.dispose();
+    this.past = {};
+    this.held = {};
+    this.spare = {};
   }
 }

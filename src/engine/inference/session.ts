@@ -19,6 +19,9 @@ export interface SessionConfig {
   maxContext?: number;
   /** Weights fed as inputs on every run instead of being initializers (see decoderGraph.ts). */
   weightInputs?: RegExp;
+  /** Also output every position's logits (DecoderState's allLogits), for checks against a
+   *  reference; generation needs only the last position's and skips the rest. */
+  allLogits?: boolean;
 }
 
 export interface DecoderSession {
@@ -72,7 +75,7 @@ export async function createDecoderSession(model: HfModel, config: SessionConfig
     if (!base) throw new Error(`${t.file}: merged tensor ${name} is not a tensor of ${model.folder}`);
     if (base.shape.join(',') !== t.shape.join(',')) throw new Error(`${t.file}: merged tensor ${name} has shape [${t.shape}], the seed's is [${base.shape}]`);
   }
-  const graph = buildDecoderGraph(model.config, weight, { maxContext, root, weightInputs: config.weightInputs });
+  const graph = buildDecoderGraph(model.config, weight, { maxContext, root, weightInputs: config.weightInputs, allLogits: config.allLogits });
 
   const wanted = config.executionProvider ?? 'cpu';
   let provider: ExecutionProvider = wanted;
