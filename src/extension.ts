@@ -7,6 +7,7 @@ import { watchAlgorithmEdits } from './vscode/editWatcher';
 import { LoopController, type BackendStatus, type LoopState } from './vscode/loopController';
 import { resolveInterpreter } from './vscode/pythonInterpreter';
 import { ResultsPanel } from './vscode/resultsPanel';
+import { runsInView, type RunContext } from './vscode/runChoice';
 import { RunsTreeProvider, type RunsNode } from './vscode/runsTree';
 import { runsLocation } from './vscode/settings';
 import { RunStatusBar } from './vscode/statusBar';
@@ -26,6 +27,8 @@ export interface SelfDevApi {
   pythonInterpreter(): Promise<string>;
   /** The last error a command showed the user (what the error notification said). */
   lastCommandFailure(): CommandFailure | undefined;
+  /** The runs a command without an argument would consider meant (runChoice.ts). */
+  runsInView(): Promise<string[]>;
 }
 
 export function activate(context: vscode.ExtensionContext): SelfDevApi {
@@ -36,7 +39,13 @@ export function activate(context: vscode.ExtensionContext): SelfDevApi {
   const treeView = vscode.window.createTreeView('selfdev.runs', { treeDataProvider: runsTree, showCollapseAll: true, canSelectMany: true });
   const statusBar = new RunStatusBar(loop);
   const backendBar = new BackendStatusBar(loop);
-  const listRunIds = async () => (await listRuns(location())).map((r) => r.id);
+  // What commands without an argument act on (runChoice.ts).
+  const runs: RunContext = {
+    listRuns: () => listRuns(location()),
+    selectedRunIds: () => treeView.selection.map((n) => n.run.id),
+    panelRunId: () => ResultsPanel.shownRunId,
+    recentRunId: () => loop.lastRunId,
+  };
   let lastFailure: CommandFailure | undefined;
   const panelDeps = { extensionUri: context.extensionUri, runsLocation: location, log, loop };
 
@@ -47,7 +56,7 @@ export function activate(context: vscode.ExtensionContext): SelfDevApi {
     treeView,
     statusBar,
     backendBar,
-    ...registerCommands(commandMap({ context, runsTree, runsLocation: location, log, loop, listRunIds }), log, (f) => (lastFailure = f)),
+    ...registerCommands(commandMap({ context, runsTree, runsLocation: location, log, loop, runs }), log, (f) => (lastFailure = f)),
     loop.onDidChangeRun((runId) => {
       runsTree.invalidate(runId);
       runsTree.refreshSoon();
@@ -79,6 +88,7 @@ export function activate(context: vscode.ExtensionContext): SelfDevApi {
     loopState: () => loop.state,
     onDidChangeLoopState: loop.onDidChangeState,
     lastCommandFailure: () => lastFailure,
+    runsInView: async () => runsInView(runs, await runs.listRuns()).map((r) => r.id),
     pythonInterpreter: resolveInterpreter,
   };
 }

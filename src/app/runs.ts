@@ -4,8 +4,8 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { defaultLlmFactory, launcherInForce, readRunConfig, type FactoryConfig, type RunConfig } from '../core/config/runConfig';
-import { RunLoop, runHeader, type LoopDeps, type RunSummary } from '../core/loop/runLoop';
-import { algorithmRef, RUN_FILE } from '../core/run/layout';
+import { RunLoop, runHeader, type LoopDeps } from '../core/loop/runLoop';
+import { RUN_FILE } from '../core/run/layout';
 import { RunFiles, type RunHeader } from '../core/run/runFiles';
 import type { Run, RunStore } from '../core/store/runStore';
 import type { Backend, LauncherSpec } from '../protocol/backend';
@@ -80,8 +80,4 @@ export async function openLoop(run: Run, inst: Installation, backend: Backend | 
 }
 
 /** The best algorithm across a summary's iterations: its score and ref (2/a0007). */
-export function bestSoFar(summary: RunSummary): { score: number; ref: string } | undefined {
-  let best: { score: number; ref: string } | undefined;
-  for (const it of summary.iterations) if (it.best && (!best || it.best.score > best.score)) best = { score: it.best.score, ref: algorithmRef(it.iteration, it.best.id) };
-  return best;
-}
+export { bestSoFar } from '../core/loop/summary';

@@ -41,3 +41,20 @@ export function describeWorker(w: WorkerInfo): string {
   const why = w.state === 'pending' && w.reason ? ` (${w.reason})` : '';
   return `${w.index} ${w.state}${why}${where} · ${w.jobsDone} done${w.current ? ` · on ${w.current}` : ''}`;
 }
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** An ISO time as a short local "Dec 2 06:12" (with the year when it is not this year's). */
+export function shortTime(iso: string | undefined, now = new Date()): string {
+  const d = iso ? new Date(iso) : undefined;
+  if (!d || Number.isNaN(d.getTime())) return '';
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${MONTHS[d.getMonth()]} ${d.getDate()}${d.getFullYear() === now.getFullYear() ? '' : ` ${d.getFullYear()}`} ${two(d.getHours())}:${two(d.getMinutes())}`;
+}
+
+/** What tells runs apart, after the name: "Dec 2 06:12 · 3 iterations · best 45.0%". */
+export function describeRun(run: { createdAt?: string; iterations: readonly number[]; best?: { score: number }; problem?: string }, now = new Date()): string {
+  if (run.problem) return 'damaged run.json';
+  const n = run.iterations.length;
+  return [shortTime(run.createdAt, now), `${n} iteration${n === 1 ? '' : 's'}`, run.best && `best ${pct(run.best.score)}`].filter(Boolean).join(' · ');
+}

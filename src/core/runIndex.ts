@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { RUN_FILE } from './run/layout';
+import { bestSoFar } from './loop/summary';
+import { RUN_FILE, SUMMARY_FILE } from './run/layout';
 import { inspectRunHeader } from './run/runFiles';
 
 /** What the runs sidebar needs to know about one run folder (a worktree holding run.json). */
@@ -13,6 +14,8 @@ export interface RunSummary {
   iterations: number[];
   /** Set when run.json is missing fields or is not valid JSON; the run is still listed. */
   problem?: string;
+  /** The best algorithm so far, from summary.json (absent before the first iteration's). */
+  best?: { score: number; ref: string };
 }
 
 const ITERATION_DIR = /^\d{2,}$/;
@@ -36,9 +39,18 @@ export async function listRuns(location: string): Promise<RunSummary[]> {
     } catch {
       continue; // not a run folder
     }
-    runs.push({ ...inspectRunHeader(text, runFile, entry), dir, iterations: await listIterations(dir) });
+    runs.push({ ...inspectRunHeader(text, runFile, entry), dir, iterations: await listIterations(dir), ...(await readBest(dir)) });
   }
   return runs.sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? '') || a.id.localeCompare(b.id));
+}
+
+async function readBest(dir: string): Promise<{ best?: { score: number; ref: string } }> {
+  try {
+    const best = bestSoFar(JSON.parse(await fs.readFile(path.join(dir, SUMMARY_FILE), 'utf8')) as { iterations?: unknown });
+    return best ? { best } : {};
+  } catch {
+    return {}; // none yet, or damaged: the run is listed without it
+  }
 }
 
 async function listIterations(dir: string): Promise<number[]> {

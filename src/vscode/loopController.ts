@@ -160,12 +160,17 @@ export class LoopController implements vscode.Disposable {
     };
   }
 
+  /** Refuses, before anything is created or changed, while a loop runs (one loop at a time). */
+  ensureIdle(): void {
+    if (this.running) throw new Error(`run ${this.running.runId} is in progress; stop it first (Self-Developing: Stop the Running Iteration)`);
+  }
+
   /**
    * Runs `fn` on the run's loop with a backend, a progress notification and cancellation.
    * Returns undefined when the user stopped it (the run continues from there next time).
    */
   async withLoop<T>(run: Run, title: string, fn: (loop: RunLoop) => Promise<T>): Promise<T | undefined> {
-    if (this.running) throw new Error(`run ${this.running.runId} is in progress; stop it first (Self-Developing: Stop the Running Iteration)`);
+    this.ensureIdle();
     const controller = new AbortController();
     const running: Running = { runId: run.id, title, controller, status: { runId: run.id, iteration: 0, phase: 'starting' }, queued: new Map() };
     this.running = running;

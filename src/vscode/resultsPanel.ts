@@ -29,6 +29,7 @@ export class ResultsPanel implements vscode.Disposable {
   private static current: ResultsPanel | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private pendingFocus: PanelFocus | undefined;
+  private shownRun: string | undefined;
 
   static show(deps: PanelDeps, focus?: PanelFocus): ResultsPanel {
     if (ResultsPanel.current) {
@@ -55,6 +56,11 @@ export class ResultsPanel implements vscode.Disposable {
 
   static get isOpen(): boolean {
     return Boolean(ResultsPanel.current);
+  }
+
+  /** The run the open panel shows (the last one it asked about), for commands without an argument. */
+  static get shownRunId(): string | undefined {
+    return ResultsPanel.current?.shownRun;
   }
 
   static refreshIfOpen(): void {
@@ -111,6 +117,7 @@ export class ResultsPanel implements vscode.Disposable {
   }
 
   private async handle(msg: FromWebview): Promise<void> {
+    if (msg.t === 'selectRun' || msg.t === 'selectIteration') this.shownRun = msg.runId;
     switch (msg.t) {
       case 'ready':
       case 'refresh':

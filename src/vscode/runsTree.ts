@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { pct } from '../core/format';
+import { describeRun, pct } from '../core/format';
 import { algorithmFile } from '../core/run/layout';
 import { listRuns, type RunSummary } from '../core/runIndex';
 import { algorithmRows, referenceRows, RunReader, type ReferenceRow } from '../core/runView';
@@ -128,9 +128,19 @@ function runItem(node: Extract<RunsNode, { kind: 'run' }>): vscode.TreeItem {
   item.id = `run/${run.id}`;
   item.contextValue = 'run';
   const n = run.iterations.length;
-  item.description = run.problem ? 'damaged run.json' : `${n} iteration${n === 1 ? '' : 's'}${node.running ? ' · running' : ''}`;
+  item.description = `${describeRun(run)}${node.running ? ' · running' : ''}`;
   item.tooltip = new vscode.MarkdownString(
-    [`**${run.name}**`, `id: \`${run.id}\``, `branch: \`selfdev/${run.id}\``, run.createdAt && `created ${run.createdAt}`, run.problem && `⚠ ${run.problem}`].filter(Boolean).join('\n\n'),
+    [
+      `**${run.name}**`,
+      `id: \`${run.id}\``,
+      `branch: \`selfdev/${run.id}\``,
+      run.createdAt && `started ${run.createdAt}`,
+      `${n} iteration${n === 1 ? '' : 's'}`,
+      run.best && `best so far ${pct(run.best.score)} (${run.best.ref})`,
+      run.problem && `⚠ ${run.problem}`,
+    ]
+      .filter(Boolean)
+      .join('\n\n'),
   );
   item.iconPath = new vscode.ThemeIcon(run.problem ? 'warning' : node.running ? 'sync~spin' : 'beaker');
   return item;

@@ -244,8 +244,11 @@ describe('Self-Developing in the VS Code UI', () => {
     await toast(page, new RegExp(`vetoed ${smallId} 2/${vetoed}`)).waitFor({ timeout: 30_000 });
     await panel.locator('.algo-row', { hasText: 'vetoed' }).first().waitFor();
     await page.screenshot({ path: path.join(shots, '8-vetoed-in-panel.png') });
+    // The run open in the panel (and selected in the tree) is the one meant: no "Which run?".
     await runFromPalette(page, 'Self-Developing: Run Next Iteration');
-    await answer(page, smallId);
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+    await page.waitForTimeout(1000);
+    assert.equal(await page.locator('.quick-input-widget').isVisible(), false, 'Run Next Iteration asked which run although one is in view');
     await toast(page, new RegExp(`${smallId}: iteration 3 done`)).waitFor({ timeout: 240_000 });
     await panel.locator('.iteration-label', { hasText: /of 3/ }).waitFor({ timeout: 30_000 });
     await panel.locator('.stepper [data-action="next"]').click();

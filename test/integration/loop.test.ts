@@ -2,7 +2,7 @@
 // command with good input, then with bad input (unknown run, malformed config, not an
 // algorithm, a run in progress).
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -54,7 +54,9 @@ describe('loop', () => {
     assert.equal(await first, id);
     assert.equal(api.statusBarText(), `$(beaker) ${id}`);
     const runs = await api.runsTreeChildren();
-    assert.deepEqual(runs.map((n) => api.runsTreeItem(n).description), ['1 iteration']);
+    assert.equal(runs.length, 1);
+    // Told apart by start time, iterations and best score.
+    assert.match(String(api.runsTreeItem(runs[0]).description), /^[A-Z][a-z]{2} \d{1,2} \d\d:\d\d · 1 iteration · best \d+\.\d%$/);
     const items = (await algorithms(1)).map((n) => api.runsTreeItem(n));
     assert.equal(items.length, 4);
     const scores = items.filter((i) => /%/.test(String(i.description))).map((i) => parseFloat(String(i.description)));
@@ -67,6 +69,8 @@ describe('loop', () => {
     const reveal = await vscode.commands.executeCommand<{ branch: string; dir: string }>('selfdev.revealBranch', id);
     assert.equal(reveal.branch, `selfdev/${id}`);
     assert.equal(reveal.dir, runDir);
+    // Without an argument, the run created and run in this window is meant: no question.
+    assert.equal((await vscode.commands.executeCommand<{ branch: string }>('selfdev.revealBranch')).branch, `selfdev/${id}`);
     assert.equal(await vscode.commands.executeCommand('selfdev.stop'), false);
   });
 
@@ -175,7 +179,7 @@ describe('loop', () => {
   it('runs N iterations when given the count', async function () {
     this.timeout(240_000);
     assert.equal(await vscode.commands.executeCommand('selfdev.runIterations', id, 1), id);
-    assert.deepEqual((await api.runsTreeChildren()).map((n) => api.runsTreeItem(n).description), ['4 iterations']);
+    assert.deepEqual((await api.runsTreeChildren()).map((n) => String(api.runsTreeItem(n).description).split(' · ')[1]), ['4 iterations']);
     assert.match(git(runDir, 'tag', '--list'), /iteration-04/);
   });
 
@@ -231,11 +235,41 @@ describe('loop', () => {
     const state = await until('the demo to start', () => api.loopState(), 60_000);
     assert.match(state.runId, /^demo-\d{8}-\d{6}$/);
     await until('the demo to score', () => api.loopState()?.status.phase === 'baselines', 60_000);
+    // A second start is refused, and the refusal creates nothing: no run, branch or worktree.
+    const runsBefore = (await api.runsTreeChildren()).length;
+    const foldersBefore = readdirSync(runsDir).sort();
+    assert.equal(await vscode.commands.executeCommand('selfdev.startDemo'), undefined);
+    assert.match(lastFailure(), new RegExp(`run ${state.runId} is in progress; stop it first`));
+    assert.equal((await api.runsTreeChildren()).length, runsBefore);
+    assert.deepEqual(readdirSync(runsDir).sort(), foldersBefore);
+    assert.equal(api.loopState()?.runId, state.runId);
     assert.equal(await vscode.commands.executeCommand('selfdev.stop'), true);
     assert.equal(await demo, state.runId);
     assert.equal(api.loopState(), undefined);
     const demoDir = path.join(runsDir, state.runId);
     assert.match(git(demoDir, 'log', '--format=%s'), /^create run demo-/m);
     assert.ok((await api.runsTreeChildren()).some((n) => n.kind === 'run' && n.run.id === state.runId));
+  });
+
+  it('acts on the run in view, and asks only when the runs in view disagree', async function () {
+    this.timeout(60_000);
+    const config = writeSmallConfig(path.join(runsDir, '..', `${path.basename(runsDir)}-other.selfdev.json`));
+    const other = await vscode.commands.executeCommand<string>('selfdev.newRun', config);
+    assert.deepEqual(await api.runsInView(), [other], 'the run just created');
+    assert.equal((await vscode.commands.executeCommand<{ branch: string }>('selfdev.revealBranch')).branch, `selfdev/${other}`);
+    // The panel open on the first run as well: two runs in view, so the user is asked, with the
+    // runs in view listed first (the panel's, then the recent one).
+    await vscode.commands.executeCommand('selfdev.openResults', id);
+    await until('the panel to show the run', async () => (await api.runsInView()).includes(id), 30_000);
+    assert.deepEqual(await api.runsInView(), [id, other]);
+    let settled = false;
+    const asked = vscode.commands.executeCommand<{ branch: string }>('selfdev.revealBranch');
+    void asked.then(() => (settled = true));
+    await until('the question to be answered', async () => {
+      await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+      return settled;
+    }, 20_000);
+    assert.equal((await asked).branch, `selfdev/${id}`);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 });

@@ -6,7 +6,7 @@ import { factoryLineage } from '../run/lineage';
 import { meanScore } from '../../stats';
 import type { RunConfig } from '../config/runConfig';
 import { latestById, type ScoredRecord } from '../run/records';
-import { isControlOf, SUMMARY_FILE, transferDevFile, transferTestFile } from '../run/layout';
+import { algorithmRef, isControlOf, SUMMARY_FILE, transferDevFile, transferTestFile } from '../run/layout';
 import type { RunFiles, RunHeader } from '../run/runFiles';
 import type { Vetoes } from '../run/vetoes';
 import { temperatureAt } from '../schedule';
@@ -49,6 +49,19 @@ export interface BriefRecord {
   score: number;
   interval: [number, number];
   scores: Record<string, number>;
+}
+
+/** The best algorithm of all iterations so far (each iteration's best already leaves vetoed ones
+ * out), from a summary as written or read back (a damaged one has no best). */
+export function bestSoFar(summary: { iterations?: unknown }): { score: number; ref: string } | undefined {
+  let best: { score: number; ref: string } | undefined;
+  if (!Array.isArray(summary.iterations)) return undefined;
+  for (const it of summary.iterations as { iteration?: unknown; best?: { id?: unknown; score?: unknown } | null }[]) {
+    const b = it?.best;
+    if (typeof it?.iteration !== 'number' || typeof b?.id !== 'string' || typeof b.score !== 'number') continue;
+    if (!best || b.score > best.score) best = { score: b.score, ref: algorithmRef(it.iteration, b.id) };
+  }
+  return best;
 }
 
 /** The best scored record; ties go to the earlier iteration, then the lower id, so the choice is stable. */

@@ -6,6 +6,7 @@ import { loopCommands } from './loopCommands';
 import type { CommandMap } from './registerCommands';
 import { selectPythonInterpreter } from '../pythonInterpreter';
 import { ResultsPanel, type PanelFocus } from '../resultsPanel';
+import type { RunContext } from '../runChoice';
 import type { RunsTreeProvider } from '../runsTree';
 
 export interface CommandDeps {
@@ -14,7 +15,7 @@ export interface CommandDeps {
   runsLocation: () => string;
   log: vscode.LogOutputChannel;
   loop: LoopController;
-  listRunIds: () => Promise<string[]>;
+  runs: RunContext;
 }
 
 /** What to show when the panel is opened from a tree node, the status bar or a message. */
@@ -27,9 +28,9 @@ function panelFocus(arg: unknown): PanelFocus | undefined {
 }
 
 /** The handler of every contributed command. */
-export function commandMap({ context, runsTree, runsLocation, log, loop, listRunIds }: CommandDeps): CommandMap {
+export function commandMap({ context, runsTree, runsLocation, log, loop, runs }: CommandDeps): CommandMap {
   return {
-    ...loopCommands(loop, context, listRunIds, runsLocation),
+    ...loopCommands(loop, context, runs, runsLocation),
     ...curationCommands(loop, runsLocation),
     'selfdev.openResults': (arg?: unknown) => {
       ResultsPanel.show({ extensionUri: context.extensionUri, runsLocation, log, loop }, panelFocus(arg));

@@ -5,23 +5,10 @@ import { bestSoFar } from '../../app/runs';
 import { defaultLlmFactory, readRunConfig, type FactoryConfig } from '../../core/config/runConfig';
 import { RunFiles } from '../../core/run/runFiles';
 import { pct } from '../../core/format';
-import type { Run } from '../../core/store/runStore';
 import { requireAlgorithmRef } from '../algorithmRef';
 import { LLM_KEY_SECRET, type LoopController } from '../loopController';
+import { chooseRun, type RunContext } from '../runChoice';
 import { settings } from '../settings';
-
-/** A run named by a string id, a Runs tree node, or picked by the user. */
-async function resolveRun(loop: LoopController, arg: unknown, listIds: () => Promise<string[]>): Promise<Run | undefined> {
-  if (typeof arg === 'string' && arg) return loop.openRun(arg);
-  const node = arg as { kind?: string; run?: { id?: string }; runId?: unknown } | undefined;
-  if (node?.run?.id) return loop.openRun(node.run.id);
-  if (typeof node?.runId === 'string') return loop.openRun(node.runId);
-  const ids = await listIds();
-  if (!ids.length) throw new Error('there are no runs yet: start the demo run or a new run first');
-  // Kept open when focus moves (the results panel redrawing as a run commits must not dismiss it).
-  const id = await vscode.window.showQuickPick(ids, { title: 'Which run?', ignoreFocusOut: true });
-  return id ? loop.openRun(id) : undefined;
-}
 
 type FactoryChoice = 'config' | 'grammar' | 'llm-seed' | 'llm-endpoint';
 
@@ -86,9 +73,9 @@ async function pickFactory(file: string): Promise<FactoryChoice | undefined> {
   return (await vscode.window.showQuickPick(items, { title: 'Who writes the algorithms?' }))?.choice;
 }
 
-export function loopCommands(loop: LoopController, context: vscode.ExtensionContext, listIds: () => Promise<string[]>, runsDir: () => string) {
+export function loopCommands(loop: LoopController, context: vscode.ExtensionContext, runs: RunContext, runsDir: () => string) {
   const iterate = async (arg: unknown, count: number) => {
-    const run = await resolveRun(loop, arg, listIds);
+    const run = await chooseRun(loop, runs, arg);
     if (!run) return undefined;
     const summary = await loop.withLoop(run, `${run.id}: ${count === 1 ? 'next iteration' : `${count} iterations`}`, async (l) => {
       await l.iterate(count);
@@ -109,6 +96,8 @@ export function loopCommands(loop: LoopController, context: vscode.ExtensionCont
   };
   return {
     'selfdev.startDemo': async () => {
+      // A refused start changes nothing: no run, branch or worktree is made while a loop runs.
+      loop.ensureIdle();
       const demo = vscode.Uri.joinPath(context.extensionUri, 'resources', 'demo', 'demo.run.json').fsPath;
       const run = await loop.createRun(demo);
       const iterations = (await new RunFiles(run).header()).config.iterations;
@@ -169,7 +158,7 @@ export function loopCommands(loop: LoopController, context: vscode.ExtensionCont
       return stopped;
     },
     'selfdev.finalize': async (arg?: unknown, options?: unknown) => {
-      const run = await resolveRun(loop, arg, listIds);
+      const run = await chooseRun(loop, runs, arg);
       if (!run) return undefined;
       // Callers that already asked (tests, other extensions) pass {confirmed: true}.
       const confirmed = typeof options === 'object' && options !== null && (options as { confirmed?: unknown }).confirmed === true;
@@ -197,7 +186,7 @@ export function loopCommands(loop: LoopController, context: vscode.ExtensionCont
       return editor.document.uri.fsPath;
     },
     'selfdev.revealBranch': async (arg?: unknown) => {
-      const run = await resolveRun(loop, arg, listIds);
+      const run = await chooseRun(loop, runs, arg);
       if (!run) return undefined;
       void vscode.window.showInformationMessage(`Self-Developing: run ${run.id} is branch ${run.branch}, checked out at ${run.dir}.`, 'Copy Branch Name').then((c) => {
         if (c) void vscode.env.clipboard.writeText(run.branch);
