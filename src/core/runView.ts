@@ -259,3 +259,41 @@ export async function referenceRows(reader: RunReader): Promise<ReferenceRow[]> 
     .map((r) => ({ id: r.id, kind: r.kind, status: r.status, score: r.score, interval: r.interval, errorClass: r.errorClass, summary: r.summary, file: r.file }))
     .sort((a, b) => order[a.kind] - order[b.kind] || (b.score ?? -1) - (a.score ?? -1) || a.id.localeCompare(b.id));
 }
+
+/** A node of the references: the seed or a candidate on its own, a baseline method with its
+ * grid's variants, or the random-program controls. */
+export interface ReferenceGroup {
+  kind: ReferenceRow['kind'];
+  /** The baseline method ("dare"), "control", or the row's id for a seed or a candidate. */
+  name: string;
+  /** Best first; failed ones last. */
+  rows: ReferenceRow[];
+  best?: ReferenceRow;
+}
+
+/** The references grouped for reading: the seed, the candidates, each baseline method (the
+ * method with the best variant first) and the controls; the best variant first in each. */
+export function referenceGroups(rows: readonly ReferenceRow[]): ReferenceGroup[] {
+  const byScore = (a: ReferenceRow, b: ReferenceRow) => (b.status === 'ok' ? (b.score ?? -1) : -2) - (a.status === 'ok' ? (a.score ?? -1) : -2) || a.id.localeCompare(b.id);
+  const group = (kind: ReferenceRow['kind'], name: string, members: ReferenceRow[]): ReferenceGroup => {
+    const sorted = [...members].sort(byScore);
+    return { kind, name, rows: sorted, best: sorted.find((r) => r.status === 'ok') };
+  };
+  const singles = (kind: 'seed' | 'candidate') => rows.filter((r) => r.kind === kind).map((r) => group(kind, r.id, [r]));
+  const families = new Map<string, ReferenceRow[]>();
+  for (const r of rows.filter((r) => r.kind === 'baseline')) {
+    const family = r.summary || r.id.replace(/^baseline-/, '').split('-')[0];
+    families.set(family, [...(families.get(family) ?? []), r]);
+  }
+  const baselines = [...families].map(([name, members]) => group('baseline', name, members));
+  baselines.sort((a, b) => (b.best?.score ?? -1) - (a.best?.score ?? -1) || a.name.localeCompare(b.name));
+  const controls = rows.filter((r) => r.kind === 'control');
+  return [...singles('seed'), ...singles('candidate'), ...baselines, ...(controls.length ? [group('control', 'control', controls)] : [])];
+}
+
+/** A baseline variant by its grid point: "DROP_P=0.6, LAMBDA=0.5" ("as written" without one). */
+export function variantLabel(row: Pick<ReferenceRow, 'id' | 'summary'>): string {
+  const family = row.summary || row.id.replace(/^baseline-/, '').split('-')[0];
+  const point = row.id.replace(/^baseline-/, '').slice(family.length).replace(/^-/, '');
+  return point ? point.split(',').join(', ') : 'as written';
+}

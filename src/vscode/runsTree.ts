@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { describeRun, pct } from '../core/format';
 import { algorithmFile } from '../core/run/layout';
 import { listRuns, type RunSummary } from '../core/runIndex';
-import { algorithmRows, referenceRows, RunReader, type ReferenceRow } from '../core/runView';
+import { algorithmRows, referenceGroups, referenceRows, RunReader, variantLabel, type ReferenceGroup, type ReferenceRow } from '../core/runView';
 import type { AlgorithmRow } from '../protocol/webviewMessages';
 
 export type RunsNode =
@@ -11,7 +11,8 @@ export type RunsNode =
   | { kind: 'iteration'; run: RunSummary; iteration: number; best?: AlgorithmRow; count: number }
   | { kind: 'algorithm'; run: RunSummary; iteration: number; algorithm: AlgorithmRow }
   | { kind: 'references'; run: RunSummary }
-  | { kind: 'reference'; run: RunSummary; reference: ReferenceRow; best: boolean };
+  | { kind: 'family'; run: RunSummary; group: ReferenceGroup; best: boolean }
+  | { kind: 'reference'; run: RunSummary; reference: ReferenceRow; best: boolean; inFamily?: boolean };
 
 
 /**
@@ -70,10 +71,17 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       return (await this.iterationRows(reader, node.iteration)).map((algorithm) => ({ kind: 'algorithm', run: node.run, iteration: node.iteration, algorithm }));
     }
     if (node.kind === 'references') {
-      const refs = await referenceRows(reader);
-      const bestBaseline = refs.find((r) => r.kind === 'baseline' && r.status === 'ok');
-      const bestControl = refs.find((r) => r.kind === 'control' && r.status === 'ok');
-      return refs.map((reference) => ({ kind: 'reference', run: node.run, reference, best: reference === bestBaseline || reference === bestControl }));
+      // The seed and candidates one by one; each baseline method and the controls as a group.
+      const groups = referenceGroups(await referenceRows(reader));
+      const bestBaseline = groups.find((g) => g.kind === 'baseline' && g.best);
+      return groups.map((group): RunsNode =>
+        group.kind === 'seed' || group.kind === 'candidate'
+          ? { kind: 'reference', run: node.run, reference: group.rows[0], best: false }
+          : { kind: 'family', run: node.run, group, best: group === bestBaseline },
+      );
+    }
+    if (node.kind === 'family') {
+      return node.group.rows.map((reference) => ({ kind: 'reference', run: node.run, reference, best: reference === node.group.best, inFamily: true }));
     }
     return [];
   }
@@ -95,6 +103,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         return algorithmItem(node);
       case 'reference':
         return referenceItem(node);
+      case 'family':
+        return familyItem(node);
       case 'references': {
         const item = new vscode.TreeItem('Baselines and controls', vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `${node.run.id}/references`;
@@ -177,13 +187,33 @@ function algorithmItem(node: Extract<RunsNode, { kind: 'algorithm' }>): vscode.T
   return item;
 }
 
+function familyItem(node: Extract<RunsNode, { kind: 'family' }>): vscode.TreeItem {
+  const g = node.group;
+  const control = g.kind === 'control';
+  const item = new vscode.TreeItem(control ? 'random-program control' : g.name, vscode.TreeItemCollapsibleState.Collapsed);
+  item.id = `${node.run.id}/references/${g.kind}/${g.name}`;
+  item.contextValue = `reference-family-${g.kind}`;
+  const n = g.rows.length;
+  item.description = [g.best ? `best ${pct(g.best.score ?? 0)}` : 'none scored', `${n} ${control ? 'program' : 'variant'}${n === 1 ? '' : 's'}`].join(' · ');
+  item.tooltip = new vscode.MarkdownString(
+    control
+      ? 'Programs drawn at random from the same grammar: what a merge scores without the factory learning anything'
+      : `Human baseline **${g.name}** over its coefficient grid, each point scored on the dev split${node.best ? '; its best variant is the best baseline' : ''}`,
+  );
+  item.iconPath = new vscode.ThemeIcon(control ? 'symbol-misc' : node.best ? 'star-half' : 'book');
+  return item;
+}
+
 function referenceItem(node: Extract<RunsNode, { kind: 'reference' }>): vscode.TreeItem {
   const r = node.reference;
-  const label = r.kind === 'seed' ? 'seed model' : r.kind === 'candidate' ? `${r.id} (${r.summary ?? ''})` : r.id.replace(/^baseline-/, '');
+  const score = r.status === 'ok' ? pct(r.score ?? 0) : `failed (${r.errorClass ?? 'error'})`;
+  // Within a group the score leads, so a long grid point never hides it.
+  const label =
+    r.kind === 'seed' ? 'seed model' : r.kind === 'candidate' ? `${r.id} (${r.summary ?? ''})` : `${score}  ${r.kind === 'baseline' ? variantLabel(r) : r.id.replace(/^control-/, '')}`;
   const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
   item.id = `${node.run.id}/references/${r.id}`;
   item.contextValue = `reference-${r.kind}`;
-  item.description = [r.status === 'ok' ? pct(r.score ?? 0) : (r.errorClass ?? 'failed'), r.kind === 'seed' ? '' : r.kind].filter(Boolean).join(' · ');
+  item.description = node.inFamily ? (node.best ? 'best' : '') : [score, r.kind === 'seed' ? '' : r.kind].filter(Boolean).join(' · ');
   item.tooltip = new vscode.MarkdownString(
     [
       `**${r.id}**`,
@@ -195,6 +225,7 @@ function referenceItem(node: Extract<RunsNode, { kind: 'reference' }>): vscode.T
             ? `human baseline ${r.summary ?? ''}, one point of its coefficient grid`
             : `random-program control: ${r.summary ?? ''}`,
       r.interval && `dev ${pct(r.score ?? 0)}, 95% interval [${pct(r.interval[0])}, ${pct(r.interval[1])}]`,
+      r.status === 'failed' && `failed: ${r.errorClass ?? 'error'}`,
     ]
       .filter(Boolean)
       .join('\n\n'),

@@ -272,4 +272,29 @@ describe('loop', () => {
     assert.equal((await asked).branch, `selfdev/${id}`);
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
+
+  it('groups the baselines by method, the best method and its best variant first, scores leading', async function () {
+    this.timeout(240_000);
+    const config = writeSmallConfig(path.join(runsDir, '..', `${path.basename(runsDir)}-baselines.selfdev.json`), { baselines: true, randomControl: true, algorithmsPerIteration: 2 });
+    const bid = await vscode.commands.executeCommand<string>('selfdev.newRun', config);
+    assert.equal(await vscode.commands.executeCommand<string>('selfdev.runNextIteration', bid), bid);
+    const run = (await api.runsTreeChildren()).find((n) => n.kind === 'run' && n.run.id === bid)!;
+    const refs = (await api.runsTreeChildren(run)).find((n) => n.kind === 'references')!;
+    const groups = await api.runsTreeChildren(refs);
+    assert.deepEqual(groups.slice(0, 4).map((n) => n.kind), ['reference', 'reference', 'reference', 'reference'], 'the seed and the three candidates');
+    const families = groups.filter((n): n is Extract<RunsNode, { kind: 'family' }> => n.kind === 'family');
+    const methods = families.filter((f) => f.group.kind === 'baseline').map((f) => f.group.name);
+    assert.deepEqual([...methods].sort(), ['average', 'dare', 'task_arithmetic', 'ties', 'worked_example']);
+    const bests = families.filter((f) => f.group.kind === 'baseline').map((f) => f.group.best?.score ?? -1);
+    assert.deepEqual(bests, [...bests].sort((a, b) => b - a), 'methods ordered by their best variant');
+    assert.equal(families.at(-1)?.group.kind, 'control', 'the controls last');
+    const dare = families.find((f) => f.group.name === 'dare')!;
+    assert.match(String(api.runsTreeItem(dare).description), /^best \d+\.\d% · 12 variants$/);
+    const variants = (await api.runsTreeChildren(dare)).map((n) => api.runsTreeItem(n));
+    assert.equal(variants.length, 12);
+    assert.match(String(variants[0].label), /^\d+\.\d% {2}DROP_P=[\d.]+, LAMBDA=[\d.]+, COMBINE=\w+$/, `the score before the grid point: ${String(variants[0].label)}`);
+    const scores = variants.map((v) => parseFloat(String(v.label)));
+    assert.deepEqual(scores, [...scores].sort((a, b) => b - a), 'best variant first');
+    assert.equal(variants[0].description, 'best');
+  });
 });

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { algorithmDetail, iterationData, lineDiff, pairDetail, referenceRows, runOverview, RunReader } from '../../src/core/runView';
+import { algorithmDetail, iterationData, lineDiff, pairDetail, referenceGroups, referenceRows, runOverview, RunReader, variantLabel, type ReferenceRow } from '../../src/core/runView';
 
 const CODE = (k: number) => `import numpy as np\n\ndef merge(task_vectors, name):\n    return ${k} * np.mean(np.stack(task_vectors), axis=0)\n`;
 const lines = (rs: object[]) => rs.map((r) => JSON.stringify(r)).join('\n') + '\n';
@@ -128,6 +128,37 @@ describe('run views for the panel and the tree', () => {
 
   it('references: seed, then baselines and controls best first', async () => {
     assert.deepEqual((await referenceRows(reader)).map((r) => r.id), ['seed', 'baseline-ties-K=1', 'baseline-dare-K=1', 'control-02-c0001', 'control-01-c0001']);
+  });
+
+  it('groups the references: seed, candidates, each baseline method best first with its best variant first, then the controls', () => {
+    const ok = (id: string, kind: ReferenceRow['kind'], score: number, summary?: string): ReferenceRow => ({ id, kind, status: 'ok', score, summary });
+    const rows: ReferenceRow[] = [
+      ok('seed', 'seed', 0.3),
+      ok('cand-sub', 'candidate', 0.4, 'sub'),
+      ok('baseline-dare-DROP_P=0.2,LAMBDA=0.5,COMBINE=ties', 'baseline', 0.41, 'dare'),
+      ok('baseline-dare-DROP_P=0.6,LAMBDA=0.5,COMBINE=task_arithmetic', 'baseline', 0.47, 'dare'),
+      { id: 'baseline-dare-DROP_P=0.4,LAMBDA=1.0,COMBINE=ties', kind: 'baseline', status: 'failed', errorClass: 'timeout', summary: 'dare' },
+      ok('baseline-task_arithmetic-LAMBDA=0.2', 'baseline', 0.45, 'task_arithmetic'),
+      ok('baseline-task_arithmetic-LAMBDA=1.0', 'baseline', 0.5, 'task_arithmetic'),
+      ok('baseline-average', 'baseline', 0.33, 'average'),
+      ok('control-01-c0001', 'control', 0.2),
+      ok('control-01-c0002', 'control', 0.25),
+    ];
+    const groups = referenceGroups(rows);
+    assert.deepEqual(groups.map((g) => [g.kind, g.name, g.best?.score]), [
+      ['seed', 'seed', 0.3],
+      ['candidate', 'cand-sub', 0.4],
+      ['baseline', 'task_arithmetic', 0.5],
+      ['baseline', 'dare', 0.47],
+      ['baseline', 'average', 0.33],
+      ['control', 'control', 0.25],
+    ]);
+    assert.deepEqual(groups[3].rows.map((r) => variantLabel(r)), [
+      'DROP_P=0.6, LAMBDA=0.5, COMBINE=task_arithmetic',
+      'DROP_P=0.2, LAMBDA=0.5, COMBINE=ties',
+      'DROP_P=0.4, LAMBDA=1.0, COMBINE=ties', // failed: last
+    ]);
+    assert.equal(variantLabel(rows[7]), 'as written');
   });
 
   it('lineDiff marks removed and added lines', () => {
