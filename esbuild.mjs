@@ -15,8 +15,16 @@ const common = {
   logLevel: 'info',
   define: { SELFDEV_VERSION: JSON.stringify(version) },
 };
-// Native and host-provided modules stay outside the bundles.
-const node = { ...common, platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', 'onnxruntime-node'] };
+// Native and host-provided modules stay outside the bundles. jsonc-parser's default (UMD) build
+// loads its parts with a require() a bundler cannot follow; its ES module build bundles whole.
+const node = {
+  ...common,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: ['vscode', 'onnxruntime-node'],
+  alias: { 'jsonc-parser': './node_modules/jsonc-parser/lib/esm/main.js' },
+};
 
 const builds = [
   { ...node, entryPoints: { extension: 'src/extension.ts' }, outdir: 'out' },

@@ -7,6 +7,7 @@ import { watchAlgorithmEdits } from './vscode/editWatcher';
 import { LoopController, type BackendStatus, type LoopState } from './vscode/loopController';
 import { resolveInterpreter } from './vscode/pythonInterpreter';
 import { ResultsPanel } from './vscode/resultsPanel';
+import { ConfigProblems } from './vscode/configProblems';
 import { runsInView, type RunContext } from './vscode/runChoice';
 import { RunsTreeProvider, type RunsNode } from './vscode/runsTree';
 import { runsLocation } from './vscode/settings';
@@ -29,6 +30,8 @@ export interface SelfDevApi {
   lastCommandFailure(): CommandFailure | undefined;
   /** The runs a command without an argument would consider meant (runChoice.ts). */
   runsInView(): Promise<string[]>;
+  /** The problems shown for a run config file (the Problems view's entries). */
+  configProblems(file: string): readonly vscode.Diagnostic[];
 }
 
 export function activate(context: vscode.ExtensionContext): SelfDevApi {
@@ -47,6 +50,7 @@ export function activate(context: vscode.ExtensionContext): SelfDevApi {
     recentRunId: () => loop.lastRunId,
   };
   let lastFailure: CommandFailure | undefined;
+  const configProblems = new ConfigProblems();
   const panelDeps = { extensionUri: context.extensionUri, runsLocation: location, log, loop };
 
   context.subscriptions.push(
@@ -56,7 +60,8 @@ export function activate(context: vscode.ExtensionContext): SelfDevApi {
     treeView,
     statusBar,
     backendBar,
-    ...registerCommands(commandMap({ context, runsTree, runsLocation: location, log, loop, runs }), log, (f) => (lastFailure = f)),
+    configProblems,
+    ...registerCommands(commandMap({ context, runsTree, runsLocation: location, log, loop, runs }), log, (f) => (lastFailure = f), (err) => configProblems.show(err)),
     loop.onDidChangeRun((runId) => {
       runsTree.invalidate(runId);
       runsTree.refreshSoon();
@@ -89,6 +94,7 @@ export function activate(context: vscode.ExtensionContext): SelfDevApi {
     onDidChangeLoopState: loop.onDidChangeState,
     lastCommandFailure: () => lastFailure,
     runsInView: async () => runsInView(runs, await runs.listRuns()).map((r) => r.id),
+    configProblems: (file) => configProblems.problems(file),
     pythonInterpreter: resolveInterpreter,
   };
 }

@@ -203,17 +203,46 @@ describe('loop', () => {
       assert.match(lastFailure(), /no run named "no-such-run"/);
     });
 
+    it('a config mistake is underlined while typing (the JSON schema of *.selfdev.json)', async function () {
+      this.timeout(60_000);
+      const file = path.join(runsDir, '..', `${path.basename(runsDir)}-typing.selfdev.json`);
+      writeFileSync(file, JSON.stringify({ name: 'x', iterations: 'two', colour: 1 }, null, 1));
+      const doc = await vscode.workspace.openTextDocument(file);
+      await vscode.window.showTextDocument(doc);
+      const marks = await until('the JSON language service to check the file against the schema', () => {
+        const d = vscode.languages.getDiagnostics(doc.uri);
+        return d.length >= 2 ? d : undefined;
+      }, 45_000);
+      const lines = marks.map((d) => d.range.start.line + 1).sort();
+      assert.ok(lines.includes(3), `"iterations": "two" (line 3) is underlined: ${marks.map((d) => `${d.range.start.line + 1}: ${d.message}`).join('; ')}`);
+      assert.ok(lines.includes(4), '"colour" (line 4), unknown, is underlined');
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    });
+
     it('a malformed config names the file and the field', async () => {
       const runIds = async () => (await api.runsTreeChildren()).map((n) => n.kind === 'run' && n.run.id);
       const before = await runIds();
       const bad = path.join(runsDir, '..', `${path.basename(runsDir)}-bad.selfdev.json`);
-      writeFileSync(bad, JSON.stringify({ name: 'bad', seed: 42 }));
+      writeFileSync(bad, JSON.stringify({ name: 'bad', seed: 42 }, null, 1));
       assert.equal(await vscode.commands.executeCommand('selfdev.newRun', bad), undefined);
-      assert.match(lastFailure(), new RegExp(`${path.basename(bad).replace(/\./g, '\\.')}: [a-z.]+: expected`));
+      // Every problem at once, each at its line and column, in the Problems view too.
+      assert.match(lastFailure(), /-bad\.selfdev\.json: 3 problems:\n/);
+      assert.match(lastFailure(), new RegExp(`${path.basename(bad).replace(/\./g, '\\.')}:3:2: seed: expected a non-empty string`));
+      const shown = api.configProblems(bad).map((d) => `${d.range.start.line + 1} ${d.message.split(':')[0]} ${d.source}`);
+      assert.deepEqual(shown.sort(), ['1 benchmarks Self-Developing', '1 candidates Self-Developing', '3 seed Self-Developing']);
       writeFileSync(bad, '{ "name": ');
       assert.equal(await vscode.commands.executeCommand('selfdev.newRun', bad), undefined);
-      assert.match(lastFailure(), /-bad\.selfdev\.json: not valid JSON/);
+      assert.match(lastFailure(), /-bad\.selfdev\.json:1:\d+: not valid JSON: value expected/);
       assert.deepEqual(await runIds(), before, 'no run was created');
+      // Fixed and saved in the editor: checked again, and its problems go.
+      const good = readFileSync(writeSmallConfig(path.join(runsDir, '..', `${path.basename(runsDir)}-good.selfdev.json`)), 'utf8');
+      const doc = await vscode.workspace.openTextDocument(bad);
+      const edit = new vscode.WorkspaceEdit();
+      edit.replace(doc.uri, new vscode.Range(0, 0, doc.lineCount, 0), good);
+      await vscode.workspace.applyEdit(edit);
+      await doc.save();
+      await until('the fixed config to have no problems', () => api.configProblems(bad).length === 0, 10_000);
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     });
 
     it('something that is not an algorithm of a run', async () => {

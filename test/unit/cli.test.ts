@@ -43,7 +43,7 @@ describe('selfdev CLI', () => {
     writeFileSync(config, JSON.stringify({ seed: 'm', candidates: [], benchmarks: { gsm: { dev: 'd.jsonl' } } }));
     const bad = selfdev('new', config, '--runs', path.join(dir, 'runs'));
     assert.equal(bad.code, 1);
-    assert.match(bad.err, /bad\.selfdev\.json: candidates: expected a list of at least 1 model folder/);
+    assert.match(bad.err, /bad\.selfdev\.json:\d+:\d+: candidates: expected a list of at least 1 model folder/);
     const missing = selfdev('status', 'nope', '--runs', path.join(dir, 'runs'));
     assert.equal(missing.code, 1);
     assert.match(missing.err, /no run named "nope"/);

@@ -88,6 +88,6 @@ describe('selfdev eval', () => {
     assert.equal(selfdev('eval', '--benchmark', path.join(demo, 'demo.run.json'), '--gsm-answer', 'loose').code, 2);
     const badConfig = path.join(dir, 'bad.selfdev.json');
     writeFileSync(badConfig, JSON.stringify({ seed: 'm', benchmarks: { gsm: { answer: 'gsm8k' } } }));
-    assert.match(selfdev('eval', '--benchmark', badConfig).err, /bad\.selfdev\.json: benchmarks\.gsm\.dev: expected a non-empty string/);
+    assert.match(selfdev('eval', '--benchmark', badConfig).err, /bad\.selfdev\.json:\d+:\d+: benchmarks\.gsm\.dev: expected a non-empty string/);
   });
 });

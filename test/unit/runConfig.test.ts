@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import Ajv from 'ajv';
@@ -138,6 +139,46 @@ describe('run config', () => {
       if (schemaSees) assert.equal(validate(json), false, `the schema should reject ${what} too`);
     });
   }
+
+  it('reports every problem at once, each with its field', () => {
+    const json = { ...minimal, nme: 'x', iterations: 0, benchmarks: { gsm: { dev: 'd.jsonl', answer: 'latex' } }, eval: { stop: [''] }, pairs: { elitism: -1 } };
+    assert.throws(
+      () => parseRunConfig(json, FILE),
+      (err: unknown) => {
+        assert.ok(err instanceof RunConfigError);
+        assert.deepEqual(err.problems.map((p) => p.field).sort(), ['benchmarks.gsm.answer', 'eval.stop', 'iterations', 'nme', 'pairs.elitism']);
+        assert.match(err.message, new RegExp(`^${FILE}: 5 problems:\n`));
+        assert.match(err.message, /iterations: expected a whole number >= 1/);
+        return true;
+      },
+    );
+  });
+
+  it('says where each problem is: file:line:column of the field, or of the object missing it', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'selfdev-config-'));
+    const file = path.join(dir, 'x.selfdev.json');
+    writeFileSync(file, ['{', '  "candidates": ["a"],', '  "benchmarks": {"gsm": {"dev": "d.jsonl"}},', '  "iterations": "two",', '    "colour": 1', '}'].join('\n'));
+    await assert.rejects(readRunConfig(file), (err: unknown) => {
+      assert.ok(err instanceof RunConfigError);
+      const at = Object.fromEntries(err.problems.map((p) => [p.field, [p.line, p.column]]));
+      assert.deepEqual(at, { colour: [5, 5], iterations: [4, 3], seed: [1, 1] });
+      assert.ok(err.message.includes(`${file}:4:3: iterations: expected a whole number >= 1`), err.message);
+      return true;
+    });
+  });
+
+  it('lists every JSON syntax error with its line and column', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'selfdev-config-'));
+    const file = path.join(dir, 'x.selfdev.json');
+    writeFileSync(file, '{\n  "seed": "m/seed"\n  "candidates": ["a",],\n}\n');
+    await assert.rejects(readRunConfig(file), (err: unknown) => {
+      assert.ok(err instanceof RunConfigError);
+      assert.ok(err.problems.length >= 2, err.message);
+      assert.deepEqual(err.problems[0], { field: '', problem: 'not valid JSON: comma expected', line: 3, column: 3 });
+      assert.ok(err.problems.every((p) => p.line && p.column && p.problem.startsWith('not valid JSON')), err.message);
+      return true;
+    });
+  });
 
   it('reads a Slurm launcher with its defaults, and "local" as none', () => {
     const c = parseRunConfig({ ...minimal, launcher: { kind: 'slurm', workers: 8, partition: 'gpu', timeLimit: '04:00:00', sbatchOptions: ['--account=lab'] } }, FILE);

@@ -2,6 +2,7 @@
 // and the field and say what is expected. resources/schema/run.schema.json describes the same
 // format for the editor; a unit test keeps the two in step.
 import { promises as fs } from 'node:fs';
+import { findNodeAtLocation, parse as parseJsonc, parseTree, printParseErrorCode, type Node as JsonNode, type ParseError } from 'jsonc-parser';
 import * as path from 'node:path';
 import type { BenchmarkJob, DpoHyperparameters, LauncherSpec, OpenAiGenerator, ScoreSettings } from '../../protocol/backend';
 import { DEFAULT_REFINE_OPTIONS } from '../factory';
@@ -143,15 +144,43 @@ export interface RunConfig {
   launcher?: LauncherSpec;
 }
 
+/** One problem of a config: the field (a path such as "benchmarks.gsm.dev"; "" for the file
+ * as a whole) and, when the config's text was read, where it is (1-based). */
+export interface ConfigProblem {
+  field: string;
+  problem: string;
+  line?: number;
+  column?: number;
+}
+
+/** Every problem of a config at once; the message lists them, each as file:line:column when
+ * known (a form terminals and editors turn into links). */
 export class RunConfigError extends Error {
+  readonly problems: ConfigProblem[];
   constructor(
     readonly file: string,
     readonly field: string,
     problem: string,
+    more: ConfigProblem[] = [],
   ) {
-    super(`${file}: ${field ? `${field}: ` : ''}${problem}`);
+    const problems = [{ field, problem }, ...more];
+    super(describeProblems(file, problems));
     this.name = 'RunConfigError';
+    this.problems = problems;
   }
+
+  static of(file: string, problems: ConfigProblem[]): RunConfigError {
+    const e = new RunConfigError(file, problems[0].field, problems[0].problem, problems.slice(1));
+    e.problems.splice(0, e.problems.length, ...problems);
+    e.message = describeProblems(file, problems);
+    return e;
+  }
+}
+
+function describeProblems(file: string, problems: ConfigProblem[]): string {
+  const one = (p: ConfigProblem) => `${file}${p.line ? `:${p.line}:${p.column ?? 1}` : ''}: ${p.field ? `${p.field}: ` : ''}${p.problem}`;
+  if (problems.length === 1) return one(problems[0]);
+  return `${file}: ${problems.length} problems:\n${problems.map((p) => `  ${one(p)}`).join('\n')}`;
 }
 
 export const DEFAULT_MERGE_SCOPE = '^model\\.layers\\.\\d+\\.mlp\\.(gate|up|down)_proj\\.weight$';
@@ -182,9 +211,14 @@ export async function readRunConfig(file: string): Promise<RunConfig> {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new RunConfigError(abs, '', `not valid JSON: ${(err as Error).message}`);
+    throw RunConfigError.of(abs, syntaxProblems(text, (err as Error).message));
   }
-  return parseRunConfig(json, abs);
+  try {
+    return parseRunConfig(json, abs);
+  } catch (err) {
+    if (err instanceof RunConfigError) throw RunConfigError.of(abs, err.problems.map((p) => ({ ...p, ...locate(text, p.field) })));
+    throw err;
+  }
 }
 
 export function parseRunConfig(json: unknown, file: string): RunConfig {
@@ -192,8 +226,20 @@ export function parseRunConfig(json: unknown, file: string): RunConfig {
     throw new RunConfigError(file, field, problem);
   };
   if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('', 'expected a JSON object');
+  // Every problem is reported at once: each part of the config is read on its own (`part`), and
+  // a problem in one stands in a placeholder there while the others are still checked.
+  const problems: ConfigProblem[] = [];
+  const part = <T>(read: () => T, placeholder: T): T => {
+    try {
+      return read();
+    } catch (err) {
+      if (!(err instanceof RunConfigError)) throw err;
+      for (const p of err.problems) if (!problems.some((q) => q.field === p.field && q.problem === p.problem)) problems.push(p);
+      return placeholder;
+    }
+  };
   const c = json as Obj;
-  for (const key of Object.keys(c)) if (!KNOWN.has(key)) fail(key, `unknown field (known: ${[...KNOWN].filter((k) => k !== '$schema').join(', ')})`);
+  for (const key of Object.keys(c)) if (!KNOWN.has(key)) part(() => fail(key, `unknown field (known: ${[...KNOWN].filter((k) => k !== '$schema').join(', ')})`), undefined);
   const dir = path.dirname(file);
   // "backend:/abs/path" names a file on the backend's machine (a remote GPU host): passed to the
   // backend as it is, never resolved here, so nothing large is copied or uploaded.
@@ -239,20 +285,25 @@ export function parseRunConfig(json: unknown, file: string): RunConfig {
     return x as T;
   };
 
-  const launcher = parseLauncher(c.launcher, file);
-  const mergeScope = c.mergeScope === undefined ? DEFAULT_MERGE_SCOPE : str(c.mergeScope, 'mergeScope');
-  try {
-    new RegExp(mergeScope);
-  } catch (err) {
-    fail('mergeScope', `not a valid regular expression: ${(err as Error).message}`);
-  }
+  const launcher = part(() => parseLauncher(c.launcher, file), undefined);
+  const mergeScope = part(() => {
+    const scope = c.mergeScope === undefined ? DEFAULT_MERGE_SCOPE : str(c.mergeScope, 'mergeScope');
+    try {
+      new RegExp(scope);
+    } catch (err) {
+      fail('mergeScope', `not a valid regular expression: ${(err as Error).message}`);
+    }
+    return scope;
+  }, DEFAULT_MERGE_SCOPE);
 
   let transfer: Record<string, string[]> = {};
-  if (Array.isArray(c.transfer)) transfer = { transfer: paths(c.transfer, 'transfer', 1) };
-  else if (c.transfer !== undefined) transfer = Object.fromEntries(Object.entries(obj(c.transfer, 'transfer')).map(([k, v]) => [k, paths(v, `transfer.${k}`, 1)]));
+  if (Array.isArray(c.transfer)) transfer = part<Record<string, string[]>>(() => ({ transfer: paths(c.transfer, 'transfer', 1) }), {});
+  else if (c.transfer !== undefined) {
+    transfer = Object.fromEntries(Object.entries(part(() => obj(c.transfer, 'transfer'), {})).map(([k, v]) => [k, part(() => paths(v, `transfer.${k}`, 1), [])]));
+  }
 
-  const benchmarks = Object.fromEntries(
-    Object.entries(obj(c.benchmarks, 'benchmarks')).map(([name, raw]) => {
+  const benchmarks: Record<string, BenchmarkConfig> = Object.fromEntries(
+    Object.entries(part(() => obj(c.benchmarks, 'benchmarks'), {})).map(([name, raw]) => part<[string, BenchmarkConfig | undefined]>(() => {
       const b = obj(raw, `benchmarks.${name}`, ['dev', 'test', 'fewshot', 'answer', 'devSize']);
       const f = `benchmarks.${name}`;
       return [
@@ -265,14 +316,17 @@ export function parseRunConfig(json: unknown, file: string): RunConfig {
           devSize: b.devSize === undefined ? undefined : int(b.devSize, `${f}.devSize`, 1),
         } satisfies BenchmarkConfig,
       ];
-    }),
+    }, [name, undefined])).filter((entry): entry is [string, BenchmarkConfig] => entry[1] !== undefined),
   );
-  if (Object.keys(benchmarks).length === 0) fail('benchmarks', 'expected at least one benchmark');
+  if (Object.keys(benchmarks).length === 0 && c.benchmarks !== undefined && !problems.some((p) => p.field.startsWith('benchmarks'))) part(() => fail('benchmarks', 'expected at least one benchmark'), undefined);
 
-  const e = c.eval === undefined ? {} : obj(c.eval, 'eval', ['gsmAnswer', 'shots', 'prompt', 'exemplar', 'bos', 'decoding', 'maxNewTokens', 'stop']);
-  const stop = e.stop ?? ['\n\n'];
-  if (!Array.isArray(stop) || !stop.every((s) => typeof s === 'string' && s)) fail('eval.stop', 'expected a list of non-empty strings');
-  const evalConfig: EvalConfig = {
+  const e = part(() => (c.eval === undefined ? {} : obj(c.eval, 'eval', ['gsmAnswer', 'shots', 'prompt', 'exemplar', 'bos', 'decoding', 'maxNewTokens', 'stop'])), {});
+  const stop = part(() => {
+    const list = e.stop ?? ['\n\n'];
+    if (!Array.isArray(list) || !list.every((s) => typeof s === 'string' && s)) fail('eval.stop', 'expected a list of non-empty strings');
+    return list as string[];
+  }, ['\n\n']);
+  const evalConfig: EvalConfig = part(() => ({
     gsmAnswer: oneOf(e.gsmAnswer, 'eval.gsmAnswer', ['strict', 'flexible'] as const, 'strict'),
     shots: int(e.shots, 'eval.shots', 0, 0),
     prompt: e.prompt === undefined ? 'Question: {question}\nAnswer:' : str(e.prompt, 'eval.prompt'),
@@ -280,14 +334,15 @@ export function parseRunConfig(json: unknown, file: string): RunConfig {
     bos: bool(e.bos, 'eval.bos', true),
     decoding: oneOf(e.decoding, 'eval.decoding', ['greedy'] as const, 'greedy'),
     maxNewTokens: int(e.maxNewTokens, 'eval.maxNewTokens', 1, 256),
-    stop: stop as string[],
-  };
-  if (!evalConfig.prompt.includes('{question}')) fail('eval.prompt', 'must contain {question}');
+    stop,
+  }), undefined as unknown as EvalConfig);
+  if (evalConfig && !evalConfig.prompt.includes('{question}')) part(() => fail('eval.prompt', 'must contain {question}'), undefined);
 
-  const t = c.temperature === undefined ? {} : obj(c.temperature, 'temperature', ['kind', 'start', 'decay', 'floor']);
-  const p = c.pairs === undefined ? {} : obj(c.pairs, 'pairs', ['chosenTop', 'rejectedBottom', 'elitism', 'failedAsRejected', 'minEach']);
-  const r = c.refinement === undefined ? {} : obj(c.refinement, 'refinement', ['beta', 'learningRate', 'steps']);
-  const l = c.limits === undefined ? {} : obj(c.limits, 'limits', ['timeoutSeconds', 'memoryMB']);
+  const section = (name: string, keys: string[]): Obj => part(() => (c[name] === undefined ? {} : obj(c[name], name, keys)), {});
+  const t = section('temperature', ['kind', 'start', 'decay', 'floor']);
+  const p = section('pairs', ['chosenTop', 'rejectedBottom', 'elitism', 'failedAsRejected', 'minEach']);
+  const r = section('refinement', ['beta', 'learningRate', 'steps']);
+  const l = section('limits', ['timeoutSeconds', 'memoryMB']);
   const factory = (): FactoryConfig => {
     const f = c.factory === undefined ? {} : obj(c.factory, 'factory');
     const kind = oneOf(f.kind, 'factory.kind', ['grammar', 'llm'] as const, 'grammar');
@@ -373,44 +428,84 @@ export function parseRunConfig(json: unknown, file: string): RunConfig {
     };
   };
 
-  return {
-    name: c.name === undefined ? path.basename(file).replace(/(\.selfdev|\.run)?\.json$/, '') : str(c.name, 'name'),
-    seed: resolve(str(c.seed, 'seed')),
-    candidates: paths(c.candidates, 'candidates', 1),
+  // Each value read on its own, so every problem is found (`v(read, placeholder)`).
+  const v = part;
+  const config: RunConfig = {
+    name: v(() => (c.name === undefined ? path.basename(file).replace(/(\.selfdev|\.run)?\.json$/, '') : str(c.name, 'name')), ''),
+    seed: v(() => resolve(str(c.seed, 'seed')), ''),
+    candidates: v(() => paths(c.candidates, 'candidates', 1), []),
     transfer,
     mergeScope,
-    tensorLibrary: oneOf(c.tensorLibrary, 'tensorLibrary', ['numpy', 'torch'] as const, 'numpy'),
+    tensorLibrary: v(() => oneOf(c.tensorLibrary, 'tensorLibrary', ['numpy', 'torch'] as const, 'numpy'), 'numpy'),
     benchmarks,
     eval: evalConfig,
-    factory: factory(),
-    algorithmsPerIteration: int(c.algorithmsPerIteration, 'algorithmsPerIteration', 2, 3000),
-    iterations: int(c.iterations, 'iterations', 1, 3),
+    factory: v(factory, { kind: 'grammar' }),
+    algorithmsPerIteration: v(() => int(c.algorithmsPerIteration, 'algorithmsPerIteration', 2, 3000), 0),
+    iterations: v(() => int(c.iterations, 'iterations', 1, 3), 0),
     temperature: {
-      kind: oneOf(t.kind, 'temperature.kind', ['inverse', 'linear'] as const, DEFAULT_SCHEDULE.kind),
-      start: num(t.start, 'temperature.start', 0.01, 10, DEFAULT_SCHEDULE.start),
-      decay: num(t.decay, 'temperature.decay', 0, 10, DEFAULT_SCHEDULE.decay),
-      floor: t.floor === undefined ? undefined : num(t.floor, 'temperature.floor', 0.01, 10),
+      kind: v(() => oneOf(t.kind, 'temperature.kind', ['inverse', 'linear'] as const, DEFAULT_SCHEDULE.kind), DEFAULT_SCHEDULE.kind),
+      start: v(() => num(t.start, 'temperature.start', 0.01, 10, DEFAULT_SCHEDULE.start), 0),
+      decay: v(() => num(t.decay, 'temperature.decay', 0, 10, DEFAULT_SCHEDULE.decay), 0),
+      floor: v(() => (t.floor === undefined ? undefined : num(t.floor, 'temperature.floor', 0.01, 10)), undefined),
     },
     pairs: {
-      chosenTop: num(p.chosenTop, 'pairs.chosenTop', 0, 1, DEFAULT_PAIR_POLICY.chosenTop),
-      rejectedBottom: num(p.rejectedBottom, 'pairs.rejectedBottom', 0, 1, DEFAULT_PAIR_POLICY.rejectedBottom),
-      elitism: int(p.elitism, 'pairs.elitism', 0, DEFAULT_PAIR_POLICY.elitism),
-      failedAsRejected: bool(p.failedAsRejected, 'pairs.failedAsRejected', DEFAULT_PAIR_POLICY.failedAsRejected),
-      minEach: int(p.minEach, 'pairs.minEach', 0, DEFAULT_PAIR_POLICY.minEach),
+      chosenTop: v(() => num(p.chosenTop, 'pairs.chosenTop', 0, 1, DEFAULT_PAIR_POLICY.chosenTop), 0),
+      rejectedBottom: v(() => num(p.rejectedBottom, 'pairs.rejectedBottom', 0, 1, DEFAULT_PAIR_POLICY.rejectedBottom), 0),
+      elitism: v(() => int(p.elitism, 'pairs.elitism', 0, DEFAULT_PAIR_POLICY.elitism), 0),
+      failedAsRejected: v(() => bool(p.failedAsRejected, 'pairs.failedAsRejected', DEFAULT_PAIR_POLICY.failedAsRejected), false),
+      minEach: v(() => int(p.minEach, 'pairs.minEach', 0, DEFAULT_PAIR_POLICY.minEach), 0),
     },
     refinement: {
-      beta: num(r.beta, 'refinement.beta', 1e-6, 100, DEFAULT_REFINE_OPTIONS.beta),
-      learningRate: num(r.learningRate, 'refinement.learningRate', 1e-9, 100, DEFAULT_REFINE_OPTIONS.learningRate),
-      steps: int(r.steps, 'refinement.steps', 0, DEFAULT_REFINE_OPTIONS.steps),
+      beta: v(() => num(r.beta, 'refinement.beta', 1e-6, 100, DEFAULT_REFINE_OPTIONS.beta), 0),
+      learningRate: v(() => num(r.learningRate, 'refinement.learningRate', 1e-9, 100, DEFAULT_REFINE_OPTIONS.learningRate), 0),
+      steps: v(() => int(r.steps, 'refinement.steps', 0, DEFAULT_REFINE_OPTIONS.steps), 0),
     },
-    randomSeed: int(c.randomSeed, 'randomSeed', 0, 0),
-    concurrency: int(c.concurrency, 'concurrency', 1, 1),
-    finalists: int(c.finalists, 'finalists', 1, 15),
-    limits: { timeoutSeconds: num(l.timeoutSeconds, 'limits.timeoutSeconds', 1, 86400, 60), memoryMB: int(l.memoryMB, 'limits.memoryMB', 64, 4096) },
-    baselines: bool(c.baselines, 'baselines', true),
-    randomControl: bool(c.randomControl, 'randomControl', true),
+    randomSeed: v(() => int(c.randomSeed, 'randomSeed', 0, 0), 0),
+    concurrency: v(() => int(c.concurrency, 'concurrency', 1, 1), 0),
+    finalists: v(() => int(c.finalists, 'finalists', 1, 15), 0),
+    limits: {
+      timeoutSeconds: v(() => num(l.timeoutSeconds, 'limits.timeoutSeconds', 1, 86400, 60), 0),
+      memoryMB: v(() => int(l.memoryMB, 'limits.memoryMB', 64, 4096), 0),
+    },
+    baselines: v(() => bool(c.baselines, 'baselines', true), false),
+    randomControl: v(() => bool(c.randomControl, 'randomControl', true), false),
     ...(launcher ? { launcher } : {}),
   };
+  if (problems.length) throw RunConfigError.of(file, problems);
+  return config;
+}
+
+/** Where a field is in the config's text (1-based line and column): its key (an element of a
+ * list: the element), or, for a field that is missing, the nearest object that should hold it. */
+export function locate(text: string, field: string): { line?: number; column?: number } {
+  const root = parseTree(text);
+  if (!root) return {};
+  const segments: (string | number)[] = [];
+  for (const m of field.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) segments.push(m[2] !== undefined ? Number(m[2]) : m[1]);
+  let node: JsonNode | undefined;
+  for (let n = segments.length; n >= 0 && !node; n--) node = findNodeAtLocation(root, segments.slice(0, n));
+  if (!node) return {};
+  const at = node.parent?.type === 'property' ? node.parent.offset : node.offset;
+  return lineColumn(text, at);
+}
+
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return { line, column: offset - before.lastIndexOf('\n') };
+}
+
+/** Every syntax error of a text JSON.parse refused, with its place (jsonc-parser in strict mode
+ * finds them all; JSON.parse stops at the first). */
+function syntaxProblems(text: string, jsonMessage: string): ConfigProblem[] {
+  const errors: ParseError[] = [];
+  parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  if (!errors.length) return [{ field: '', problem: `not valid JSON: ${jsonMessage}` }];
+  return errors.map((e) => ({
+    field: '',
+    problem: `not valid JSON: ${printParseErrorCode(e.error).replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase()}`,
+    ...lineColumn(text, e.offset),
+  }));
 }
 
 export const LAUNCHER_FIELDS = ['kind', 'workers', 'partition', 'gpusPerWorker', 'cpusPerWorker', 'memoryMB', 'timeLimit', 'sbatchOptions', 'leaseSeconds', 'advertiseHost', 'listenHost', 'listenPort'] as const;

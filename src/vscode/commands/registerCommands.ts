@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { RunConfigError } from '../../core/config/runConfig';
 import type { CommandId } from '../commandIds';
 
 export type CommandHandler = (...args: unknown[]) => unknown;
@@ -15,7 +16,7 @@ export interface CommandFailure {
   message: string;
 }
 
-export function registerCommands(map: CommandMap, log: vscode.LogOutputChannel, onFailure?: (f: CommandFailure) => void): vscode.Disposable[] {
+export function registerCommands(map: CommandMap, log: vscode.LogOutputChannel, onFailure?: (f: CommandFailure) => void, onConfigError?: (err: RunConfigError) => void): vscode.Disposable[] {
   return (Object.keys(map) as CommandId[]).map((id) =>
     vscode.commands.registerCommand(id, async (...args: unknown[]) => {
       try {
@@ -25,7 +26,9 @@ export function registerCommands(map: CommandMap, log: vscode.LogOutputChannel, 
         const message = err instanceof Error ? err.message : String(err);
         log.error(`${id} failed: ${err instanceof Error && err.stack ? err.stack : message}`);
         onFailure?.({ command: id, message });
-        void vscode.window.showErrorMessage(`Self-Developing: ${message}`);
+        // A config's problems go where they can be fixed: the file, the Problems view.
+        if (err instanceof RunConfigError && onConfigError) onConfigError(err);
+        else void vscode.window.showErrorMessage(`Self-Developing: ${message}`);
         return undefined;
       }
     }),
