@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { diffLines } from 'diff';
 import type { AlgorithmDetail, AlgorithmRow, DiffLine, GenerationDetail, IterationData, PairDetail, PairRow, RunOverview, ScorePoint } from '../protocol/webviewMessages';
+import { pairLockedReason } from './loop/curation';
 import { bestOf, iterationStats, referenceStats } from './loop/summary';
 import { factoryLineage } from './run/lineage';
 import { algorithmFile, algorithmsDir, ALGORITHM_FILE, algorithmRef, isControlOf, parseAlgorithmRef, promptFile } from './run/layout';
@@ -235,6 +236,7 @@ export async function pairDetail(reader: RunReader, t: number, index: number): P
     margin: p.margin,
     why: p.why,
     vetoed: p.vetoed,
+    ...((await reader.refined(t)) ? { vetoLocked: pairLockedReason(t, p) } : {}),
   };
 }
 

@@ -205,6 +205,9 @@ export interface PairDetail {
   margin: number | null;
   why: string;
   vetoed: boolean;
+  /** Why this pair can no longer be vetoed or restored (its iteration is already refined with
+   * it), when so: the panel disables the control and says this beside it. */
+  vetoLocked?: string;
 }
 
 /** Live progress of a loop, pushed while it runs. */
@@ -235,7 +238,9 @@ export type ToWebview =
   | { t: 'changed'; runId: string }
   /** Select this run/iteration (e.g. the user opened the panel from a tree node). */
   | { t: 'focus'; runId: string; iteration?: number }
-  | { t: 'error'; message: string; requestId?: number };
+  /** requestId: the detail or pair request that failed; action: the control whose action failed
+   *  (shown beside it; the extension also shows a notification). Neither: the panel's banner. */
+  | { t: 'error'; message: string; requestId?: number; action?: 'vetoPair' };
 
 export type FromWebview =
   | { t: 'ready' }

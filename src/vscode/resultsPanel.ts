@@ -111,8 +111,15 @@ export class ResultsPanel implements vscode.Disposable {
     try {
       await this.handle(msg);
     } catch (err) {
+      const message = (err as Error).message;
+      if (msg.t === 'vetoPair') {
+        // Where the user is looking: a notification, and beside the control in the panel.
+        void vscode.window.showErrorMessage(`Self-Developing: ${message}`);
+        await this.post({ t: 'error', message, action: 'vetoPair' });
+        return;
+      }
       const requestId = msg.t === 'requestDetail' || msg.t === 'requestPair' ? msg.requestId : undefined;
-      await this.post({ t: 'error', message: (err as Error).message, requestId });
+      await this.post({ t: 'error', message, requestId });
     }
   }
 

@@ -324,6 +324,8 @@ export function generateRun(spec: RunSpec): Generated {
           margin: p.margin,
           why: p.why,
           vetoed: p.vetoed,
+          // The first iteration stands for one already refined with its pairs.
+          ...(iteration === 1 ? { vetoLocked: `iteration 1 is already refined with these pairs; veto ${p.chosen} or ${p.rejected} to keep them out of later refinements` } : {}),
         };
       }
     }

@@ -278,6 +278,33 @@ describe('the results panel in a browser', { timeout: 120_000 }, () => {
     assert.deepEqual(await p.host.last('selectIteration'), { t: 'selectIteration', runId: 'demo', iteration: 3 });
   });
 
+  it('disables Veto Pair with the reason where the iteration is refined, and shows a failed veto beside the control', async () => {
+    const p = await panel({ state: { runId: GSM, iteration: 1 } });
+    await p.rendered(1);
+    await p.page.click('[data-tab="pairs"]');
+    await p.page.click('.pair[data-index="0"] .pair-why');
+    await p.page.waitForSelector('.pair-detail[data-index="0"] .chosen pre');
+    const veto = '.pair-detail [data-action="veto-pair"]';
+    assert.equal(await p.page.getAttribute(veto, 'disabled'), '');
+    assert.match((await p.page.getAttribute(veto, 'title')) ?? '', /^iteration 1 is already refined with these pairs; veto 1\/a\d+ or \S+ to keep them out/);
+    assert.match((await p.page.textContent('.pair-detail .pair-locked')) ?? '', /^Iteration 1 is already refined with these pairs; veto .* later refinements\.$/);
+    await p.postsNothing(() => p.page.click(veto, { force: true }), 'a disabled Veto Pair posts nothing');
+    await p.page.screenshot({ path: path.join(shots, 'panel-pair-refined.png') });
+    // Where it can work, a refusal from the extension shows beside the control, not in the banner.
+    const q = await panel({ state: { runId: GSM, iteration: 3 } });
+    await q.rendered(3);
+    await q.page.click('[data-tab="pairs"]');
+    await q.page.click('.pair[data-index="0"] .pair-why');
+    await q.page.waitForSelector('.pair-detail[data-index="0"] .chosen pre');
+    assert.equal(await q.page.getAttribute(veto, 'disabled'), null);
+    assert.equal(await q.page.$('.pair-detail .pair-locked'), null);
+    await q.page.click(veto);
+    await q.host.send({ t: 'error', message: 'run gsm-7b-ties is in progress; stop it first', action: 'vetoPair' });
+    await q.page.waitForSelector('.pair-detail .pair-action-error');
+    assert.equal(await q.page.textContent('.pair-detail .pair-action-error'), 'run gsm-7b-ties is in progress; stop it first');
+    assert.equal(await q.page.isVisible('.error-banner'), false, 'not in the banner at the top, out of sight');
+  });
+
   it('lists the preference pairs, shows a pair side by side, and vetoes or restores it', async () => {
     const p = await panel({ state: { runId: GSM, iteration: 3 } });
     await p.rendered(3);

@@ -364,7 +364,8 @@ window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
         onFocus(msg.runId, msg.iteration);
         break;
       case 'error':
-        if (msg.requestId === undefined) {
+        if (msg.action === 'vetoPair') pairs.actionFailed(msg.message);
+        else if (msg.requestId === undefined) {
           runView.classList.remove('is-loading');
           showError(msg.message);
         } else if (msg.requestId === session.detailRequest) detail.error(msg.message);

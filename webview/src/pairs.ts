@@ -3,7 +3,7 @@
 import type { PairDetail, PairRow, PairSide } from '../../src/protocol/webviewMessages';
 import { el, loadingNote } from './dom';
 import { pct, points } from './format';
-import { button } from './header';
+import { button, setDisabled } from './header';
 import { codeBlock } from './detail';
 
 export interface PairsCallbacks {
@@ -11,6 +11,12 @@ export interface PairsCallbacks {
   veto(index: number, undo: boolean): void;
   /** Open an algorithm by its `iteration/id` reference. */
   openRef(ref: string): void;
+}
+
+/** A control that cannot be used, and why, disabled with the reason as its tooltip. */
+function lockable(control: HTMLElement, reason: string | undefined): HTMLElement {
+  if (reason) setDisabled(control, true);
+  return control;
 }
 
 export class PairsView {
@@ -102,14 +108,26 @@ export class PairsView {
         { cls: 'pair-detail-head' },
         el('h2', { text: `Pair ${p.index + 1}` }, p.vetoed ? el('span', { cls: 'tag tag-vetoed', text: 'vetoed' }) : null),
         el('p', { cls: 'detail-facts', text: `${p.margin === null ? 'the rejected program failed' : `margin ${points(p.margin)}`} · ${p.why}` }),
-        button(p.vetoed ? 'Undo Veto' : 'Veto Pair', () => this.cb.veto(p.index, p.vetoed), {
-          appearance: 'secondary',
-          data: { action: 'veto-pair' },
-          title: p.vetoed ? 'Use this pair for refinement again' : 'Leave this pair out of the DPO refinement',
-        }),
+        lockable(
+          button(p.vetoed ? 'Undo Veto' : 'Veto Pair', () => this.cb.veto(p.index, p.vetoed), {
+            appearance: 'secondary',
+            data: { action: 'veto-pair' },
+            title: p.vetoLocked ?? (p.vetoed ? 'Use this pair for refinement again' : 'Leave this pair out of the DPO refinement'),
+          }),
+          p.vetoLocked,
+        ),
+        p.vetoLocked ? el('p', { cls: 'pair-locked', text: `${p.vetoLocked.charAt(0).toUpperCase()}${p.vetoLocked.slice(1)}.`, attrs: { role: 'note' } }) : null,
       ),
       el('div', { cls: 'pair-sides' }, side('chosen', 'Chosen', p.chosen), side('rejected', 'Rejected', p.rejected)),
     );
+  }
+
+  /** Shows a veto or restore failure (from the extension) beside the pair's control. */
+  actionFailed(message: string): void {
+    const head = this.detail.querySelector('.pair-detail-head');
+    if (!head) return;
+    head.querySelector('.pair-action-error')?.remove();
+    head.append(el('p', { cls: 'pair-action-error', text: message, attrs: { role: 'alert' } }));
   }
 
   private choose(index: number): void {

@@ -50,15 +50,16 @@ export async function setAlgorithmVeto(loop: RunContext, t: number, id: string, 
  * refinement: afterwards the pair has been used, and vetoing an algorithm is what keeps it out of
  * later refinements.
  */
+/** Why a pair of a refined iteration cannot be vetoed any more, and what to do instead. */
+export function pairLockedReason(t: number, pair: Pick<PairRecord, 'chosen' | 'rejected'>): string {
+  return `iteration ${t} is already refined with these pairs; veto ${pair.chosen} or ${pair.rejected} to keep them out of later refinements`;
+}
+
 export async function setPairVeto(loop: RunContext, t: number, index: number, vetoed: boolean): Promise<PairRecord> {
   const pairs = await loop.files.pairs(t);
   const pair = pairs[index];
   if (!pair) throw new CurationError(`iteration ${t} of run ${loop.header.id} has no preference pair #${index + 1} (it has ${pairs.length})`);
-  if (await loop.files.refined(t)) {
-    throw new CurationError(
-      `iteration ${t} of run ${loop.header.id} is already refined with these pairs; veto ${pair.chosen} or ${pair.rejected} to keep them out of later refinements`,
-    );
-  }
+  if (await loop.files.refined(t)) throw new CurationError(`${loop.header.id}: ${pairLockedReason(t, pair)}`);
   const vetoes = await loop.files.vetoes();
   if (vetoes.setPair(t, pair.chosen, pair.rejected, vetoed)) {
     await writeVetoes(loop.run, vetoes);
