@@ -278,6 +278,52 @@ describe('the results panel in a browser', { timeout: 120_000 }, () => {
     assert.deepEqual(await p.host.last('selectIteration'), { t: 'selectIteration', runId: 'demo', iteration: 3 });
   });
 
+  it('at a laptop width, stacks the detail and the pair under their lists and brings a clicked one into view', async () => {
+    const p = await panel({}, { width: 1100, height: 760 });
+    await p.rendered(3);
+    const inView = (sel: string) =>
+      p.page.$eval(sel, (node) => {
+        const r = node.getBoundingClientRect();
+        return r.top >= 0 && r.top < window.innerHeight - 40;
+      });
+    const box = (sel: string) => p.page.$eval(sel, (node) => node.getBoundingClientRect().toJSON() as DOMRect);
+    assert.ok((await box('.detail')).top > (await box('.algo-section')).bottom - 1, 'stacked: the detail is below the table');
+    assert.equal(await inView('.detail'), false, 'the detail starts out of sight');
+    await p.page.click('.algo-row >> nth=2');
+    await p.page.waitForSelector('.detail .detail-title');
+    await p.page.waitForFunction(() => {
+      const r = document.querySelector('.detail')!.getBoundingClientRect();
+      return r.top >= 0 && r.top < window.innerHeight - 40;
+    });
+    await p.page.screenshot({ path: path.join(shots, 'panel-laptop-detail.png') });
+    // Arrow keys stay in the table: the page does not jump down to the detail.
+    await p.page.$eval('.algo-row.is-selected', (n) => n.scrollIntoView({ block: 'start' }));
+    await p.page.$eval('.algo-table', (n) => (n as HTMLElement).focus({ preventScroll: true }));
+    const before = await p.page.evaluate(() => window.scrollY);
+    await p.page.keyboard.press('ArrowDown');
+    await p.page.waitForSelector('.detail .detail-title');
+    await p.page.waitForTimeout(400);
+    assert.ok((await p.page.evaluate(() => window.scrollY)) <= before + 60, 'the page did not jump to the detail');
+    // The pairs (a run with many): the same.
+    const q = await panel({ state: { runId: GSM, iteration: 3 } }, { width: 1100, height: 760 });
+    await q.rendered(3);
+    await q.page.click('[data-tab="pairs"]');
+    await q.page.evaluate(() => window.scrollTo(0, 0));
+    assert.equal(await q.page.$eval('.pair-detail', (n) => n.getBoundingClientRect().top < window.innerHeight - 40), false, 'the pair view starts out of sight');
+    await q.page.click('.pair[data-index="1"] .pair-why');
+    await q.page.waitForSelector('.pair-detail[data-index="1"] .chosen pre');
+    await q.page.waitForFunction(() => {
+      const r = document.querySelector('.pair-detail')!.getBoundingClientRect();
+      return r.top >= 0 && r.top < window.innerHeight - 40;
+    });
+    await q.page.screenshot({ path: path.join(shots, 'panel-laptop-pair.png') });
+    // Wide, the detail stands beside the table.
+    const wide = await panel();
+    await wide.rendered(3);
+    const [t, d] = [await wide.page.$eval('.algo-section', (n) => n.getBoundingClientRect().right), await wide.page.$eval('.detail', (n) => n.getBoundingClientRect().left)];
+    assert.ok(d >= t, 'side by side at 1400 px');
+  });
+
   it('disables Veto Pair with the reason where the iteration is refined, and shows a failed veto beside the control', async () => {
     const p = await panel({ state: { runId: GSM, iteration: 1 } });
     await p.rendered(1);

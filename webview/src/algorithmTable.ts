@@ -54,7 +54,8 @@ interface RowView {
 }
 
 export interface TableCallbacks {
-  select(id: string): void;
+  /** `pointer`: clicked (the detail is brought into view); `keyboard`: stepped with the arrows. */
+  select(id: string, how: 'pointer' | 'keyboard'): void;
   open(id: string): void;
   /** Sort, filter or scroll changed: save the view. */
   viewChanged(): void;
@@ -127,7 +128,7 @@ export class AlgorithmTable {
         e.preventDefault();
         this.cb.open(id);
       }
-      this.choose(id);
+      this.choose(id, 'pointer');
     });
     // Visible rows depend on the container's size (panel resize, tab shown again).
     new ResizeObserver((entries) => {
@@ -342,10 +343,10 @@ export class AlgorithmTable {
     rv.summary.title = row.summary ?? '';
   }
 
-  private choose(id: string): void {
+  private choose(id: string, how: 'pointer' | 'keyboard'): void {
     if (id === this.selected) return;
     this.setSelected(id);
-    this.cb.select(id);
+    this.cb.select(id, how);
   }
 
   private onKey(e: KeyboardEvent): void {
@@ -383,7 +384,7 @@ export class AlgorithmTable {
     e.preventDefault();
     next = Math.max(0, Math.min(n - 1, next));
     this.ensureVisible(next);
-    this.choose(this.shown[next].id);
+    this.choose(this.shown[next].id, 'keyboard');
   }
 
   private ensureVisible(i: number): void {

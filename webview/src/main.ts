@@ -40,10 +40,18 @@ const stepper = new Stepper((it) => selectIteration(it, 'step'));
 // Theme colors are read once per theme, not per render (getComputedStyle forces a style pass).
 let palette: Palette | null = null;
 const charts = new ChartsRow(() => (palette ??= readPalette()));
+// In a narrow panel the detail and the pair sit below their lists: a clicked choice is brought
+// into view once its detail arrives (arrow keys stay in the list).
+let reveal: 'detail' | 'pair' | undefined;
+function revealNow(node: HTMLElement): void {
+  const smooth = !window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+  node.scrollIntoView({ block: 'nearest', behavior: smooth ? 'smooth' : 'auto' });
+}
 const table = new AlgorithmTable(view, {
-  select: (id) => {
+  select: (id, how) => {
     view.selectedId = id;
     save();
+    reveal = how === 'pointer' ? 'detail' : undefined;
     requestDetail(id);
   },
   open: (id) => openAlgorithm(id),
@@ -59,9 +67,10 @@ const detail = new DetailPane({
   },
 });
 const pairs = new PairsView({
-  select: (index) => {
+  select: (index, how) => {
     view.selectedPair = index;
     save();
+    reveal = how === 'pointer' ? 'pair' : undefined;
     requestPair(index);
   },
   veto: (index, undo) => {
@@ -301,11 +310,15 @@ function onIteration(data: IterationData): void {
 function onDetail(requestId: number, d: AlgorithmDetail): void {
   if (requestId !== session.detailRequest || d.id !== view.selectedId) return;
   detail.show(d);
+  if (reveal === 'detail') revealNow(detail.root);
+  reveal = undefined;
 }
 
 function onPair(requestId: number, p: PairDetail): void {
   if (requestId !== session.pairRequest || p.index !== view.selectedPair) return;
   pairs.show(p);
+  if (reveal === 'pair') revealNow(pairs.detailRoot);
+  reveal = undefined;
 }
 
 function onFocus(runId: string, iteration: number | undefined): void {

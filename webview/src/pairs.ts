@@ -7,7 +7,8 @@ import { button, setDisabled } from './header';
 import { codeBlock } from './detail';
 
 export interface PairsCallbacks {
-  select(index: number): void;
+  /** `pointer`: clicked (the pair is brought into view); `keyboard`: stepped with the arrows. */
+  select(index: number, how: 'pointer' | 'keyboard'): void;
   veto(index: number, undo: boolean): void;
   /** Open an algorithm by its `iteration/id` reference. */
   openRef(ref: string): void;
@@ -40,7 +41,7 @@ export class PairsView {
         return;
       }
       const row = target.closest<HTMLElement>('.pair');
-      if (row?.dataset.index !== undefined) this.choose(Number(row.dataset.index));
+      if (row?.dataset.index !== undefined) this.choose(Number(row.dataset.index), 'pointer');
     });
     this.list.addEventListener('keydown', (e) => {
       if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
@@ -48,7 +49,7 @@ export class PairsView {
       if (this.pairs.length === 0) return;
       const pos = this.pairs.findIndex((p) => p.index === this.selected);
       const next = Math.max(0, Math.min(this.pairs.length - 1, pos < 0 ? 0 : pos + (e.key === 'ArrowDown' ? 1 : -1)));
-      this.choose(this.pairs[next].index);
+      this.choose(this.pairs[next].index, 'keyboard');
       this.list.querySelector(`.pair[data-index="${this.pairs[next].index}"]`)?.scrollIntoView({ block: 'nearest' });
     });
     this.clearDetail();
@@ -122,6 +123,11 @@ export class PairsView {
     );
   }
 
+  /** The selected pair's side-by-side view. */
+  get detailRoot(): HTMLElement {
+    return this.detail;
+  }
+
   /** Shows a veto or restore failure (from the extension) beside the pair's control. */
   actionFailed(message: string): void {
     const head = this.detail.querySelector('.pair-detail-head');
@@ -130,10 +136,10 @@ export class PairsView {
     head.append(el('p', { cls: 'pair-action-error', text: message, attrs: { role: 'alert' } }));
   }
 
-  private choose(index: number): void {
+  private choose(index: number, how: 'pointer' | 'keyboard'): void {
     if (index === this.selected) return;
     this.setSelected(index);
-    this.cb.select(index);
+    this.cb.select(index, how);
   }
 
   private renderList(): void {
