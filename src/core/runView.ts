@@ -4,13 +4,14 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { diffLines } from 'diff';
-import type { AlgorithmDetail, AlgorithmRow, DiffLine, GenerationDetail, IterationData, PairDetail, PairRow, RunOverview, ScorePoint } from '../protocol/webviewMessages';
+import type { AlgorithmDetail, AlgorithmRow, DiffLine, GenerationDetail, IterationData, PairDetail, PairRow, RunOverview, ScoreHistoryEntry, ScorePoint } from '../protocol/webviewMessages';
 import { pairLockedReason } from './loop/curation';
 import { bestOf, iterationStats, referenceStats } from './loop/summary';
 import { factoryLineage } from './run/lineage';
-import { algorithmFile, algorithmsDir, ALGORITHM_FILE, algorithmRef, isControlOf, parseAlgorithmRef, promptFile } from './run/layout';
-import { historyOf, latestById, type ScoredRecord } from './run/records';
+import { algorithmFile, algorithmsDir, ALGORITHM_FILE, algorithmRef, isControlOf, parseAlgorithmRef, promptFile, resultsFile } from './run/layout';
+import { latestById, type ScoredRecord } from './run/records';
 import { folderSource, RunFiles } from './run/runFiles';
+import { recordCommits } from './store/recordCommits';
 import type { Vetoes } from './run/vetoes';
 import { temperatureAt } from './schedule';
 
@@ -195,9 +196,23 @@ export async function algorithmDetail(reader: RunReader, t: number, id: string):
     row,
     error: current?.status === 'failed' ? { errorClass: current.errorClass ?? 'error', message: current.message, detail: current.detail } : undefined,
     diff: earlier && earlierCode !== undefined ? { against: algorithmRef(earlier.iteration, earlier.id), againstScore: earlier.score!, lines: lineDiff(earlierCode, code) } : undefined,
-    history: historyOf(records, id).map((r) => ({ score: r.status === 'ok' ? r.score! : null, status: r.status, at: r.rescored?.at ?? 'first score' })),
+    history: await scoreHistory(reader, t, id, records),
     generation: await generationDetail(reader, t, id),
   };
+}
+
+/** Every record of t/id, oldest first, with the commit that recorded each. */
+async function scoreHistory(reader: RunReader, t: number, id: string, records: readonly ScoredRecord[]): Promise<ScoreHistoryEntry[]> {
+  const mine = records.filter((r) => r.id === id);
+  const commits = await recordCommits(reader.dir, resultsFile(t), id);
+  // Matched by position when git saw every record; otherwise none is named rather than a wrong one.
+  const named = commits.length === mine.length;
+  return mine.map((r, k) => ({
+    score: r.status === 'ok' ? r.score! : null,
+    status: r.status,
+    reason: !r.rescored ? 'first score' : r.rescored.reason === 'edit' ? 'edit' : 're-evaluation',
+    ...(named ? { at: commits[k].at, commit: commits[k].commit, subject: commits[k].subject } : r.rescored ? { at: r.rescored.at } : {}),
+  }));
 }
 
 /** The LLM factory's record of how algorithm t/id was written; undefined for the grammar factory. */

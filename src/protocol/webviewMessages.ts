@@ -170,10 +170,22 @@ export interface AlgorithmDetail {
   error?: { errorClass: string; message?: string; detail?: string };
   /** Line diff against the best algorithm of an earlier iteration, when there is one. */
   diff?: { against: string; againstScore: number; lines: DiffLine[] };
-  /** Earlier scores of this algorithm (edits), oldest first. */
-  history: { score: number | null; status: AlgorithmStatus; at: string }[];
+  /** Every score of this algorithm, oldest first; the last is the current one. */
+  history: ScoreHistoryEntry[];
   /** LLM factory: how the algorithm was written (prompt, raw completion, extraction). */
   generation?: GenerationDetail;
+}
+
+export interface ScoreHistoryEntry {
+  score: number | null;
+  status: AlgorithmStatus;
+  /** Why it was scored: first score, after an edit, or a re-evaluation of the same code. */
+  reason: 'first score' | 'edit' | 're-evaluation';
+  /** When (ISO 8601): the commit's time, else the record's. */
+  at?: string;
+  /** The run branch's commit that recorded it (abbreviated), and its message. */
+  commit?: string;
+  subject?: string;
 }
 
 export interface GenerationDetail {

@@ -167,7 +167,7 @@ function algorithmItem(node: Extract<RunsNode, { kind: 'algorithm' }>): vscode.T
   item.tooltip = new vscode.MarkdownString(
     [
       `**${a.id}** (iteration ${node.iteration})${a.best ? ' — best of its iteration' : ''}`,
-      a.summary,
+      a.summary && (a.edited ? `${a.summary} _(as generated; the code was edited since)_` : a.summary),
       a.status === 'ok' && a.interval && `dev ${pct(a.score ?? 0)}, 95% interval [${pct(a.interval[0])}, ${pct(a.interval[1])}]`,
       a.status === 'failed' && `**${a.errorClass ?? 'failed'}**: ${a.message ?? ''}`,
       a.reusedFrom && `same code as ${a.reusedFrom}`,

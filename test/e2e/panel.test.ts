@@ -214,6 +214,23 @@ describe('the results panel in a browser', { timeout: 120_000 }, () => {
     await selects(first);
   });
 
+  it("shows every score of an edited algorithm with why and the commit, and marks its summary as the generated one's", async () => {
+    const p = await panel({ state: { runId: 'demo', iteration: 2 } });
+    await p.rendered(2);
+    const edited = rowsOf('demo', 2).find((r) => r.edited && r.status === 'ok' && r.summary);
+    assert.ok(edited, 'the fixture has an edited algorithm');
+    await p.page.fill('.algo-filter input', edited.id);
+    await p.page.click(`.algo-row[data-id="${edited.id}"] .col-summary`);
+    await p.page.waitForSelector(`.detail[data-id="${edited.id}"] .history`);
+    const rows = await p.page.$$eval('.detail .history tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent)));
+    assert.equal(rows.length, 2);
+    assert.deepEqual(rows.map((r) => [r[1], r[3]]), [['first score', '3f2a9c1'], ['edit (now)', '9b04e77']]);
+    assert.match(rows[1][2] ?? '', /^\d+\.\d%$/);
+    assert.match(rows[0][0] ?? '', /^\d{4}-\d\d-\d\d \d\d:\d\d$/);
+    assert.equal(await p.page.textContent('.detail .detail-summary .tag-stale'), 'as generated');
+    await p.page.screenshot({ path: path.join(shots, 'panel-score-history.png') });
+  });
+
   it('posts openAlgorithm from the row link and the detail, and veto or undo from the detail', async () => {
     const p = await panel({ state: { runId: 'demo', iteration: 2 } });
     await p.rendered(2);

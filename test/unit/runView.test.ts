@@ -1,6 +1,7 @@
 // The read-only views the results panel and the Runs tree show, on a run folder written here.
 import * as assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
@@ -108,7 +109,11 @@ describe('run views for the panel and the tree', () => {
     assert.deepEqual(failed.error, { errorClass: 'timeout', message: 'took too long', detail: undefined });
     assert.equal(failed.diff, undefined, 'iteration 1 has no earlier algorithm');
     const edited = await algorithmDetail(reader, 1, 'a0001');
-    assert.deepEqual(edited.history, [{ score: 0.3, status: 'ok', at: 'first score' }]);
+    // Every record, the current last; without git history no commit is named.
+    assert.deepEqual(edited.history, [
+      { score: 0.3, status: 'ok', reason: 'first score' },
+      { score: 0.6, status: 'ok', reason: 'edit', at: '2026-12-01T10:00:00Z' },
+    ]);
     const later = await algorithmDetail(reader, 2, 'a0002');
     assert.equal(later.diff?.against, '1/a0001');
     assert.deepEqual(later.diff?.lines.filter((l) => l.op !== ' '), [
@@ -116,6 +121,37 @@ describe('run views for the panel and the tree', () => {
       { op: '+', text: '    return 21 * np.mean(np.stack(task_vectors), axis=0)' },
     ]);
     await assert.rejects(algorithmDetail(reader, 1, 'a0009'), /run v has no algorithm 1\/a0009/);
+  });
+
+  it('names the commit that recorded each score of an algorithm', async () => {
+    const repo = mkdtempSync(path.join(os.tmpdir(), 'selfdev-history-'));
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, encoding: 'utf8' });
+    git('init', '-q');
+    git('config', 'user.email', 't@example.com');
+    git('config', 'user.name', 't');
+    mkdirSync(path.join(repo, 'iterations', '01', 'algorithms'), { recursive: true });
+    writeFileSync(path.join(repo, 'iterations', '01', 'algorithms', 'a0001.py'), CODE(10));
+    const file = path.join(repo, 'iterations', '01', 'results.jsonl');
+    const steps: [string, Record<string, unknown>[]][] = [
+      ['scored 2 algorithms', [rec('a0002', 1, 0.4), rec('a0001', 1, 0.3)]],
+      ['edit a0001: dev 60.0%', [rec('a0001', 1, 0.6, { edited: true, rescored: { at: '2026-12-01T10:00:00Z', reason: 'edit', previousScore: 0.3, previousStatus: 'ok' } })]],
+      ['re-evaluate a0002', [rec('a0002', 1, 0.45, { rescored: { at: '2026-12-01T11:00:00Z', reason: 'reevaluate', previousScore: 0.4, previousStatus: 'ok' } })]],
+      ['re-evaluate a0001', [rec('a0001', 1, 0.55, { rescored: { at: '2026-12-01T12:00:00Z', reason: 'reevaluate', previousScore: 0.6, previousStatus: 'ok' } })]],
+    ];
+    for (const [subject, records] of steps) {
+      appendFileSync(file, lines(records));
+      git('add', '-A');
+      git('commit', '-q', '-m', subject);
+    }
+    const d = await algorithmDetail(new RunReader('h', repo), 1, 'a0001');
+    assert.deepEqual(d.history.map((h) => [h.reason, h.score, h.subject]), [
+      ['first score', 0.3, 'scored 2 algorithms'],
+      ['edit', 0.6, 'edit a0001: dev 60.0%'],
+      ['re-evaluation', 0.55, 're-evaluate a0001'],
+    ]);
+    const hashes = git('log', '--reverse', '--format=%h').trim().split('\n');
+    assert.deepEqual(d.history.map((h) => h.commit), [hashes[0], hashes[1], hashes[3]]);
+    assert.ok(d.history.every((h) => h.at && !Number.isNaN(Date.parse(h.at))));
   });
 
   it('pair detail: both programs side by side', async () => {

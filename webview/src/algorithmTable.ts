@@ -340,7 +340,7 @@ export class AlgorithmTable {
     rv.factory.textContent = row.factoryVersion !== undefined ? `v${row.factoryVersion}` : '';
     rv.temp.textContent = row.temperature !== undefined ? temperature(row.temperature) : '';
     rv.summary.textContent = row.summary ?? '';
-    rv.summary.title = row.summary ?? '';
+    rv.summary.title = row.summary ? (row.edited ? `${row.summary} (as generated; the code was edited since)` : row.summary) : '';
   }
 
   private choose(id: string, how: 'pointer' | 'keyboard'): void {

@@ -29,8 +29,15 @@ export function diffBlock(lines: DiffLine[]): HTMLPreElement {
   return pre;
 }
 
-function section(title: string, cls: string, ...children: (Node | null)[]): HTMLElement {
-  return el('section', { cls: `detail-section ${cls}` }, el('h3', { text: title }), ...children);
+/** A titled part of the detail. Titles are set in capitals; `ref()` keeps an id as it is written. */
+function section(title: string | (string | Node)[], cls: string, ...children: (Node | null)[]): HTMLElement {
+  const h = typeof title === 'string' ? el('h3', { text: title }) : el('h3', {}, ...title.map((t) => (typeof t === 'string' ? document.createTextNode(t) : t)));
+  return el('section', { cls: `detail-section ${cls}` }, h, ...children);
+}
+
+/** An algorithm's ref in a title: not upper-cased (ids are lower case: 1/a0008). */
+function ref(text: string): HTMLElement {
+  return el('span', { cls: 'ref', text });
 }
 
 /** How an LLM wrote the algorithm: extraction, the raw completion, and the prompt (collapsed,
@@ -47,6 +54,14 @@ function generationSection(g: GenerationDetail): HTMLElement {
     codeBlock(g.completion, 'completion'),
     prompt,
   );
+}
+
+/** "2025-06-02 11:40" from an ISO time, in the viewer's time zone. */
+function when(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}`;
 }
 
 export class DetailPane {
@@ -92,7 +107,7 @@ export class DetailPane {
       const delta = d.row.score !== undefined ? ` · ${points(d.row.score - d.diff.againstScore)}` : '';
       parts.push(
         section(
-          `Diff against ${d.diff.against} (${pct(d.diff.againstScore)})`,
+          ['Diff against ', ref(d.diff.against), ` (${pct(d.diff.againstScore)})`],
           'detail-diff',
           el('p', { cls: 'detail-note', text: `${added} added, ${removed} removed${delta}` }),
           diffBlock(d.diff.lines),
@@ -100,9 +115,22 @@ export class DetailPane {
       );
     }
     if (d.history.length) {
-      const table = el('table', { cls: 'history' }, el('thead', {}, el('tr', {}, el('th', { text: 'When' }), el('th', { text: 'Status' }), el('th', { text: 'Score', cls: 'numeric' }))));
+      const head = el('tr', {}, ...['When', 'Why', 'Score', 'Commit'].map((t) => el('th', { text: t, cls: t === 'Score' ? 'numeric' : '' })));
+      const table = el('table', { cls: 'history' }, el('thead', {}, head));
       const tbody = el('tbody');
-      for (const h of d.history) tbody.append(el('tr', {}, el('td', { text: h.at }), el('td', { text: h.status }), el('td', { cls: 'numeric', text: pct(h.score) })));
+      d.history.forEach((h, k) => {
+        const current = k === d.history.length - 1;
+        tbody.append(
+          el(
+            'tr',
+            { cls: current ? 'is-current' : '' },
+            el('td', { text: h.at ? when(h.at) : '—', attrs: h.at ? { title: h.at } : {} }),
+            el('td', { text: h.reason + (current && d.history.length > 1 ? ' (now)' : '') }),
+            el('td', { cls: 'numeric', text: h.status === 'ok' ? pct(h.score) : h.status }),
+            el('td', { cls: 'history-commit', text: h.commit ?? '', attrs: h.subject ? { title: h.subject } : {} }),
+          ),
+        );
+      });
       table.append(tbody);
       parts.push(section('Score history', 'detail-history', table));
     }
@@ -132,7 +160,15 @@ export class DetailPane {
       { cls: 'detail-head' },
       title,
       el('p', { cls: 'detail-facts', text: facts.join(' · ') }),
-      row.summary ? el('p', { cls: 'detail-summary', text: row.summary }) : null,
+      // The summary is the generated code's docstring: after an edit it may no longer say what the code does.
+      row.summary
+        ? el(
+            'p',
+            { cls: `detail-summary${row.edited ? ' is-stale' : ''}` },
+            el('span', { text: row.summary }),
+            row.edited ? el('span', { cls: 'tag tag-stale', text: 'as generated', attrs: { title: 'This summary describes the code as the factory wrote it; the code was edited since' } }) : null,
+          )
+        : null,
       el(
         'div',
         { cls: 'detail-actions' },

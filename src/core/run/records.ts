@@ -50,12 +50,6 @@ export function latestById<T extends { id: string }>(records: readonly T[]): T[]
   return [...map.values()];
 }
 
-/** Earlier records of `id`, oldest first (the history an edit leaves). */
-export function historyOf<T extends { id: string }>(records: readonly T[], id: string): T[] {
-  const all = records.filter((r) => r.id === id);
-  return all.slice(0, -1);
-}
-
 /** One algorithm an iteration generated (samples.jsonl). */
 export interface SampleRecord {
   id: string;
