@@ -7,6 +7,7 @@ import { watchAlgorithmEdits } from './vscode/editWatcher';
 import { LoopController, type BackendStatus, type LoopState } from './vscode/loopController';
 import { resolveInterpreter } from './vscode/pythonInterpreter';
 import { ResultsPanel } from './vscode/resultsPanel';
+import { describeLive } from './protocol/webviewMessages';
 import { ConfigProblems } from './vscode/configProblems';
 import { runsInView, type RunContext } from './vscode/runChoice';
 import { RunsTreeProvider, type RunsNode } from './vscode/runsTree';
@@ -38,7 +39,10 @@ export function activate(context: vscode.ExtensionContext): SelfDevApi {
   const log = vscode.window.createOutputChannel('Self-Developing', { log: true });
   const location = () => runsLocation(context);
   const loop = new LoopController(context, log);
-  const runsTree = new RunsTreeProvider(location, () => loop.busy);
+  const runsTree = new RunsTreeProvider(location, () => loop.busy, () => {
+    const s = loop.state;
+    return s && (s.paused ? 'paused' : describeLive({ ...s.status, secondsLeft: undefined }));
+  });
   const treeView = vscode.window.createTreeView('selfdev.runs', { treeDataProvider: runsTree, showCollapseAll: true, canSelectMany: true });
   const statusBar = new RunStatusBar(loop);
   const backendBar = new BackendStatusBar(loop);

@@ -139,14 +139,17 @@ class LocalBackend implements Backend {
   }
 
   async dispose(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    // The backend exits as it answers, so its exit counts as the answer: no wait for a reply that
-    // may never be flushed.
-    const gone = new Promise<void>((r) => this.child.once('exit', () => r()));
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.connection.sendRequest(ShutdownRequest).catch(() => undefined), gone, new Promise((r) => (timer = setTimeout(r, 2000)))]);
-    clearTimeout(timer);
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      // The backend exits as it answers, so its exit counts as the answer: no wait for a reply
+      // that may never be flushed.
+      const gone = new Promise<void>((r) => this.child.once('exit', () => r()));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.connection.sendRequest(ShutdownRequest).catch(() => undefined), gone, new Promise((r) => (timer = setTimeout(r, 2000)))]);
+      clearTimeout(timer);
+    }
+    // Also after a crash: nothing of the connection may keep the caller's process alive.
     this.connection.dispose();
+    for (const s of [this.child.stdin, this.child.stdout, this.child.stderr]) s?.destroy();
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill();
   }
 }

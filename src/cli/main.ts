@@ -128,11 +128,14 @@ if (require.main === module) {
     controller.abort();
     process.once('SIGINT', () => process.exit(EXIT.cancelled));
   });
-  main(process.argv.slice(2), terminalIo(), controller.signal).then(
-    (code) => (process.exitCode = code),
-    (err: unknown) => {
-      console.error(`selfdev: ${err instanceof Error ? err.message : String(err)}`);
-      process.exitCode = EXIT.failure;
-    },
-  );
+  // The command's work is done when main settles: a handle something left open (a dead child's
+  // pipe) must not keep the process waiting, so it exits at the latest a second later.
+  const leave = (code: number) => {
+    process.exitCode = code;
+    setTimeout(() => process.exit(code), 1000).unref();
+  };
+  main(process.argv.slice(2), terminalIo(), controller.signal).then(leave, (err: unknown) => {
+    console.error(`selfdev: ${err instanceof Error ? err.message : String(err)}`);
+    leave(EXIT.failure);
+  });
 }

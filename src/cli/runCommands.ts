@@ -6,6 +6,8 @@ import { describeTarget, openBackend, parseBackendSpec, TOKEN_ENV, type BackendT
 import { createRun, demoConfig, openLoop } from '../app/runs';
 import { LoopCancelled, type LoopEvent, type RunLoop, type RunSummary } from '../core/loop/runLoop';
 import { describeRefining, describeWorker, describeWorkers, pct } from '../core/format';
+import { PhaseClock } from '../core/loop/progress';
+import { aboutLeft, describeLive } from '../protocol/webviewMessages';
 import { parseLauncher } from '../core/config/runConfig';
 import type { LauncherSpec } from '../protocol/backend';
 import { summariseRun } from '../core/loop/summary';
@@ -143,10 +145,18 @@ async function withLoop<T>(c: Common, run: Run, io: Io, signal: AbortSignal | un
   }
 }
 
-function progressPrinter(io: Io): (e: LoopEvent) => void {
+/** The loop's progress on stderr: each phase in the loop's words (describeLive), then a live line
+ * with counts and, on long phases, the time left (a line every 10 items where it cannot redraw). */
+function progressPrinter(io: Io, now: () => number = () => Date.now()): (e: LoopEvent) => void {
   let lastPlain = 0;
   let lastRefining = '';
   let lastWorkers = '';
+  const clock = new PhaseClock(now);
+  let phase = '';
+  const left = (iteration: number, done: number, total: number) => {
+    const s = clock.update(phase, iteration, done, total);
+    return s === undefined ? '' : ` · ${aboutLeft(s)}`;
+  };
   return (e) => {
     if (e.type === 'workers') {
       // On change only: the pool reports every few seconds.
@@ -159,9 +169,11 @@ function progressPrinter(io: Io): (e: LoopEvent) => void {
     }
     if (e.type === 'phase') {
       io.progress?.('');
-      io.err(`${e.iteration ? `iteration ${e.iteration}: ` : ''}${e.phase}${e.total !== undefined ? ` (${e.total})` : ''}`);
+      phase = e.phase;
+      clock.update(e.phase, e.iteration, undefined, e.total);
+      io.err(`${describeLive({ iteration: e.iteration, phase: e.phase })}${e.total !== undefined ? ` (${e.total})` : ''}`);
     } else if (e.type === 'generating') {
-      const line = `  generated ${e.done}/${e.total}`;
+      const line = `  generated ${e.done}/${e.total}${left(e.iteration, e.done, e.total)}`;
       if (io.progress) io.progress(line);
       else if (e.done === e.total) io.err(line);
     } else if (e.type === 'refining') {
@@ -171,7 +183,7 @@ function progressPrinter(io: Io): (e: LoopEvent) => void {
       lastRefining = line;
     } else if (e.type === 'scored') {
       const r = e.record;
-      const line = `  ${e.done}/${e.total} ${r.id}: ${r.status === 'ok' ? `dev ${pct(r.score)}` : `failed (${r.errorClass})`}${r.reusedFrom ? ` (same code as ${r.reusedFrom})` : ''}`;
+      const line = `  ${e.done}/${e.total} ${r.id}: ${r.status === 'ok' ? `dev ${pct(r.score)}` : `failed (${r.errorClass})`}${r.reusedFrom ? ` (same code as ${r.reusedFrom})` : ''}${left(e.iteration, e.done, e.total)}`;
       if (io.progress) io.progress(line);
       else if (e.done === e.total || e.done - lastPlain >= 10) {
         lastPlain = e.done;

@@ -233,6 +233,43 @@ export interface LiveStatus {
   detail?: string;
   /** Scale-out: the run's workers in a line, and one line per worker. */
   workers?: { summary: string; lines: string[]; open: boolean; running: number; total: number };
+  /** Seconds the phase still needs, from its pace so far (long phases only). */
+  secondsLeft?: number;
+}
+
+/** The one vocabulary of a loop's phases: the status bar, the progress notification, the
+ * panel, the Runs tree and the CLI all say these words. */
+export const PHASE_WORDS: Readonly<Record<string, string>> = {
+  starting: 'starting',
+  baselines: 'scoring baselines',
+  generate: 'generating',
+  score: 'scoring',
+  control: 'scoring the control',
+  pairs: 'pairing',
+  refine: 'refining',
+  finalize: 'scoring the sealed test split',
+  transfer: 'scoring a transfer set',
+};
+
+/** "iteration 2 · scoring 20/32 · about 1 min left", "scoring baselines 6/32". */
+export function describeLive(s: Pick<LiveStatus, 'iteration' | 'phase' | 'done' | 'total' | 'secondsLeft'>): string {
+  const count = s.done !== undefined && s.total ? ` ${s.done}/${s.total}` : '';
+  const left = s.secondsLeft !== undefined ? ` · ${aboutLeft(s.secondsLeft)}` : '';
+  return `${s.iteration ? `iteration ${s.iteration} · ` : ''}${PHASE_WORDS[s.phase] ?? s.phase}${count}${left}`;
+}
+
+/** 75 -> "about 1 min 15 s left"; rounded to what an estimate can claim. */
+export function aboutLeft(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `about ${Math.max(5, Math.round(s / 5) * 5)} s left`;
+  if (s < 3600) {
+    const m = Math.floor(s / 60);
+    const r = Math.round((s % 60) / 15) * 15;
+    return `about ${r === 60 ? m + 1 : m} min${r && r < 60 ? ` ${r} s` : ''} left`;
+  }
+  const h = Math.floor(s / 3600);
+  const m = Math.round((s % 3600) / 300) * 5;
+  return `about ${m === 60 ? h + 1 : h} h${m && m < 60 ? ` ${m} min` : ''} left`;
 }
 
 /** Commands the webview may ask the host to run; anything else is refused. */

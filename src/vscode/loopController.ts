@@ -12,7 +12,8 @@ import { parseLauncher } from '../core/config/runConfig';
 import { LoopCancelled, type LoopEvent, type PausePoint, type PauseRequest, type RunLoop } from '../core/loop/runLoop';
 import { RunStore, type Run } from '../core/store/runStore';
 import type { InitializeResult } from '../protocol/backend';
-import type { LiveStatus } from '../protocol/webviewMessages';
+import { commandFraction, PhaseClock } from '../core/loop/progress';
+import { describeLive, type LiveStatus } from '../protocol/webviewMessages';
 import { backendTarget } from './backendTarget';
 import { resolveInterpreter } from './pythonInterpreter';
 import { runsLocation, settings } from './settings';
@@ -45,6 +46,11 @@ interface Running {
   paused?: { request: PauseRequest; resume: () => void };
   /** Work for this run that waits until the loop stops (edits saved while it scores). */
   queued: Map<string, () => Promise<void>>;
+  /** The iterations the command runs (for the progress bar), the first it ran, the bar so far. */
+  planned?: number;
+  first?: number;
+  reported: number;
+  clock: PhaseClock;
 }
 
 export class LoopController implements vscode.Disposable {
@@ -169,10 +175,19 @@ export class LoopController implements vscode.Disposable {
    * Runs `fn` on the run's loop with a backend, a progress notification and cancellation.
    * Returns undefined when the user stopped it (the run continues from there next time).
    */
-  async withLoop<T>(run: Run, title: string, fn: (loop: RunLoop) => Promise<T>): Promise<T | undefined> {
+  async withLoop<T>(run: Run, title: string, fn: (loop: RunLoop) => Promise<T>, plan?: { iterations: number }): Promise<T | undefined> {
     this.ensureIdle();
     const controller = new AbortController();
-    const running: Running = { runId: run.id, title, controller, status: { runId: run.id, iteration: 0, phase: 'starting' }, queued: new Map() };
+    const running: Running = {
+      runId: run.id,
+      title,
+      controller,
+      status: { runId: run.id, iteration: 0, phase: 'starting' },
+      queued: new Map(),
+      planned: plan?.iterations,
+      reported: 0,
+      clock: new PhaseClock(),
+    };
     this.running = running;
     this.lastRunId = run.id;
     this.fireState();
@@ -300,35 +315,53 @@ export class LoopController implements vscode.Disposable {
     this.stateChanged.fire(this.state);
   }
 
-  private report(runId: string, e: LoopEvent, progress?: vscode.Progress<{ message?: string }>): void {
+  private report(runId: string, e: LoopEvent, progress?: vscode.Progress<{ message?: string; increment?: number }>): void {
     const r = this.running?.runId === runId ? this.running : undefined;
-    const prefix = (t: number) => (t ? `iteration ${t}: ` : '');
+    // One status, said the same way everywhere (describeLive); the notification gets its share
+    // of the command as a bar, and the time left of a long phase.
+    let status: LiveStatus | undefined = r?.status;
     if (e.type === 'phase') {
-      progress?.report({ message: `${prefix(e.iteration)}${e.phase}` });
-      if (r) r.status = { runId, iteration: e.iteration, phase: e.phase, total: e.total };
+      status = { runId, iteration: e.iteration, phase: e.phase, total: e.total, workers: r?.status.workers };
+      if (r && e.iteration > 0 && r.first === undefined) r.first = e.iteration;
     } else if (e.type === 'scored') {
-      progress?.report({ message: `${prefix(e.iteration)}scored ${e.done}/${e.total}` });
-      if (r && r.status.phase !== 'starting') r.status = { ...r.status, iteration: e.iteration, done: e.done, total: e.total };
+      if (r?.status.phase === 'starting') status = undefined;
+      else status = { ...(r?.status ?? { runId, phase: 'score' }), iteration: e.iteration, done: e.done, total: e.total };
       // Views update as results arrive, not only at commits.
       this.runChanged.fire(runId);
     } else if (e.type === 'generating') {
-      progress?.report({ message: `${prefix(e.iteration)}generated ${e.done}/${e.total}` });
-      if (r) r.status = { ...r.status, iteration: e.iteration, done: e.done, total: e.total };
+      status = { ...(r?.status ?? { runId, phase: 'generate' }), iteration: e.iteration, done: e.done, total: e.total };
     } else if (e.type === 'refining') {
-      const detail = describeRefining(e.progress);
-      progress?.report({ message: `${prefix(e.iteration)}${detail}` });
-      if (r) r.status = { ...r.status, iteration: e.iteration, phase: 'refine', done: e.progress.step, total: e.progress.steps, detail };
+      status = { ...(r?.status ?? { runId }), iteration: e.iteration, phase: 'refine', done: e.progress.step, total: e.progress.steps, detail: describeRefining(e.progress) };
     } else if (e.type === 'workers') {
       const w = e.status;
       const running = w.workers.filter((x) => x.state === 'running').length;
       if (r) r.status = { ...r.status, workers: { summary: describeWorkers(w), lines: w.workers.map((x) => `worker ${describeWorker(x)}`), open: w.state !== 'closed', running, total: w.workers.length } };
       if (w.state === 'closed') this.log.info(`${runId}: ${describeWorkers(w)}`);
+      if (r) this.fireState();
+      return;
     } else if (e.type === 'paused') {
-      progress?.report({ message: `${prefix(e.iteration)}paused for review` });
+      progress?.report({ message: `${e.iteration ? `iteration ${e.iteration} · ` : ''}paused for review` });
+      return;
     } else if (e.type === 'committed') {
       this.log.info(`${runId}: ${e.message}`);
       this.runChanged.fire(runId);
+      return;
     }
+    if (!status) return;
+    if (r) {
+      const left = r.clock.update(status.phase, status.iteration, status.done, status.total);
+      status = { ...status, secondsLeft: left };
+      r.status = status;
+    }
+    let increment: number | undefined;
+    if (r?.planned) {
+      const at = 100 * commandFraction(status, r.planned, r.first ?? status.iteration);
+      if (at > r.reported) {
+        increment = at - r.reported;
+        r.reported = at;
+      }
+    }
+    progress?.report({ message: status.detail ? `${status.iteration ? `iteration ${status.iteration} · ` : ''}${status.detail}` : describeLive(status), increment });
     if (r) this.fireState();
   }
 

@@ -7,7 +7,7 @@ import { algorithmRows, referenceGroups, referenceRows, RunReader, variantLabel,
 import type { AlgorithmRow } from '../protocol/webviewMessages';
 
 export type RunsNode =
-  | { kind: 'run'; run: RunSummary; running: boolean }
+  | { kind: 'run'; run: RunSummary; running: boolean; live?: string }
   | { kind: 'iteration'; run: RunSummary; iteration: number; best?: AlgorithmRow; count: number }
   | { kind: 'algorithm'; run: RunSummary; iteration: number; algorithm: AlgorithmRow }
   | { kind: 'references'; run: RunSummary }
@@ -34,6 +34,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   constructor(
     private readonly location: () => string,
     private readonly runningId: () => string | undefined,
+    /** What the running loop is doing now, in the loop's words (describeLive). */
+    private readonly liveText: () => string | undefined = () => undefined,
   ) {}
 
   /** Forgets what was read of a run; its next look reads the files again. */
@@ -56,7 +58,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   }
 
   async getChildren(node?: RunsNode): Promise<RunsNode[]> {
-    if (!node) return (await listRuns(this.location())).map((run) => ({ kind: 'run', run, running: this.runningId() === run.id }));
+    if (!node) return (await listRuns(this.location())).map((run) => ({ kind: 'run', run, running: this.runningId() === run.id, live: this.runningId() === run.id ? this.liveText() : undefined }));
     const reader = new RunReader(node.run.id, node.run.dir);
     if (node.kind === 'run') {
       const iterations: RunsNode[] = [];
@@ -138,7 +140,7 @@ function runItem(node: Extract<RunsNode, { kind: 'run' }>): vscode.TreeItem {
   item.id = `run/${run.id}`;
   item.contextValue = 'run';
   const n = run.iterations.length;
-  item.description = `${describeRun(run)}${node.running ? ' · running' : ''}`;
+  item.description = `${describeRun(run)}${node.running ? ` · ${node.live ?? 'running'}` : ''}`;
   item.tooltip = new vscode.MarkdownString(
     [
       `**${run.name}**`,

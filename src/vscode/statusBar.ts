@@ -1,6 +1,7 @@
 // The status bar item: the current run, its phase and progress (or that it is paused); a click
 // opens the results panel on that run.
 import * as vscode from 'vscode';
+import { describeLive, PHASE_WORDS } from '../protocol/webviewMessages';
 import type { LoopController, LoopState } from './loopController';
 
 export class RunStatusBar implements vscode.Disposable {
@@ -29,19 +30,19 @@ export class RunStatusBar implements vscode.Disposable {
       return;
     }
     const s = state.status;
-    const where = s.iteration ? `iteration ${s.iteration}` : s.phase === 'baselines' ? 'baselines' : '';
+    const where = s.iteration ? `iteration ${s.iteration}` : PHASE_WORDS[s.phase] ?? s.phase;
     if (state.paused) {
-      this.item.text = `$(debug-pause) ${state.runId}: ${where} paused`;
+      this.item.text = `$(debug-pause) ${state.runId}: ${where} · paused`;
       this.item.tooltip = `Self-Developing: ${state.paused.detail}. Continue with "Self-Developing: Continue the Paused Run".`;
       this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
       return;
     }
-    const progress = s.done !== undefined && s.total ? ` ${s.done}/${s.total}` : '';
     const loss = s.detail && /loss [\d.]+/.exec(s.detail)?.[0];
     const w = s.workers?.open ? s.workers : undefined;
     const workers = w ? ` · ${w.running}/${w.total} workers` : '';
-    this.item.text = `$(sync~spin) ${state.runId}: ${[where, s.phase].filter(Boolean).join(' · ')}${progress}${loss ? ` · ${loss}` : ''}${workers}`;
-    this.item.tooltip = `Self-Developing: ${state.title}${s.detail ? ` (${s.detail})` : ''}.${w ? `\n${w.summary}\n${w.lines.join('\n')}` : ''}\nClick to open the results.`;
+    // The time left goes in the tooltip: the bar's text stays short.
+    this.item.text = `$(sync~spin) ${state.runId}: ${describeLive({ ...s, secondsLeft: undefined })}${loss ? ` · ${loss}` : ''}${workers}`;
+    this.item.tooltip = `Self-Developing: ${state.title}: ${describeLive(s)}${s.detail ? ` (${s.detail})` : ''}.${w ? `\n${w.summary}\n${w.lines.join('\n')}` : ''}\nClick to open the results.`;
   }
 
   dispose(): void {

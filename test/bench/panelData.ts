@@ -307,10 +307,10 @@ export function generateRun(spec: RunSpec): Generated {
           ...(against ? { diff: { against: against.ref, againstScore: against.score, lines: lineDiff(codes.get(against.ref)!, code) } } : {}),
           history: row.edited
             ? [
-                { score: row.score !== undefined ? onDevGrid(row.score - 0.03) : null, status: 'ok', reason: 'first score', at: '2025-06-02T10:14:00Z', commit: '3f2a9c1', subject: `scored 48 algorithms of iteration ${iteration}` },
+                { score: row.score !== undefined ? onDevGrid(row.score - 0.03) : null, status: 'ok', reason: 'first score', at: '2025-06-02T10:14:00Z', commit: '3f2a9c1', subject: `iteration ${iteration}: all 48 algorithms scored` },
                 { score: row.score ?? null, status: row.status, reason: 'edit', at: '2025-06-02T11:40:00Z', commit: '9b04e77', subject: `edit ${row.id}: dev ${row.score !== undefined ? (100 * row.score).toFixed(1) : '-'}%` },
               ]
-            : [{ score: row.score ?? null, status: row.status, reason: 'first score', at: '2025-06-02T10:14:00Z', commit: '3f2a9c1', subject: `scored 48 algorithms of iteration ${iteration}` }],
+            : [{ score: row.score ?? null, status: row.status, reason: 'first score', at: '2025-06-02T10:14:00Z', commit: '3f2a9c1', subject: `iteration ${iteration}: all 48 algorithms scored` }],
         };
       }
       for (const p of pairs) {

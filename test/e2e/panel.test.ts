@@ -561,12 +561,12 @@ describe('the results panel in a browser', { timeout: 120_000 }, () => {
     assert.ok(await p.page.isHidden('.live-status'));
     assert.deepEqual([await disabled('selfdev.stop'), await disabled('selfdev.runNextIteration')], [true, false]);
     await p.host.send({ t: 'live', status: { runId: GSM, iteration: 4, phase: 'score', done: 12, total: 300 } });
-    assert.equal(await p.text('.live-status .live-text'), 'iteration 4: score 12/300');
+    assert.equal(await p.text('.live-status .live-text'), 'iteration 4 · scoring 12/300');
     assert.ok(await p.page.isVisible('.live-status'));
     assert.deepEqual([await disabled('selfdev.stop'), await disabled('selfdev.runNextIteration')], [false, true]);
     // DPO's progress in words: step, loss, reward accuracy.
     await p.host.send({ t: 'live', status: { runId: GSM, iteration: 4, phase: 'refine', done: 3, total: 12, detail: 'DPO step 3/12 · loss 0.651 · reward accuracy 75.0%' } });
-    assert.equal(await p.text('.live-status .live-text'), 'iteration 4: DPO step 3/12 · loss 0.651 · reward accuracy 75.0%');
+    assert.equal(await p.text('.live-status .live-text'), 'iteration 4 · DPO step 3/12 · loss 0.651 · reward accuracy 75.0%');
     // Scale-out: the workers beside the phase, each worker in the tooltip.
     const workers = { summary: 'workers 2 running, 1 pending · queue 5 · 2 in progress · 12 done · 340/h', lines: ['worker 0 running on node1 (pid 41) · 7 done', 'worker 2 pending (Resources) · 0 done'], open: true, running: 2, total: 3 };
     await p.host.send({ t: 'live', status: { runId: GSM, iteration: 4, phase: 'score', done: 14, total: 300, workers } });
@@ -574,7 +574,7 @@ describe('the results panel in a browser', { timeout: 120_000 }, () => {
     assert.equal(await p.page.getAttribute('.live-status .live-workers', 'title'), workers.lines.join('\n'));
     await p.host.send({ t: 'live', status: { runId: 'demo', iteration: 3, phase: 'refine' } });
     assert.ok(await p.page.isHidden('.live-status .live-workers'), 'no workers: nothing shown');
-    assert.equal(await p.text('.live-status .live-text'), 'demo — iteration 3: refine');
+    assert.equal(await p.text('.live-status .live-text'), 'demo — iteration 3 · refining');
     assert.deepEqual([await disabled('selfdev.stop'), await disabled('selfdev.runNextIteration')], [true, false]);
     await p.host.send({ t: 'live', status: null });
     assert.ok(await p.page.isHidden('.live-status'));

@@ -152,6 +152,11 @@ describe('Self-Developing in the VS Code UI', () => {
     // The run shows at once; its first iteration once the seed and the baselines are scored.
     const run = treeRow(page, /^demo/);
     await run.waitFor({ timeout: 30_000 });
+    // While the baselines run, the tree says what is being scored, in the loop's words, and the
+    // progress notification shows a bar (real increments, not a spinner).
+    await treeRow(page, /^demo.*scoring baselines \d+\/\d+/).waitFor({ timeout: 60_000 });
+    await page.locator('.notifications-toasts .monaco-progress-container.discrete').first().waitFor({ state: 'attached', timeout: 60_000 });
+    await page.locator('.statusbar-item', { hasText: /demo-\d{8}-\d{6}: (scoring baselines|iteration 1 · \w+)/ }).first().waitFor({ timeout: 60_000 });
     await treeRow(page, /demo.*1 iteration/).waitFor({ timeout: 240_000 });
     await expand(run);
     const iteration = treeRow(page, /^Iteration 1/);

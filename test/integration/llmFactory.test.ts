@@ -58,7 +58,7 @@ describe('LLM factory', () => {
     const factory = JSON.parse(readFileSync(path.join(runsDir, id, 'iterations', '01', 'factory.json'), 'utf8')) as { version: number; refinement: { status: string; reason?: string } };
     assert.equal(factory.refinement.status, 'refined', factory.refinement.reason);
     assert.equal(factory.version, 1);
-    assert.ok(shown.some((t) => /iteration 1 · refine \d+\/\d+ · loss \d/.test(t)), `the status bar showed the DPO steps: ${shown.join(' | ')}`);
+    assert.ok(shown.some((t) => /iteration 1 · refining \d+\/\d+ · loss \d/.test(t)), `the status bar showed the DPO steps: ${shown.join(' | ')}`);
     const it1 = path.join(runsDir, id, 'iterations', '01');
     const completions = readFileSync(path.join(it1, 'completions.jsonl'), 'utf8').trim().split('\n');
     assert.equal(completions.length, 4);

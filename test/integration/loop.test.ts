@@ -149,7 +149,7 @@ describe('loop', () => {
     const paused = await until('the pause', () => api.loopState()?.paused, 120_000);
     assert.equal(paused.point, 'afterGeneration');
     assert.equal(paused.iteration, 2);
-    assert.match(api.statusBarText(), new RegExp(`^\\$\\(debug-pause\\) ${id}: iteration 2 paused$`));
+    assert.match(api.statusBarText(), new RegExp(`^\\$\\(debug-pause\\) ${id}: iteration 2 · paused$`));
     // While it waits: review. Re-evaluating now would score before the loop does; vetoing is what reviewing is for.
     await vscode.commands.executeCommand('selfdev.vetoAlgorithm', { runId: id, iteration: 2, id: 'a0001' });
     assert.equal(await vscode.commands.executeCommand('selfdev.continueRun'), true);

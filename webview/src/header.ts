@@ -1,6 +1,6 @@
 // The panel header: run picker, branch, live progress and the loop's commands; and the empty
 // state shown when there are no runs yet.
-import type { LiveStatus, RunListEntry, RunOverview, WebviewCommand } from '../../src/protocol/webviewMessages';
+import { describeLive, type LiveStatus, type RunListEntry, type RunOverview, type WebviewCommand } from '../../src/protocol/webviewMessages';
 import { badge, custom, el, spinner } from './dom';
 
 export interface HeaderCallbacks {
@@ -105,8 +105,7 @@ export class Header {
     this.live.hidden = status === null;
     if (status) {
       const other = status.runId !== currentId ? `${runs?.find((r) => r.id === status.runId)?.name ?? status.runId} — ` : '';
-      const progress = status.done !== undefined && status.total !== undefined ? ` ${status.done}/${status.total}` : '';
-      this.liveText.textContent = `${other}iteration ${status.iteration}: ${status.detail ?? `${status.phase}${progress}`}`;
+      this.liveText.textContent = `${other}${status.detail ? `${status.iteration ? `iteration ${status.iteration} · ` : ''}${status.detail}` : describeLive(status)}`;
       const w = status.workers;
       this.workers.hidden = !w;
       this.workers.textContent = w ? w.summary : '';

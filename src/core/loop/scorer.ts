@@ -179,6 +179,8 @@ export class Scorer {
     const base = other?.base ?? this.params();
     const jobPrefix = other?.jobPrefix ?? `${ctx.header.id}/dev`;
     const where = other?.label ?? (iteration ? `iteration ${iteration}` : 'baselines');
+    // What is scored, in commit messages that cannot be mistaken for another phase's.
+    const what = other ? 'models' : file === BASELINES_FILE ? (iteration ? 'control programs' : 'references (seed, candidates, baselines)') : 'algorithms';
     const runOne = async (job: ScoreJob): Promise<void> => {
       ctx.checkCancelled();
       const hash = jobHash(job);
@@ -197,14 +199,14 @@ export class Scorer {
       ctx.emit({ type: 'scored', iteration, record, done: ++finished, total: batch });
       if (++sinceCommit >= COMMIT_EVERY) {
         sinceCommit = 0;
-        await ctx.commit(`${where}: scored ${finished}/${batch}`);
+        await ctx.commit(`${where}: ${finished} of ${batch} ${what} scored so far`);
       }
     };
     // With workers, enough jobs are in flight for each to have one queued behind the one it runs.
     const spec = this.launcher;
     if (spec && todo.some((j) => !j.failure)) await this.openWorkers();
     await pool(todo, spec ? Math.max(ctx.config.concurrency, spec.workers * 2) : ctx.config.concurrency, runOne);
-    await ctx.commit(`${where}: scored ${jobs.length} ${file.startsWith('baselines') ? 'baselines and controls' : 'algorithms'}`);
+    await ctx.commit(`${where}: all ${jobs.length} ${what} scored`);
     return jobs.map((j) => done.get(j.id)!);
   }
 

@@ -77,10 +77,15 @@ export function loopCommands(loop: LoopController, context: vscode.ExtensionCont
   const iterate = async (arg: unknown, count: number) => {
     const run = await chooseRun(loop, runs, arg);
     if (!run) return undefined;
-    const summary = await loop.withLoop(run, `${run.id}: ${count === 1 ? 'next iteration' : `${count} iterations`}`, async (l) => {
-      await l.iterate(count);
-      return l.summarise();
-    });
+    const summary = await loop.withLoop(
+      run,
+      `${run.id}: ${count === 1 ? 'next iteration' : `${count} iterations`}`,
+      async (l) => {
+        await l.iterate(count);
+        return l.summarise();
+      },
+      { iterations: count },
+    );
     if (!summary) return undefined;
     const last = summary.iterations.at(-1);
     const best = bestSoFar(summary);
@@ -101,10 +106,15 @@ export function loopCommands(loop: LoopController, context: vscode.ExtensionCont
       const demo = vscode.Uri.joinPath(context.extensionUri, 'resources', 'demo', 'demo.run.json').fsPath;
       const run = await loop.createRun(demo);
       const iterations = (await new RunFiles(run).header()).config.iterations;
-      const done = await loop.withLoop(run, `demo run ${run.id}`, async (l) => {
-        await l.iterate(iterations);
-        return true;
-      });
+      const done = await loop.withLoop(
+        run,
+        `demo run ${run.id}`,
+        async (l) => {
+          await l.iterate(iterations);
+          return true;
+        },
+        { iterations },
+      );
       if (done) void vscode.window.showInformationMessage(`Self-Developing: demo run ${run.id} finished ${iterations} iterations (branch ${run.branch}).`);
       return run.id;
     },
