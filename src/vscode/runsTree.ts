@@ -8,12 +8,23 @@ import type { AlgorithmRow } from '../protocol/webviewMessages';
 
 export type RunsNode =
   | { kind: 'run'; run: RunSummary; running: boolean; live?: string }
-  | { kind: 'iteration'; run: RunSummary; iteration: number; best?: AlgorithmRow; count: number }
+  | { kind: 'iteration'; run: RunSummary; iteration: number; best?: AlgorithmRow; count: number; facts: IterationFacts }
   | { kind: 'algorithm'; run: RunSummary; iteration: number; algorithm: AlgorithmRow }
   | { kind: 'references'; run: RunSummary }
   | { kind: 'family'; run: RunSummary; group: ReferenceGroup; best: boolean }
   | { kind: 'reference'; run: RunSummary; reference: ReferenceRow; best: boolean; inFamily?: boolean };
 
+
+/** What an iteration node's tooltip says about its algorithms. */
+export interface IterationFacts {
+  ok: number;
+  failed: number;
+  pending: number;
+  vetoed: number;
+  edited: number;
+  temperature?: number;
+  factoryVersion?: number;
+}
 
 /**
  * The "Runs" sidebar: runs, then iterations, then algorithms best first, plus the baselines and
@@ -64,7 +75,16 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
       const iterations: RunsNode[] = [];
       for (const iteration of node.run.iterations) {
         const rows = await this.iterationRows(reader, iteration);
-        iterations.push({ kind: 'iteration', run: node.run, iteration, best: rows.find((r) => r.best), count: rows.length });
+        const facts = {
+          ok: rows.filter((r) => r.status === 'ok').length,
+          failed: rows.filter((r) => r.status === 'failed').length,
+          pending: rows.filter((r) => r.status === 'pending').length,
+          vetoed: rows.filter((r) => r.vetoed).length,
+          edited: rows.filter((r) => r.edited).length,
+          temperature: rows.find((r) => r.temperature !== undefined)?.temperature,
+          factoryVersion: rows.find((r) => r.factoryVersion !== undefined)?.factoryVersion,
+        };
+        iterations.push({ kind: 'iteration', run: node.run, iteration, best: rows.find((r) => r.best), count: rows.length, facts });
       }
       const refs = await referenceRows(reader);
       return refs.length ? [{ kind: 'references', run: node.run }, ...iterations] : iterations;
@@ -120,6 +140,17 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
         item.id = `${node.run.id}/iteration/${node.iteration}`;
         item.contextValue = 'iteration';
         item.description = node.best?.score !== undefined ? `best ${pct(node.best.score)} · ${node.count} algorithms` : `${node.count} algorithms`;
+        const f = node.facts;
+        item.tooltip = new vscode.MarkdownString(
+          [
+            `**Iteration ${node.iteration}** of ${node.run.name}`,
+            node.best?.score !== undefined && `best ${node.best.id}: dev ${pct(node.best.score)}${node.best.interval ? `, 95% interval [${pct(node.best.interval[0])}, ${pct(node.best.interval[1])}]` : ''}`,
+            `${node.count} algorithms: ${f.ok} scored, ${f.failed} failed${f.pending ? `, ${f.pending} not scored yet` : ''}${f.vetoed ? `, ${f.vetoed} vetoed` : ''}${f.edited ? `, ${f.edited} edited` : ''}`,
+            f.temperature !== undefined && `written at temperature ${f.temperature.toFixed(2)}${f.factoryVersion !== undefined ? ` by factory v${f.factoryVersion}` : ''}`,
+          ]
+            .filter(Boolean)
+            .join('\n\n'),
+        );
         item.iconPath = new vscode.ThemeIcon('history');
         return item;
       }

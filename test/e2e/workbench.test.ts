@@ -225,7 +225,8 @@ describe('Self-Developing in the VS Code UI', () => {
     await expand(run);
     await expand(treeRow(page, /^Iteration 2/));
     await treeRow(page, /^a0003/).click();
-    await page.locator('.tab', { hasText: 'a0003.py' }).waitFor();
+    // The tab says which run and iteration the algorithm belongs to (ids restart every iteration).
+    await page.locator('.tab', { hasText: new RegExp(`a0003 · ${smallId} · iteration 02`) }).waitFor();
     const editor = page.locator('.editor-instance .monaco-editor .view-lines').first();
     await editor.click();
     await page.keyboard.press('Control+A');

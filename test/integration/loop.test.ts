@@ -57,6 +57,11 @@ describe('loop', () => {
     assert.equal(runs.length, 1);
     // Told apart by start time, iterations and best score.
     assert.match(String(api.runsTreeItem(runs[0]).description), /^[A-Z][a-z]{2} \d{1,2} \d\d:\d\d · 1 iteration · best \d+\.\d%$/);
+    const iterationNode = (await api.runsTreeChildren(runs[0])).find((n) => n.kind === 'iteration')!;
+    const tip = (api.runsTreeItem(iterationNode).tooltip as vscode.MarkdownString).value;
+    assert.match(tip, /\*\*Iteration 1\*\* of it/);
+    assert.match(tip, /4 algorithms: \d scored, \d failed/);
+    assert.match(tip, /best a000\d: dev \d+\.\d%, 95% interval/);
     const items = (await algorithms(1)).map((n) => api.runsTreeItem(n));
     assert.equal(items.length, 4);
     const scores = items.filter((i) => /%/.test(String(i.description))).map((i) => parseFloat(String(i.description)));
