@@ -306,12 +306,14 @@ describe('the results panel in a browser', { timeout: 120_000 }, () => {
     const box = (sel: string) => p.page.$eval(sel, (node) => node.getBoundingClientRect().toJSON() as DOMRect);
     assert.ok((await box('.detail')).top > (await box('.algo-section')).bottom - 1, 'stacked: the detail is below the table');
     assert.equal(await inView('.detail'), false, 'the detail starts out of sight');
+    const comesIntoView = (page: Page, sel: string) =>
+      page.waitForFunction((s) => {
+        const r = document.querySelector(s)!.getBoundingClientRect();
+        return r.top >= 0 && r.top < window.innerHeight - 40;
+      }, sel);
     await p.page.click('.algo-row >> nth=2');
     await p.page.waitForSelector('.detail .detail-title');
-    await p.page.waitForFunction(() => {
-      const r = document.querySelector('.detail')!.getBoundingClientRect();
-      return r.top >= 0 && r.top < window.innerHeight - 40;
-    });
+    await comesIntoView(p.page, '.detail');
     await p.page.screenshot({ path: path.join(shots, 'panel-laptop-detail.png') });
     // Arrow keys stay in the table: the page does not jump down to the detail.
     await p.page.$eval('.algo-row.is-selected', (n) => n.scrollIntoView({ block: 'start' }));
@@ -329,10 +331,7 @@ describe('the results panel in a browser', { timeout: 120_000 }, () => {
     assert.equal(await q.page.$eval('.pair-detail', (n) => n.getBoundingClientRect().top < window.innerHeight - 40), false, 'the pair view starts out of sight');
     await q.page.click('.pair[data-index="1"] .pair-why');
     await q.page.waitForSelector('.pair-detail[data-index="1"] .chosen pre');
-    await q.page.waitForFunction(() => {
-      const r = document.querySelector('.pair-detail')!.getBoundingClientRect();
-      return r.top >= 0 && r.top < window.innerHeight - 40;
-    });
+    await comesIntoView(q.page, '.pair-detail');
     await q.page.screenshot({ path: path.join(shots, 'panel-laptop-pair.png') });
     // Wide, the detail stands beside the table.
     const wide = await panel();

@@ -10,6 +10,7 @@ import re
 import secrets
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 from runner_fixtures import job, make_world
 from selfdev_runner import zygote_client
 from selfdev_runner.supervisor import run_job
+from test_runner_isolation import SYSTEM_PYTHON, open_world  # noqa: F401  (the fixture: a world uid 65534 can read)
 
 ADVERSARIAL = Path(__file__).resolve().parent / "adversarial"
 GOOD = "def merge(task_vectors, name):\n    return (task_vectors[0] + task_vectors[1]) * 0.5\n"
@@ -179,40 +181,24 @@ def test_the_warm_supervisor_forks_its_workers(world, tmp_path):
         assert len({r["mergedSha256"] for r in records}) == 1
 
 
-def test_unprivileged_zygote_workers_cannot_read_it(world, tmp_path):
+def test_unprivileged_zygote_workers_cannot_read_it(open_world):
     """In bwrap's user-namespace mode the zygote and its workers share uid 65534: only the
     zygote's non-dumpability keeps its memory and files closed to them."""
-    from test_runner_isolation import SYSTEM_PYTHON, open_world as _  # noqa: F401  (the same set-up)
-    import shutil
-    import tempfile
-
-    from runner_fixtures import PY_DIR
-
-    d = Path(tempfile.mkdtemp(prefix="selfdev-userns-zygote-", dir="/tmp"))
-    try:
-        os.chmod(d, 0o755)
-        w = make_world(d, n_candidates=2, layers=1)
-        runner = d / "runner"
-        shutil.copytree(PY_DIR, runner, ignore=shutil.ignore_patterns("__pycache__"))
-        for p in [d, *d.rglob("*")]:
-            os.chmod(p, 0o755 if p.is_dir() else 0o644)
-        sees = (ADVERSARIAL / "kernel_sees_no_process.py").read_text()
-        jobs = []
-        for k, src in enumerate([GOOD, sees, (ADVERSARIAL / "kernel_scratch_leftovers.py").read_text(),
-                                 (ADVERSARIAL / "kernel_scratch_leftovers.py").read_text()]):
-            scratch = d / f"s{k}"
-            scratch.mkdir()
-            os.chmod(scratch, 0o777)
-            jobs.append(json.dumps({"seedModel": str(w["seed"]), "candidates": [str(c) for c in w["candidates"]],
-                                    "scratch": str(scratch), "source": src, "pythonGuards": k == 0,
-                                    "limits": {"wallSeconds": 20, "cpuSeconds": 20}}))
-        p = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", SYSTEM_PYTHON, "-s", "-B",
-                            str(runner / "apply_algorithm.py"), "--serve"], input="\n".join(jobs) + "\n",
-                           capture_output=True, text=True, timeout=120)
-        records = [json.loads(x) for x in p.stdout.splitlines() if x.startswith("{")]
-        assert [r["status"] for r in records] == ["ok"] * 4, (p.stderr, records)
-        assert all(r["sandbox"]["worker"] == "forked" and "user" in r["sandbox"]["namespaces"] for r in records)
-        assert re.search(r"OTHERS=1 READABLE=\[\]", records[1]["output"]), records[1]["output"]
-        assert "BEFORE=[]" in records[2]["output"] and "BEFORE=[]" in records[3]["output"], records[3]["output"]
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
+    w, d, runner = open_world
+    sees = (ADVERSARIAL / "kernel_sees_no_process.py").read_text()
+    leftovers = (ADVERSARIAL / "kernel_scratch_leftovers.py").read_text()
+    jobs = []
+    for k, src in enumerate([GOOD, sees, leftovers, leftovers]):
+        scratch = Path(tempfile.mkdtemp(dir=d))
+        os.chmod(scratch, 0o777)
+        jobs.append(json.dumps({"seedModel": str(w["seed"]), "candidates": [str(c) for c in w["candidates"]],
+                                "scratch": str(scratch), "source": src, "pythonGuards": k == 0,
+                                "limits": {"wallSeconds": 20, "cpuSeconds": 20}}))
+    p = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", SYSTEM_PYTHON, "-s", "-B",
+                        str(runner / "apply_algorithm.py"), "--serve"], input="\n".join(jobs) + "\n",
+                       capture_output=True, text=True, timeout=120)
+    records = [json.loads(x) for x in p.stdout.splitlines() if x.startswith("{")]
+    assert [r["status"] for r in records] == ["ok"] * 4, (p.stderr, records)
+    assert all(r["sandbox"]["worker"] == "forked" and "user" in r["sandbox"]["namespaces"] for r in records)
+    assert re.search(r"OTHERS=1 READABLE=\[\]", records[1]["output"]), records[1]["output"]
+    assert "BEFORE=[]" in records[2]["output"] and "BEFORE=[]" in records[3]["output"], records[3]["output"]
