@@ -71,7 +71,7 @@ describe('extension', () => {
       const runs = await api.runsTreeChildren();
       const items = runs.map((n) => api.runsTreeItem(n));
       assert.deepEqual(items.map((i) => i.label), ['Demo run', 'run-b']);
-      assert.equal(items[0].description, '2 iterations');
+      assert.match(String(items[0].description), /^[A-Z][a-z]{2} \d{1,2}( \d{4})? \d\d:\d\d · 2 iterations$/);
       assert.equal(items[0].contextValue, 'run');
       assert.equal(items[1].description, 'damaged run.json');
       assert.match((items[1].tooltip as vscode.MarkdownString).value, /not valid JSON/);

@@ -78,7 +78,7 @@ describe('remote backend over ssh', () => {
     await askDaemon(remoteDir, 'stop');
     const run = (await api.runsTreeChildren()).find((n) => n.kind === 'run' && n.run.id === id);
     assert.ok(run, 'the run is in the tree');
-    assert.equal(api.runsTreeItem(run).description, '1 iteration');
+    assert.match(String(api.runsTreeItem(run).description), /^[A-Z][a-z]{2} \d{1,2} \d\d:\d\d · 1 iteration · best \d+\.\d%$/);
     assert.equal((await api.runsTreeChildren(run)).filter((n) => n.kind === 'iteration').length, 1);
   });
 });

@@ -96,8 +96,10 @@ describe('steering a run: pauses, vetoes, edits', () => {
     const detail = await algorithmDetail(new RunReader('s', s.run.dir), 1, 'a0001');
     assert.equal(detail.row.edited, true);
     assert.equal(detail.row.score, out.record.score);
-    assert.equal(detail.history.length, 1);
-    assert.equal(detail.history[0].at, 'first score');
+    // Every score, the current last, each with the commit that recorded it.
+    assert.deepEqual(detail.history.map((h) => [h.reason, h.score]), [['first score', before.score], ['edit', out.record.score]]);
+    assert.ok(detail.history.every((h) => /^[0-9a-f]{7,}$/.test(h.commit ?? '')), JSON.stringify(detail.history));
+    assert.match(detail.history[1].subject ?? '', /^edit a0001/);
 
     const again = await rescoreAlgorithm(loop, 1, 'a0001', 'edit');
     assert.equal(again.scored, false, 'saving unchanged code scores nothing');
