@@ -37,6 +37,8 @@ class Zygote:
         """`argv`: the bubblewrap command that runs sandbox_zygote.py; `pass_fds`: what it needs
         (the startup seccomp filter). Blocks until the zygote is READY."""
         self.key = key
+        #: The worker job fields and sandbox description of the plan it was started from.
+        self.plan: tuple = ({}, {})
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         child_fd = child.fileno()  # the same number in the zygote (pass_fds keeps numbers)
         self.sock = parent

@@ -6,7 +6,7 @@ import { loopCommands } from './loopCommands';
 import type { CommandMap } from './registerCommands';
 import { selectPythonInterpreter } from '../pythonInterpreter';
 import { ResultsPanel, type PanelFocus } from '../resultsPanel';
-import type { RunContext } from '../runChoice';
+import { runIdOf, type RunContext } from '../runChoice';
 import type { RunsTreeProvider } from '../runsTree';
 
 export interface CommandDeps {
@@ -20,11 +20,10 @@ export interface CommandDeps {
 
 /** What to show when the panel is opened from a tree node, the status bar or a message. */
 function panelFocus(arg: unknown): PanelFocus | undefined {
-  if (typeof arg === 'string' && arg) return { runId: arg };
-  const o = arg as { kind?: string; run?: { id?: unknown }; runId?: unknown; iteration?: unknown } | undefined;
-  const runId = typeof o?.runId === 'string' ? o.runId : typeof o?.run?.id === 'string' ? o.run.id : undefined;
+  const runId = runIdOf(arg);
   if (!runId) return undefined;
-  return { runId, ...(typeof o?.iteration === 'number' ? { iteration: o.iteration } : {}) };
+  const iteration = (arg as { iteration?: unknown } | undefined)?.iteration;
+  return { runId, ...(typeof iteration === 'number' ? { iteration } : {}) };
 }
 
 /** The handler of every contributed command. */
