@@ -609,6 +609,8 @@ describe('the results panel in a browser', { timeout: 120_000 }, () => {
     assert.ok((await p.page.getAttribute('.chart-progress', 'aria-label'))?.includes(label), 'progress chart');
     assert.ok((await p.page.getAttribute('.chart-distribution', 'aria-label'))?.includes(label), 'distribution chart');
     assert.ok((await p.page.$$eval('.chart-legend li', (ls) => ls.map((l) => l.textContent))).includes('best candidate'));
+    // The reference labels sit where they hide no data line (unit-tested geometry); the picture.
+    await p.page.locator('.chart-progress').screenshot({ path: path.join(shots, 'panel-progress-labels.png') });
     assert.equal(await p.page.isVisible('.comparisons'), true);
     assert.equal(await p.text('.comparisons h3'), 'Sealed test: 3 paired comparisons');
     const rows = await p.page.$$eval('.cmp-table tbody tr', (trs) => trs.map((tr) => [tr.className, ...Array.from(tr.querySelectorAll('td'), (td) => td.textContent)]));

@@ -14,10 +14,12 @@ import {
   Tooltip,
   type ChartOptions,
   type Plugin,
+  type Scale,
   type TooltipItem,
 } from 'chart.js';
 import type { IterationOverview } from '../../src/protocol/webviewMessages';
 import { pct } from './format';
+import { horizontalSpots, placeLabel, verticalSpots, type Box, type Obstacles } from './labelPlacement';
 import { withAlpha, type Palette } from './theme';
 
 // No Legend plugin: the legends are HTML next to the canvas (themed by CSS, and not re-measured
@@ -42,57 +44,85 @@ interface RefLines {
 
 const font = (p: Palette, delta = 0) => `${Math.max(9, p.fontSize + delta)}px ${p.fontFamily}`;
 
-/** Draws vertical (x) and horizontal (y) reference lines with labels that avoid each other. */
+/**
+ * Draws vertical (x) and horizontal (y) reference lines under the data, and their labels over
+ * it, each where it hides no data line, point or bar and no other label (labelPlacement.ts).
+ */
 function refLinePlugin(get: () => RefLines): Plugin {
   return {
     id: 'selfdevRefLines',
+    beforeDatasetsDraw(chart) {
+      const { x: xLines, y: yLines } = get();
+      const { ctx, chartArea: area } = chart;
+      const xs = chart.scales.x;
+      const ys = chart.scales.y;
+      if (!xs || !ys) return;
+      ctx.save();
+      for (const { l, px } of inView(xLines, xs, area.left, area.right)) stroke(ctx, l, px, area.top, px, area.bottom);
+      for (const { l, px } of inView(yLines, ys, area.top, area.bottom)) stroke(ctx, l, area.left, px, area.right, px);
+      ctx.restore();
+    },
     afterDatasetsDraw(chart) {
       const { x: xLines, y: yLines, palette } = get();
       const { ctx, chartArea: area } = chart;
       const xs = chart.scales.x;
       const ys = chart.scales.y;
       if (!xs || !ys) return;
-      const h = palette.fontSize + 4;
+      const h = palette.fontSize + 2;
       ctx.save();
       ctx.font = font(palette, -1);
       ctx.textBaseline = 'top';
-
-      // Vertical lines: labels along the top, moved to a lower row when they would overlap.
-      const rowEnds: number[] = [];
-      const xsSorted = xLines
-        .map((l) => ({ l, px: xs.getPixelForValue(l.value) }))
-        .filter(({ px }) => px >= area.left - 1 && px <= area.right + 1)
-        .sort((a, b) => a.px - b.px);
-      for (const { l, px } of xsSorted) {
-        stroke(ctx, l, px, area.top, px, area.bottom);
-        if (!l.label) continue;
-        const w = ctx.measureText(l.label).width + 6;
-        const left = px + w + 2 > area.right ? px - w - 2 : px + 2;
-        let row = rowEnds.findIndex((end) => left > end + 2);
-        if (row < 0) row = rowEnds.length;
-        rowEnds[row] = left + w;
-        label(ctx, palette, l, left, area.top + 2 + row * h, w, h);
+      const obstacles = dataObstacles(chart);
+      const placed: Box[] = [];
+      const put = (l: RefLine, spots: Box[]) => {
+        const spot = placeLabel(spots, obstacles, placed);
+        placed.push(spot);
+        label(ctx, palette, l, spot);
+      };
+      for (const { l, px } of inView(xLines, xs, area.left, area.right)) {
+        if (l.label) put(l, verticalSpots(px, ctx.measureText(l.label).width + 6, h, area));
       }
-
-      // Horizontal lines: labels at the right end, shifted left when two lines are close.
-      let prev: { y: number; left: number } | null = null;
-      const ysSorted = yLines
-        .map((l) => ({ l, py: ys.getPixelForValue(l.value) }))
-        .filter(({ py }) => py >= area.top - 1 && py <= area.bottom + 1)
-        .sort((a, b) => a.py - b.py);
-      for (const { l, py } of ysSorted) {
-        stroke(ctx, l, area.left, py, area.right, py);
-        if (!l.label) continue;
-        const w = ctx.measureText(l.label).width + 6;
-        let left = area.right - w - 2;
-        if (prev && Math.abs(py - prev.y) < h) left = prev.left - w - 6;
-        const top = py - h - 1 < area.top ? py + 1 : py - h - 1;
-        label(ctx, palette, l, left, top, w, h);
-        prev = { y: py, left };
+      for (const { l, px } of inView(yLines, ys, area.top, area.bottom)) {
+        if (l.label) put(l, horizontalSpots(px, ctx.measureText(l.label).width + 6, h, area));
       }
       ctx.restore();
     },
   };
+}
+
+/** The lines inside the plot area, with their pixel positions, in pixel order. */
+function inView(lines: RefLine[], scale: Scale, lo: number, hi: number): { l: RefLine; px: number }[] {
+  return lines
+    .map((l) => ({ l, px: scale.getPixelForValue(l.value) }))
+    .filter(({ px }) => px >= lo - 1 && px <= hi + 1)
+    .sort((a, b) => a.px - b.px);
+}
+
+/** The drawn data a label must not hide: the visible lines' segments and points, and the bars. */
+function dataObstacles(chart: Chart): Obstacles {
+  const segments: Obstacles['segments'] = [];
+  const boxes: Box[] = [];
+  chart.data.datasets.forEach((ds, i) => {
+    if (!chart.isDatasetVisible(i)) return;
+    const meta = chart.getDatasetMeta(i);
+    if (meta.type === 'bar') {
+      for (const el of meta.data) {
+        const { x, y, base, width } = el.getProps(['x', 'y', 'base', 'width'], true) as unknown as { x: number; y: number; base: number; width: number };
+        if (y !== base) boxes.push({ left: x - width / 2, top: Math.min(y, base), width, height: Math.abs(base - y) });
+      }
+      return;
+    }
+    // The interval band's edges have no line of their own; covering its fill is acceptable.
+    if ((ds as { borderWidth?: number }).borderWidth === 0) return;
+    let prev: { x: number; y: number } | null = null;
+    for (const el of meta.data) {
+      const q = { x: el.x, y: el.y };
+      boxes.push({ left: q.x - 4, top: q.y - 4, width: 8, height: 8 });
+      if (prev) segments.push({ x0: prev.x, y0: prev.y, x1: q.x, y1: q.y });
+      prev = q;
+    }
+  });
+  return { segments, boxes };
 }
 
 function stroke(ctx: CanvasRenderingContext2D, l: RefLine, x0: number, y0: number, x1: number, y1: number): void {
@@ -106,12 +136,12 @@ function stroke(ctx: CanvasRenderingContext2D, l: RefLine, x0: number, y0: numbe
   ctx.setLineDash([]);
 }
 
-function label(ctx: CanvasRenderingContext2D, p: Palette, l: RefLine, left: number, top: number, w: number, h: number): void {
-  // A backdrop in the editor color keeps the text readable over bars and grid lines.
+function label(ctx: CanvasRenderingContext2D, p: Palette, l: RefLine, at: Box): void {
+  // A backdrop in the editor color keeps the text readable over the interval band and grid lines.
   ctx.fillStyle = withAlpha(p.background, 0.85);
-  ctx.fillRect(left, top, w, h - 2);
+  ctx.fillRect(at.left, at.top, at.width, at.height);
   ctx.fillStyle = l.color;
-  ctx.fillText(l.label ?? '', left + 3, top + 1);
+  ctx.fillText(l.label ?? '', at.left + 3, at.top + 1);
 }
 
 function baseOptions(p: Palette): ChartOptions {
