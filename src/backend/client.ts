@@ -10,6 +10,11 @@ import {
   ProgressNotification,
   RefineProgressNotification,
   RefineRequest,
+  ExportModelRequest,
+  ExportProgressNotification,
+  type ExportModelParams,
+  type ExportModelResult,
+  type ExportProgressParams,
   ScoreRequest,
   ShutdownRequest,
   CloseWorkersRequest,
@@ -79,6 +84,7 @@ class LocalBackend implements Backend {
   private readonly listeners = new Map<string, (p: ProgressParams) => void>();
   private readonly generateListeners = new Map<string, (p: GenerateProgressParams) => void>();
   private readonly refineListeners = new Map<string, (p: RefineProgressParams) => void>();
+  private readonly exportListeners = new Map<string, (p: ExportProgressParams) => void>();
 
   constructor(
     private readonly child: ChildProcess,
@@ -89,6 +95,7 @@ class LocalBackend implements Backend {
     connection.onNotification(ProgressNotification, (p) => this.listeners.get(p.jobId)?.(p));
     connection.onNotification(GenerateProgressNotification, (p) => this.generateListeners.get(p.jobId)?.(p));
     connection.onNotification(RefineProgressNotification, (p) => this.refineListeners.get(p.jobId)?.(p));
+    connection.onNotification(ExportProgressNotification, (p) => this.exportListeners.get(p.jobId)?.(p));
     connection.onNotification(WorkersNotification, (s) => this.workerListeners.get(s.run)?.(s));
   }
 
@@ -108,6 +115,10 @@ class LocalBackend implements Backend {
 
   refine(params: RefineParams, opts: { signal?: AbortSignal; onProgress?: (p: RefineProgressParams) => void } = {}): Promise<RefineResult> {
     return this.job(RefineRequest, params, this.refineListeners, opts);
+  }
+
+  exportModel(params: ExportModelParams, opts: { signal?: AbortSignal; onProgress?: (p: ExportProgressParams) => void } = {}): Promise<ExportModelResult> {
+    return this.job(ExportModelRequest, params, this.exportListeners, opts);
   }
 
   generate(params: GenerateParams, opts: { signal?: AbortSignal; onProgress?: (p: GenerateProgressParams) => void } = {}): Promise<GenerateResult> {

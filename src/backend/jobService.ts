@@ -1,9 +1,11 @@
 // What a backend does with jobs, whatever serves it (a stdio child or the daemon): each kind of
 // job run under the registry (by id, idempotent, its events in its run's log) and answered from
 // the journal when it finished before.
+import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { GenerateResult, JobInfo, WorkerPoolStatus, RefineResult, ScoreResult, SubmitParams } from '../protocol/backend';
+import type { ExportModelResult, GenerateResult, JobInfo, WorkerPoolStatus, RefineResult, ScoreResult, SubmitParams } from '../protocol/backend';
+import { runExportJob } from './exportModel';
 import { runGenerateJob } from './generation';
 import { JobRegistry, runOfJob } from './jobRegistry';
 import { Journal } from './journal';
@@ -26,7 +28,7 @@ export interface JobServiceOptions {
   recordOpenWorkers?: boolean;
 }
 
-type Result = ScoreResult | GenerateResult | RefineResult;
+type Result = ScoreResult | GenerateResult | RefineResult | ExportModelResult;
 
 export class JobService {
   private readonly journals?: Record<SubmitParams['kind'], Journal>;
@@ -36,7 +38,7 @@ export class JobService {
     private readonly opts: JobServiceOptions,
   ) {
     const j = opts.journalDir;
-    this.journals = j ? { score: new Journal(j), generate: new Journal(path.join(j, 'generate')), refine: new Journal(path.join(j, 'refine')) } : undefined;
+    this.journals = j ? { score: new Journal(j), generate: new Journal(path.join(j, 'generate')), refine: new Journal(path.join(j, 'refine')), export: new Journal(path.join(j, 'export')) } : undefined;
   }
 
   static async open(opts: JobServiceOptions): Promise<JobService> {
@@ -93,6 +95,17 @@ export class JobService {
             () => true,
             () => false,
           ),
+        );
+      case 'export':
+        // A journaled export counts only while its folder is still there.
+        return this.journaled(
+          'export',
+          s.params.jobId,
+          () => runExportJob(s.params, signal, progress),
+          (r) => {
+            const folder = (r as ExportModelResult).folder;
+            return folder ? fs.stat(path.join(folder, 'config.json')).then(() => true, () => false) : Promise.resolve(true);
+          },
         );
       default:
         throw new Error(`unknown job kind ${JSON.stringify((s as { kind: unknown }).kind)}`);

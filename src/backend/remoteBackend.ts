@@ -33,6 +33,9 @@ import {
   type ScoreParams,
   type ScoreResult,
   type SubmitParams,
+  type ExportModelParams,
+  type ExportModelResult,
+  type ExportProgressParams,
 } from '../protocol/backend';
 import { runOfJob } from './jobRegistry';
 
@@ -153,6 +156,10 @@ export class RemoteBackend implements Backend {
 
   refine(params: RefineParams, opts: JobOptions<RefineProgressParams> = {}): Promise<RefineResult> {
     return this.job({ kind: 'refine', params }, opts) as Promise<RefineResult>;
+  }
+
+  exportModel(params: ExportModelParams, opts: JobOptions<ExportProgressParams> = {}): Promise<ExportModelResult> {
+    return this.job({ kind: 'export', params }, opts) as Promise<ExportModelResult>;
   }
 
   async openWorkers(params: OpenWorkersParams, onStatus?: (s: WorkerPoolStatus) => void): Promise<WorkerPoolStatus> {

@@ -17,6 +17,8 @@ import {
   ProgressNotification,
   RefineProgressNotification,
   RefineRequest,
+  ExportModelRequest,
+  ExportProgressNotification,
   ScoreRequest,
   CloseWorkersRequest,
   OpenWorkersRequest,
@@ -109,6 +111,7 @@ export function serveConnection(connection: MessageConnection, host: ConnectionH
   perRequest('score', ScoreRequest, ProgressNotification as NotificationType<never>);
   perRequest('generate', GenerateRequest, GenerateProgressNotification as NotificationType<never>);
   perRequest('refine', RefineRequest, RefineProgressNotification as NotificationType<never>);
+  perRequest('export', ExportModelRequest, ExportProgressNotification as NotificationType<never>);
 
   connection.onRequest(SubmitRequest, (params) => {
     seen();

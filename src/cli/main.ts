@@ -30,6 +30,10 @@ commands:
                                     score a model on a benchmark
   apply <algorithm.py> --config <run config> [--benchmark FILE] [--set NAME=VALUE] [--json]
                                     apply one algorithm in the sandbox and score the merged model
+  export model <run> <iteration/algorithm|best> --out <folder> [--max-shard-size 5GB]
+                                    write a merged model as a Hugging Face checkpoint (config,
+                                    tokenizer, safetensors weights, model card) on the backend's
+                                    machine
   backend serve|status|stop         run or ask the backend daemon of this (GPU) machine
   --version                         print the version
 
@@ -48,7 +52,7 @@ Generated code runs in a kernel sandbox (bubblewrap namespaces, uid 65534, secco
 machine has none, demo/iterate/finalize/transfer/apply refuse to run it unless given
 --allow-unisolated (Python-level guards only; not recommended).`;
 
-const RUN_COMMANDS = new Set(['demo', 'new', 'iterate', 'status', 'finalize', 'transfer']);
+const RUN_COMMANDS = new Set(['demo', 'new', 'iterate', 'status', 'finalize', 'transfer', 'export']);
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);

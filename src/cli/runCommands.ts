@@ -72,6 +72,16 @@ export function launcherOption(value: string | undefined, sbatch: string[] = [])
   }
 }
 
+/** "5GB", "500MB", "2.5GiB", "1000000" -> bytes (transformers' max_shard_size spelling). */
+export function parseSize(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?\s*$/i.exec(text);
+  if (!m) throw new UsageError(`--max-shard-size: expected a size such as 5GB or 500MB, got "${text}"`);
+  const units: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
+  const bytes = Math.floor(Number(m[1]) * units[(m[2] ?? 'b').toLowerCase()]);
+  if (bytes < 1) throw new UsageError(`--max-shard-size: must be at least one byte, got "${text}"`);
+  return bytes;
+}
+
 function gitTopLevel(dir: string): string | undefined {
   try {
     return execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
@@ -111,6 +121,8 @@ const OPTIONS = {
   id: { type: 'string' },
   n: { type: 'string', short: 'n' },
   to: { type: 'string' },
+  out: { type: 'string' },
+  'max-shard-size': { type: 'string' },
   'allow-unisolated': { type: 'boolean', default: false },
   factory: { type: 'string' },
   backend: { type: 'string' },
@@ -281,6 +293,37 @@ export async function runCommand(command: string, argv: string[], io: Io, signal
         const result = summary.transfer.find((t) => t.set === values.to)!;
         if (c.json) io.out(JSON.stringify(result, null, 2));
         else for (const l of formatTransfer(result)) io.out(l);
+        return EXIT.ok;
+      }
+      case 'export': {
+        const [what, , ref] = positionals;
+        if (what !== 'model') throw new UsageError('usage: selfdev export model <run> <iteration/algorithm|best> --out <folder> [--max-shard-size 5GB]');
+        positionals.shift();
+        const run = await openRun();
+        if (!ref || !values.out) throw new UsageError('usage: selfdev export model <run> <iteration/algorithm|best> --out <folder> [--max-shard-size 5GB]');
+        // The folder is on the backend's machine (where the models are).
+        if (c.backend.kind !== 'local' && !path.isAbsolute(values.out)) throw new UsageError("--out names a folder on the backend's machine: give an absolute path");
+        const out = c.backend.kind === 'local' ? path.resolve(values.out) : values.out;
+        const maxShardBytes = values['max-shard-size'] === undefined ? undefined : parseSize(values['max-shard-size']);
+        const result = await withLoop(c, run, io, signal, (loop) =>
+          loop.exportModel(ref, {
+            out,
+            maxShardBytes,
+            version: SELFDEV_VERSION,
+            onProgress: (p) => io.progress?.(p.phase === 'apply' ? '  applying the algorithm in the sandbox' : `  writing weights ${(p.done / 1e6).toFixed(0)}/${(p.total / 1e6).toFixed(0)} MB`),
+          }),
+        );
+        io.progress?.('');
+        if (c.json) io.out(JSON.stringify(result, null, 2));
+        if (result.status !== 'ok') {
+          io.err(`selfdev export: ${result.provenance.ref}: ${result.message ?? 'failed'}${result.detail ? ` (${result.detail})` : ''}`);
+          return EXIT.failure;
+        }
+        if (!c.json) {
+          io.out(`exported ${result.provenance.ref} of run ${run.id} to ${result.folder}`);
+          io.out(`  ${result.weightFiles!.join(', ')}: ${result.tensors} tensors (${result.merged} merged), ${result.dtype}, ${(result.totalBytes! / 1e6).toFixed(1)} MB`);
+          io.out(`  dev ${pct(result.provenance.dev.score)}${result.provenance.test ? ` · test ${pct(result.provenance.test.score)}` : ''} · from commit ${result.provenance.runCommit.slice(0, 12)} of ${run.branch}`);
+        }
         return EXIT.ok;
       }
       default:

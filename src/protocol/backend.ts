@@ -4,7 +4,7 @@
 // the contract.
 import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
 
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 export interface InitializeParams {
   protocolVersion: number;
@@ -112,6 +112,58 @@ export interface ProgressParams {
   benchmark?: string;
   done: number;
   total: number;
+}
+
+/** Export of a merged model (selfdev export model): the algorithm applied again in the sandbox,
+ * the merged model written as a complete checkpoint on the backend's machine, where the models are. */
+export interface ExportModelParams {
+  jobId: string;
+  models: ModelSet;
+  algorithm: { source: string; constants?: Record<string, number | string | boolean | null> };
+  limits: { timeoutSeconds: number; memoryMB: number };
+  randomSeed: number;
+  python: string;
+  allowUnisolated?: boolean;
+  /** The checkpoint folder on the backend's machine; it must not exist or be empty. */
+  out: string;
+  /** Largest weight file in bytes (default 5 GB, as transformers saves). */
+  maxShardBytes?: number;
+  /** Into each weight file's `__metadata__` (strings only). */
+  metadata: Record<string, string>;
+  /** The model card (README.md). */
+  card: string;
+  /** More files for the folder (name -> text): the provenance. */
+  extraFiles: Record<string, string>;
+  /** The merge's statistics when the algorithm was scored: the merge made again must have them,
+   * or the export stops (the checkpoint would not be the model that was scored). */
+  expectDeltaStats?: Record<string, number | null>;
+}
+
+export interface ExportProgressParams {
+  jobId: string;
+  phase: 'apply' | 'write';
+  done: number;
+  total: number;
+}
+
+export interface ExportModelResult {
+  jobId: string;
+  status: 'ok' | 'failed';
+  errorClass?: string;
+  message?: string;
+  detail?: string;
+  folder?: string;
+  weightFiles?: string[];
+  copied?: string[];
+  totalBytes?: number;
+  tensors?: number;
+  /** Tensors the merge replaced. */
+  merged?: number;
+  dtype?: string;
+  deltaStats?: Record<string, number | null>;
+  isolation?: 'kernel' | 'unisolated';
+  timings: Record<string, number>;
+  fromJournal?: boolean;
 }
 
 /** The LLM factory's generator: a local model folder run by the project's engine, or an
@@ -295,6 +347,7 @@ export interface Backend {
   score(params: ScoreParams, opts?: { signal?: AbortSignal; onProgress?: (p: ProgressParams) => void }): Promise<ScoreResult>;
   generate(params: GenerateParams, opts?: { signal?: AbortSignal; onProgress?: (p: GenerateProgressParams) => void }): Promise<GenerateResult>;
   refine(params: RefineParams, opts?: { signal?: AbortSignal; onProgress?: (p: RefineProgressParams) => void }): Promise<RefineResult>;
+  exportModel(params: ExportModelParams, opts?: { signal?: AbortSignal; onProgress?: (p: ExportProgressParams) => void }): Promise<ExportModelResult>;
   /** Scale-out: starts a run's workers through a launcher (or joins those already started); from
    * then on the run's score jobs are handed to them. `onStatus` hears the pool's state. */
   openWorkers(params: OpenWorkersParams, onStatus?: (s: WorkerPoolStatus) => void): Promise<WorkerPoolStatus>;
@@ -373,8 +426,12 @@ export interface WorkerPoolStatus {
 // whether or not its client stays connected, and reports through its run's ordered event log:
 // a client attaches to a run from the offset it last saw, gets what it missed in order, then live
 // events. Job ids start with "<run>/".
-export type JobKind = 'score' | 'generate' | 'refine';
-export type SubmitParams = { kind: 'score'; params: ScoreParams } | { kind: 'generate'; params: GenerateParams } | { kind: 'refine'; params: RefineParams };
+export type JobKind = 'score' | 'generate' | 'refine' | 'export';
+export type SubmitParams =
+  | { kind: 'score'; params: ScoreParams }
+  | { kind: 'generate'; params: GenerateParams }
+  | { kind: 'refine'; params: RefineParams }
+  | { kind: 'export'; params: ExportModelParams };
 export type JobStatus = 'running' | 'finished' | 'failed' | 'cancelled' | 'interrupted';
 
 export interface JobInfo {
@@ -438,6 +495,8 @@ export const GenerateRequest = new RequestType<GenerateParams, GenerateResult, v
 export const GenerateProgressNotification = new NotificationType<GenerateProgressParams>('selfdev/generateProgress');
 export const RefineRequest = new RequestType<RefineParams, RefineResult, void>('selfdev/refine');
 export const RefineProgressNotification = new NotificationType<RefineProgressParams>('selfdev/refineProgress');
+export const ExportModelRequest = new RequestType<ExportModelParams, ExportModelResult, void>('selfdev/exportModel');
+export const ExportProgressNotification = new NotificationType<ExportProgressParams>('selfdev/exportProgress');
 export const SubmitRequest = new RequestType<SubmitParams, JobInfo, void>('selfdev/submit');
 export const AttachRequest = new RequestType<AttachParams, AttachResult, void>('selfdev/attach');
 export const CancelRequest = new RequestType<{ jobId: string }, { cancelled: boolean }, void>('selfdev/cancel');

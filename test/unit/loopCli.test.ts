@@ -115,6 +115,55 @@ describe('the loop from the CLI', () => {
     assert.match(selfdev(dir, 'transfer', 'r', `1/${best}`, '--to', 'nope', '--runs', runs).err, /no transfer set "nope" \(it has: other\)/);
   });
 
+  it('exports the best merged model as a checkpoint that scores what its record says, and refuses a merge that differs from the scored one', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'selfdev-export-'));
+    const runs = path.join(dir, 'runs');
+    const config = smallConfig(dir, { randomControl: false });
+    assert.equal(selfdev(dir, 'new', config, '--runs', runs, '--id', 'x').code, 0);
+    const it = selfdev(dir, 'iterate', 'x', '--runs', runs);
+    assert.equal(it.code, 0, it.err);
+    const run = path.join(runs, 'x');
+    const results = lines(path.join(run, 'iterations', '01', 'results.jsonl'));
+    const best = results.filter((r) => r.status === 'ok').sort((a, b) => Number(b.score) - Number(a.score) || String(a.id).localeCompare(String(b.id)))[0];
+    assert.ok(best.deltaStats, 'the record keeps the merge statistics');
+
+    const out = path.join(dir, 'exported');
+    const exported = selfdev(dir, 'export', 'model', 'x', 'best', '--out', out, '--runs', runs, '--json');
+    assert.equal(exported.code, 0, exported.err);
+    const result = JSON.parse(exported.out) as { status: string; weightFiles: string[]; provenance: Record<string, unknown> };
+    assert.equal(result.status, 'ok');
+    assert.deepEqual(result.weightFiles, ['model.safetensors']);
+    const provenance = JSON.parse(readFileSync(path.join(out, 'selfdev-export.json'), 'utf8'));
+    assert.equal(provenance.ref, `1/${best.id}`);
+    assert.equal(provenance.reproducibilityChecked, true);
+    assert.equal(provenance.runCommit, git(run, 'rev-parse', 'HEAD'));
+    assert.deepEqual(provenance.dev.interval, best.interval);
+    const card = readFileSync(path.join(out, 'README.md'), 'utf8');
+    assert.match(card, new RegExp(`\\| dev \\(mean over benchmarks\\) \\| ${(100 * Number(best.score)).toFixed(1)}% \\|`));
+    assert.ok(card.includes(readFileSync(path.join(run, 'iterations', '01', 'algorithms', `${best.id}.py`), 'utf8').trimEnd()), 'the card shows the code');
+    // The exported folder, scored on its own by the engine, is the model that was scored.
+    const evaluated = selfdev(dir, 'eval', '--benchmark', config, '--model', out, '--split', 'dev', '--json');
+    assert.equal(evaluated.code, 0, evaluated.err);
+    const accuracy = Object.fromEntries((JSON.parse(evaluated.out).results as { name: string; accuracy: number }[]).map((r) => [r.name, r.accuracy]));
+    assert.deepEqual(accuracy, best.scores);
+
+    // An export never overwrites.
+    const again = selfdev(dir, 'export', 'model', 'x', `1/${best.id}`, '--out', out, '--runs', runs);
+    assert.equal(again.code, 1);
+    assert.match(again.err, /already exists and is not empty/);
+    // A record whose merge statistics no longer match (other models at the same paths, or a
+    // nondeterministic algorithm): refused, nothing written.
+    const file = path.join(run, 'iterations', '01', 'results.jsonl');
+    const edited = lines(file).map((r) => (r.id === best.id ? { ...r, deltaStats: { ...(r.deltaStats as object), relativeNorm: Number((r.deltaStats as { relativeNorm: number }).relativeNorm) * 1.5 } } : r));
+    writeFileSync(file, edited.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    const target = best;
+    const refused = selfdev(dir, 'export', 'model', 'x', `1/${target.id}`, '--out', path.join(dir, 'refused'), '--runs', runs);
+    assert.equal(refused.code, 1);
+    assert.match(refused.err, /differs from the one that was scored; nothing was exported.*relativeNorm/);
+    assert.equal(existsSync(path.join(dir, 'refused')), false);
+    assert.match(selfdev(dir, 'export', 'model', 'x', '9/a0001', '--out', path.join(dir, 'n'), '--runs', runs).err, /has no algorithm 9\/a0001/);
+  });
+
   it('refuses generated code on a machine without kernel isolation, records nothing, and runs it unisolated only when allowed', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'selfdev-noiso-'));
     const runs = path.join(dir, 'runs');

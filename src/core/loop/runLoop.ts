@@ -27,6 +27,7 @@ import { baselineVariants } from './baselines';
 import { fmt, LoopCancelled, type LoopEvent, type PausePoint, type RunContext } from './context';
 import { finalizeRun } from './finalize';
 import { transferAlgorithms } from './transfer';
+import { exportModel, type ExportModelOptions } from './exportModel';
 import { generateLlmControl, generateWithLlm, NO_CODE_MESSAGE } from './llmGeneration';
 import { refineLlmFactory } from './llmRefinement';
 import type { LlmFactoryRecord, LlmRefinement, RefinedWeights } from '../factory/llmFactoryRecord';
@@ -376,6 +377,12 @@ export class RunLoop implements RunContext {
     await this.commit(`finalize: ${summary.sealedTest?.finalists.length ?? 0} finalists and ${summary.sealedTest?.references.length ?? 0} references scored once on the sealed test split`);
     await this.run.tag('finalized', 'sealed test split scored');
     return summary;
+  }
+
+  /** Writes the merged model of `ref` (2/a0007, best, a baseline or control id) as a checkpoint
+   * on the backend's machine (exportModel.ts). */
+  exportModel(ref: string, o: ExportModelOptions): ReturnType<typeof exportModel> {
+    return exportModel(this, this.scorer, ref, this.algorithmsDir, o);
   }
 
   /** Scores algorithms (ids like 2/a0007) with another candidate set, against the baselines

@@ -124,6 +124,7 @@ export class Scorer {
     return {
       ...base,
       status: 'ok',
+      ...(r.deltaStats ? { deltaStats: r.deltaStats } : {}),
       score: meanScore(r.scores.map((s) => s.accuracy)),
       interval: [low, high],
       scores: Object.fromEntries(r.scores.map((s) => [s.name, s.accuracy])),

@@ -27,6 +27,9 @@ export interface ScoredRecord {
   temperature?: number;
   summary?: string;
   timings?: Record<string, number>;
+  /** Statistics of the merge's delta over the scope (the runner's): an export that applies the
+   * algorithm again checks it made the same merge. */
+  deltaStats?: Record<string, number | null>;
   /** How GSM8k answers were read for this score (eval.gsmAnswer). */
   gsmAnswer?: 'strict' | 'flexible';
   /** How the code was contained when it ran: 'kernel' isolation, or 'unisolated' (opted in). */

@@ -224,6 +224,13 @@ export class Run {
     });
   }
 
+  /** The commit the worktree is at, and whether it has changes not committed yet. */
+  async head(): Promise<{ commit: string; dirty: boolean }> {
+    const commit = (await this.git.raw(['rev-parse', 'HEAD'])).trim();
+    const dirty = Boolean((await this.git.raw(['status', '--porcelain'])).trim());
+    return { commit, dirty };
+  }
+
   async tags(): Promise<string[]> {
     return (await this.git.raw(['tag', '--list', `${this.branch}/*`])).split('\n').filter(Boolean);
   }
