@@ -300,6 +300,7 @@ export type FromWebview =
   | { t: 'requestDetail'; requestId: number; runId: string; iteration: number; id: string }
   | { t: 'requestPair'; requestId: number; runId: string; iteration: number; index: number }
   | { t: 'openAlgorithm'; runId: string; iteration: number; id: string }
+  | { t: 'exportModel'; runId: string; iteration: number; id: string }
   | { t: 'veto'; runId: string; iteration: number; id: string; undo: boolean }
   | { t: 'vetoPair'; runId: string; iteration: number; index: number; undo: boolean };
 
@@ -338,6 +339,8 @@ export function parseFromWebview(msg: unknown): FromWebview | undefined {
         : undefined;
     case 'openAlgorithm':
       return isRunId(m.runId) && isIteration(m.iteration) && isAlgorithmId(m.id) ? { t: 'openAlgorithm', runId: m.runId, iteration: m.iteration, id: m.id } : undefined;
+    case 'exportModel':
+      return isRunId(m.runId) && isIteration(m.iteration) && isAlgorithmId(m.id) ? { t: 'exportModel', runId: m.runId, iteration: m.iteration, id: m.id } : undefined;
     case 'veto':
       return isRunId(m.runId) && isIteration(m.iteration) && isAlgorithmId(m.id) && typeof m.undo === 'boolean'
         ? { t: 'veto', runId: m.runId, iteration: m.iteration, id: m.id, undo: m.undo }

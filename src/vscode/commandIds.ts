@@ -15,6 +15,7 @@ export const COMMAND_IDS = [
   'selfdev.compareAlgorithms',
   'selfdev.finalize',
   'selfdev.transferAlgorithm',
+  'selfdev.exportModel',
   'selfdev.revealBranch',
   'selfdev.selectBackend',
   'selfdev.selectPythonInterpreter',

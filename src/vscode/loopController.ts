@@ -80,7 +80,7 @@ export class LoopController implements vscode.Disposable {
     return r && { runId: r.runId, title: r.title, status: r.status, paused: r.paused?.request };
   }
 
-  private get installation(): Installation {
+  get installation(): Installation {
     return { root: this.context.extensionUri.fsPath, version: (this.context.extension.packageJSON as { version: string }).version };
   }
 

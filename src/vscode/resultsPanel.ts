@@ -150,6 +150,9 @@ export class ResultsPanel implements vscode.Disposable {
       case 'openAlgorithm':
         await vscode.commands.executeCommand('selfdev.openAlgorithm', { runId: msg.runId, iteration: msg.iteration, id: msg.id }, { beside: true });
         break;
+      case 'exportModel':
+        await vscode.commands.executeCommand('selfdev.exportModel', { runId: msg.runId, iteration: msg.iteration, id: msg.id });
+        break;
       case 'veto':
         await vscode.commands.executeCommand(msg.undo ? 'selfdev.unvetoAlgorithm' : 'selfdev.vetoAlgorithm', { runId: msg.runId, iteration: msg.iteration, id: msg.id });
         break;

@@ -2,7 +2,7 @@
 // command with good input, then with bad input (unknown run, malformed config, not an
 // algorithm, a run in progress).
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -147,6 +147,22 @@ describe('loop', () => {
     assert.match(lastFailure(), /no transfer set "nope" \(it has: other\)/);
   });
 
+  it('exports an algorithm\'s merged model as a checkpoint with its card', async function () {
+    this.timeout(120_000);
+    const [best] = await algorithms(1);
+    const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'selfdev-export-')), 'model');
+    const result = await vscode.commands.executeCommand<{ status: string; folder: string; provenance: { ref: string; runCommit: string } }>('selfdev.exportModel', best, out);
+    assert.equal(result.status, 'ok');
+    assert.equal(result.folder, out);
+    assert.equal(result.provenance.ref, `1/${best.algorithm.id}`);
+    assert.equal(result.provenance.runCommit, git(runDir, 'rev-parse', 'HEAD'));
+    for (const f of ['config.json', 'model.safetensors', 'README.md', 'selfdev-export.json', 'tokenizer.json']) assert.ok(existsSync(path.join(out, f)), f);
+    assert.match(readFileSync(path.join(out, 'README.md'), 'utf8'), new RegExp(`merged by 1/${best.algorithm.id}`));
+    // The same folder again: refused, and what is there stays.
+    assert.equal(await vscode.commands.executeCommand('selfdev.exportModel', best, out), undefined);
+    assert.match(lastFailure(), /already exists and is not empty/);
+  });
+
   it('pauses after generation; a veto then keeps an algorithm from being scored; Continue resumes', async function () {
     this.timeout(240_000);
     await settings().update('pause.afterGeneration', true, vscode.ConfigurationTarget.Global);
@@ -251,7 +267,7 @@ describe('loop', () => {
     });
 
     it('something that is not an algorithm of a run', async () => {
-      for (const command of ['selfdev.vetoAlgorithm', 'selfdev.reevaluateAlgorithm', 'selfdev.openAlgorithm', 'selfdev.transferAlgorithm']) {
+      for (const command of ['selfdev.vetoAlgorithm', 'selfdev.reevaluateAlgorithm', 'selfdev.openAlgorithm', 'selfdev.transferAlgorithm', 'selfdev.exportModel']) {
         assert.equal(await vscode.commands.executeCommand(command, { runId: id, iteration: 1, id: '../../etc/passwd' }), undefined);
         assert.match(lastFailure(), /not an algorithm of a run/, command);
         await vscode.commands.executeCommand('workbench.action.closeAllEditors');

@@ -27,6 +27,7 @@ const POSTED: FromWebview[] = [
   { t: 'requestDetail', requestId: 41, runId: 'demo', iteration: 3, id: 'a123456' },
   { t: 'requestPair', requestId: 42, runId: 'demo', iteration: 2, index: 0 },
   { t: 'openAlgorithm', runId: 'demo', iteration: 2, id: 'a0033' },
+  { t: 'exportModel', runId: 'demo', iteration: 2, id: 'a0033' },
   { t: 'veto', runId: 'demo', iteration: 2, id: 'a0033', undo: false },
   { t: 'veto', runId: 'demo', iteration: 2, id: 'a0033', undo: true },
   { t: 'vetoPair', runId: 'demo', iteration: 2, index: 5, undo: false },
@@ -65,6 +66,7 @@ describe('webview protocol', () => {
       { t: 'requestDetail', requestId: 1, runId: 'demo', iteration: 1, id: 'a12' },
       { t: 'requestPair', requestId: 1, runId: 'demo', iteration: 1, index: -1 },
       { t: 'openAlgorithm', runId: 'demo', iteration: 1, id: 'seed' },
+      { t: 'exportModel', runId: 'demo', iteration: 1, id: 'baseline-ties' },
       { t: 'veto', runId: 'demo', iteration: 1, id: 'a0001', undo: 'yes' },
       { t: 'veto', runId: 'demo', iteration: 1, id: 'a0001' },
       { t: 'vetoPair', runId: 'demo', iteration: 1, index: 2 },
@@ -100,6 +102,7 @@ describe('webview protocol', () => {
       requestDetail: true,
       requestPair: true,
       openAlgorithm: true,
+      exportModel: true,
       veto: true,
       vetoPair: true,
     };

@@ -8,6 +8,7 @@ import { button } from './header';
 export interface DetailCallbacks {
   open(id: string): void;
   veto(id: string, undo: boolean): void;
+  exportModel(id: string): void;
 }
 
 /** Code as plain text in a pre: no highlighter, and never parsed as markup. */
@@ -178,6 +179,13 @@ export class DetailPane {
           data: { action: 'veto' },
           title: row.vetoed ? 'Let this algorithm count again' : 'Leave this algorithm out of bests and preference pairs',
         }),
+        row.status === 'ok'
+          ? button('Export Model…', () => this.cb.exportModel(row.id), {
+              appearance: 'secondary',
+              data: { action: 'export-model' },
+              title: 'Write the merged model as a Hugging Face checkpoint with a model card',
+            })
+          : null,
       ),
     );
   }

@@ -65,6 +65,9 @@ const detail = new DetailPane({
   veto: (id, undo) => {
     if (view.runId && view.iteration !== undefined) post({ t: 'veto', runId: view.runId, iteration: view.iteration, id, undo });
   },
+  exportModel: (id) => {
+    if (view.runId && view.iteration !== undefined) post({ t: 'exportModel', runId: view.runId, iteration: view.iteration, id });
+  },
 });
 const pairs = new PairsView({
   select: (index, how) => {

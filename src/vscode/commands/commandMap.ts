@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { selectBackend } from '../backendPicker';
 import type { LoopController } from '../loopController';
 import { curationCommands } from './curationCommands';
+import { exportCommands } from './exportCommands';
 import { loopCommands } from './loopCommands';
 import type { CommandMap } from './registerCommands';
 import { selectPythonInterpreter } from '../pythonInterpreter';
@@ -31,6 +32,7 @@ export function commandMap({ context, runsTree, runsLocation, log, loop, runs }:
   return {
     ...loopCommands(loop, context, runs, runsLocation),
     ...curationCommands(loop, runsLocation),
+    ...exportCommands(loop, runsLocation),
     'selfdev.openResults': (arg?: unknown) => {
       ResultsPanel.show({ extensionUri: context.extensionUri, runsLocation, log, loop }, panelFocus(arg));
       return true;

@@ -1,0 +1,58 @@
+// Taking results out of VS Code: an algorithm's merged model as a checkpoint (on the backend's
+// machine, where the models are).
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { pct } from '../../core/format';
+import { requireAlgorithmRef } from '../algorithmRef';
+import type { LoopController } from '../loopController';
+import { settings } from '../settings';
+
+/** Where the checkpoint goes: a new folder inside one the user picks (this machine), or a path
+ * typed in (a remote backend's machine). */
+async function askFolder(name: string, given: unknown): Promise<string | undefined> {
+  if (typeof given === 'string' && given) return given;
+  if (settings.backendKind() !== 'local') {
+    return vscode.window.showInputBox({
+      title: "Export the merged model to a folder on the backend's machine",
+      prompt: 'An absolute path there; the folder must not exist yet (or be empty)',
+      validateInput: (v) => (path.posix.isAbsolute(v.trim()) ? undefined : 'Give an absolute path on the backend machine'),
+    });
+  }
+  const picked = await vscode.window.showOpenDialog({
+    title: `Export ${name}: choose where its checkpoint folder goes`,
+    canSelectFiles: false,
+    canSelectFolders: true,
+    canSelectMany: false,
+    openLabel: 'Export Here',
+    defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+  });
+  return picked?.[0] && path.join(picked[0].fsPath, name);
+}
+
+export function exportCommands(loop: LoopController, runsDir: () => string) {
+  return {
+    'selfdev.exportModel': async (arg?: unknown, out?: unknown) => {
+      const ref = requireAlgorithmRef(arg, runsDir());
+      const label = `${ref.iteration}/${ref.id}`;
+      const folder = await askFolder(`${ref.runId}-${String(ref.iteration).padStart(2, '0')}-${ref.id}`, out);
+      if (!folder) return undefined;
+      const run = await loop.openRun(ref.runId);
+      const result = await loop.withLoop(run, `${ref.runId}: exporting the merged model of ${label}`, (l) =>
+        l.exportModel(label, { out: folder, version: loop.installation.version }),
+      );
+      if (!result) return undefined;
+      if (result.status !== 'ok') throw new Error(`${label}: ${result.message ?? 'the export failed'}${result.detail ? ` (${result.detail})` : ''}`);
+      const local = settings.backendKind() === 'local';
+      void vscode.window
+        .showInformationMessage(
+          `Self-Developing: exported ${label} (dev ${pct(result.provenance.dev.score)}${result.provenance.test ? `, test ${pct(result.provenance.test.score)}` : ''}) to ${result.folder}: ${result.weightFiles!.length} weight file(s), ${(result.totalBytes! / 1e6).toFixed(1)} MB.`,
+          ...(local ? ['Open Model Card', 'Reveal Folder'] : []),
+        )
+        .then((c) => {
+          if (c === 'Open Model Card') void vscode.window.showTextDocument(vscode.Uri.file(path.join(result.folder!, 'README.md')));
+          if (c === 'Reveal Folder') void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(result.folder!));
+        });
+      return result;
+    },
+  };
+}
