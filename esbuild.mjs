@@ -17,13 +17,15 @@ const common = {
 };
 // Native and host-provided modules stay outside the bundles. jsonc-parser's default (UMD) build
 // loads its parts with a require() a bundler cannot follow; its ES module build bundles whole.
+// vega-canvas's Node build awaits an optional node-canvas at its top level, which CommonJS
+// cannot hold; its browser build finds no canvas in Node and Vega then renders SVG without one.
 const node = {
   ...common,
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  external: ['vscode', 'onnxruntime-node'],
-  alias: { 'jsonc-parser': './node_modules/jsonc-parser/lib/esm/main.js' },
+  external: ['vscode', 'onnxruntime-node', '@resvg/resvg-js'],
+  alias: { 'jsonc-parser': './node_modules/jsonc-parser/lib/esm/main.js', 'vega-canvas': './node_modules/vega-canvas/build/vega-canvas.browser.js' },
 };
 
 const builds = [

@@ -1,5 +1,6 @@
 // Makes a platform-specific .vsix in dist/: a production build, then vsce with an ignore file
-// that lets in only the target's onnxruntime binaries (all platforms together are ~290 MB).
+// that lets in only the target's onnxruntime binaries (all platforms together are ~290 MB) and
+// the target's resvg binary (the report's PNG figures; npm installs only this machine's).
 // Usage: node scripts/package.mjs [--target linux-x64]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,7 +24,7 @@ mkdirSync(path.join(root, 'dist'), { recursive: true });
 const ignoreFile = path.join(root, 'dist', `.vscodeignore-${target}`);
 writeFileSync(
   ignoreFile,
-  `${readFileSync(path.join(root, '.vscodeignore'), 'utf8')}\n# added for ${target}\n!node_modules/onnxruntime-node/bin/napi-v6/${platform}/${arch}/**\n`,
+  `${readFileSync(path.join(root, '.vscodeignore'), 'utf8')}\n# added for ${target}\n!node_modules/onnxruntime-node/bin/napi-v6/${platform}/${arch}/**\n!node_modules/@resvg/resvg-js-${platform}-${arch}${{ linux: '-gnu', win32: '-msvc', darwin: '' }[platform]}/**\n`,
 );
 
 const { name, version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));

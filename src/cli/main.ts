@@ -34,6 +34,8 @@ commands:
                                     write a merged model as a Hugging Face checkpoint (config,
                                     tokenizer, safetensors weights, model card) on the backend's
                                     machine
+  report <run> --out <folder>       write a run's report: Markdown and HTML with SVG and PNG figures,
+                                    tables, the methods paragraph and the best algorithms' code
   backend serve|status|stop         run or ask the backend daemon of this (GPU) machine
   --version                         print the version
 
@@ -52,7 +54,7 @@ Generated code runs in a kernel sandbox (bubblewrap namespaces, uid 65534, secco
 machine has none, demo/iterate/finalize/transfer/apply refuse to run it unless given
 --allow-unisolated (Python-level guards only; not recommended).`;
 
-const RUN_COMMANDS = new Set(['demo', 'new', 'iterate', 'status', 'finalize', 'transfer', 'export']);
+const RUN_COMMANDS = new Set(['demo', 'new', 'iterate', 'status', 'finalize', 'transfer', 'export', 'report']);
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);

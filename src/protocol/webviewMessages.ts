@@ -273,7 +273,7 @@ export function aboutLeft(seconds: number): string {
 }
 
 /** Commands the webview may ask the host to run; anything else is refused. */
-export const WEBVIEW_COMMANDS = ['selfdev.startDemo', 'selfdev.newRun', 'selfdev.runNextIteration', 'selfdev.stop', 'selfdev.continueRun'] as const;
+export const WEBVIEW_COMMANDS = ['selfdev.startDemo', 'selfdev.newRun', 'selfdev.runNextIteration', 'selfdev.stop', 'selfdev.continueRun', 'selfdev.exportReport'] as const;
 export type WebviewCommand = (typeof WEBVIEW_COMMANDS)[number];
 
 export type ToWebview =

@@ -16,6 +16,7 @@ export const COMMAND_IDS = [
   'selfdev.finalize',
   'selfdev.transferAlgorithm',
   'selfdev.exportModel',
+  'selfdev.exportReport',
   'selfdev.revealBranch',
   'selfdev.selectBackend',
   'selfdev.selectPythonInterpreter',

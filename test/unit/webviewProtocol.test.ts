@@ -20,6 +20,7 @@ const POSTED: FromWebview[] = [
   { t: 'command', command: 'selfdev.newRun' },
   { t: 'command', command: 'selfdev.runNextIteration', runId: 'demo' },
   { t: 'command', command: 'selfdev.stop', runId: 'gsm-7b_ties.2' },
+  { t: 'command', command: 'selfdev.exportReport', runId: 'demo' },
   { t: 'selectRun', runId: 'demo' },
   { t: 'selectIteration', runId: 'demo', iteration: 1 },
   { t: 'selectIteration', runId: 'demo', iteration: 999 },

@@ -35,6 +35,7 @@ export class Header {
   private readonly workers = el('span', { cls: 'live-workers' });
   private readonly runNext: HTMLElement;
   private readonly stop: HTMLElement;
+  private readonly report: HTMLElement;
   private dropdown: HTMLElement | null = null;
   private pickerKey = '';
   /** Set while the dropdown's value is changed from code, so its change event is not a pick. */
@@ -43,13 +44,18 @@ export class Header {
   constructor(private readonly cb: HeaderCallbacks) {
     this.runNext = button('Run Next Iteration', () => cb.command('selfdev.runNextIteration'), { data: { command: 'selfdev.runNextIteration' } });
     this.stop = button('Stop', () => cb.command('selfdev.stop'), { appearance: 'secondary', data: { command: 'selfdev.stop' } });
+    this.report = button('Export Report…', () => cb.command('selfdev.exportReport'), {
+      appearance: 'secondary',
+      data: { command: 'selfdev.exportReport' },
+      title: "The run's report: Markdown and HTML with its figures, tables and best algorithms",
+    });
     this.live.append(spinner('Running'), this.liveText, this.workers);
     this.live.hidden = true;
     this.finalized.hidden = true;
     this.problem.hidden = true;
     this.root.append(
       el('div', { cls: 'header-main' }, el('span', { cls: 'panel-title', text: 'Self-Developing' }), this.picker, this.branch, this.finalized, this.live, this.problem),
-      el('div', { cls: 'header-actions' }, this.runNext, this.stop),
+      el('div', { cls: 'header-actions' }, this.runNext, this.stop, this.report),
     );
   }
 

@@ -125,7 +125,7 @@ setTab(view.tab, false);
 // ---- actions
 
 function runCommand(command: WebviewCommand): void {
-  const needsRun = command === 'selfdev.runNextIteration' || command === 'selfdev.stop' || command === 'selfdev.continueRun';
+  const needsRun = command === 'selfdev.runNextIteration' || command === 'selfdev.stop' || command === 'selfdev.continueRun' || command === 'selfdev.exportReport';
   post(needsRun && view.runId ? { t: 'command', command, runId: view.runId } : { t: 'command', command });
 }
 

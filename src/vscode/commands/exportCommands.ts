@@ -1,17 +1,20 @@
 // Taking results out of VS Code: an algorithm's merged model as a checkpoint (on the backend's
-// machine, where the models are).
+// machine, where the models are), and a run's report (Markdown and HTML with figures).
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { pct } from '../../core/format';
 import { requireAlgorithmRef } from '../algorithmRef';
+import { RunFiles } from '../../core/run/runFiles';
+import { writeReport } from '../../app/report/writeReport';
 import type { LoopController } from '../loopController';
+import { chooseRun, type RunContext } from '../runChoice';
 import { settings } from '../settings';
 
-/** Where the checkpoint goes: a new folder inside one the user picks (this machine), or a path
+/** Where the output goes: a new folder inside one the user picks (this machine), or a path
  * typed in (a remote backend's machine). */
-async function askFolder(name: string, given: unknown): Promise<string | undefined> {
+async function askFolder(name: string, given: unknown, remote = settings.backendKind() !== 'local'): Promise<string | undefined> {
   if (typeof given === 'string' && given) return given;
-  if (settings.backendKind() !== 'local') {
+  if (remote) {
     return vscode.window.showInputBox({
       title: "Export the merged model to a folder on the backend's machine",
       prompt: 'An absolute path there; the folder must not exist yet (or be empty)',
@@ -29,8 +32,28 @@ async function askFolder(name: string, given: unknown): Promise<string | undefin
   return picked?.[0] && path.join(picked[0].fsPath, name);
 }
 
-export function exportCommands(loop: LoopController, runsDir: () => string) {
+export function exportCommands(loop: LoopController, runsDir: () => string, runs: RunContext) {
   return {
+    'selfdev.exportReport': async (arg?: unknown, out?: unknown) => {
+      const run = await chooseRun(loop, runs, arg, 'Report on which run?');
+      if (!run) return undefined;
+      const folder = await askFolder(`${run.id}-report`, out, false);
+      if (!folder) return undefined;
+      const report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Self-Developing: writing the report of ${run.id}` }, async () =>
+        writeReport(new RunFiles(run), await run.head(), folder, loop.installation.version),
+      );
+      void vscode.window
+        .showInformationMessage(
+          `Self-Developing: the report of ${run.id} (commit ${report.data.commit.slice(0, 12)}) is in ${report.folder}${report.pngProblem ? ` (SVG figures only: ${report.pngProblem})` : ''}.`,
+          'Open Report',
+          'Open in Browser',
+        )
+        .then((c) => {
+          if (c === 'Open Report') void vscode.commands.executeCommand('markdown.showPreview', vscode.Uri.file(path.join(report.folder, 'report.md')));
+          if (c === 'Open in Browser') void vscode.env.openExternal(vscode.Uri.file(path.join(report.folder, 'report.html')));
+        });
+      return { folder: report.folder, files: report.files, commit: report.data.commit };
+    },
     'selfdev.exportModel': async (arg?: unknown, out?: unknown) => {
       const ref = requireAlgorithmRef(arg, runsDir());
       const label = `${ref.iteration}/${ref.id}`;
