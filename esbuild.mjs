@@ -1,5 +1,5 @@
-// Builds the four bundles: extension host, backend process, CLI (all Node, CommonJS) and the
-// results webview (browser). `--production` minifies, `--watch` rebuilds on change.
+// Builds the bundles: extension host, backend process, CLI, the report writer (all Node,
+// CommonJS) and the results webview (browser). `--production` minifies, `--watch` rebuilds on change.
 import * as esbuild from 'esbuild';
 import { readFileSync } from 'node:fs';
 
@@ -32,6 +32,8 @@ const builds = [
   { ...node, entryPoints: { extension: 'src/extension.ts' }, outdir: 'out' },
   { ...node, entryPoints: { backend: 'src/backend/main.ts' }, outdir: 'out' },
   { ...node, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'out' },
+  // Loaded on demand by the extension and the CLI (src/app/report/loadReport.ts).
+  { ...node, entryPoints: { report: 'src/app/report/writeReport.ts' }, outdir: 'out' },
   {
     ...common,
     platform: 'browser',

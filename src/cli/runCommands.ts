@@ -11,7 +11,7 @@ import { aboutLeft, describeLive } from '../protocol/webviewMessages';
 import { parseLauncher } from '../core/config/runConfig';
 import type { LauncherSpec } from '../protocol/backend';
 import { summariseRun } from '../core/loop/summary';
-import { writeReport } from '../app/report/writeReport';
+import { loadReportWriter } from '../app/report/loadReport';
 import { RunFiles } from '../core/run/runFiles';
 import { RunStore, type Run } from '../core/store/runStore';
 import { EXIT, UsageError, type Io } from './io';
@@ -300,7 +300,7 @@ export async function runCommand(command: string, argv: string[], io: Io, signal
         const run = await openRun();
         if (!values.out) throw new UsageError('usage: selfdev report <run> --out <folder>');
         const files = new RunFiles(run); // reads only
-        const report = await writeReport(files, await run.head(), values.out, SELFDEV_VERSION);
+        const report = await loadReportWriter().writeReport(files, await run.head(), values.out, SELFDEV_VERSION);
         if (report.pngProblem) io.err(`selfdev report: ${report.pngProblem}; the figures are SVG only`);
         if (c.json) io.out(JSON.stringify({ folder: report.folder, files: report.files, commit: report.data.commit }, null, 2));
         else io.out(`report of run ${run.id} (commit ${report.data.commit.slice(0, 12)}) in ${report.folder}: ${report.files.join(', ')}`);

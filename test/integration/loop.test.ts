@@ -163,6 +163,16 @@ describe('loop', () => {
     assert.match(lastFailure(), /already exists and is not empty/);
   });
 
+  it('exports the run\'s report, naming the commit it was made from', async function () {
+    this.timeout(60_000);
+    const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'selfdev-report-')), 'report');
+    const written = await vscode.commands.executeCommand<{ folder: string; files: string[]; commit: string }>('selfdev.exportReport', id, out);
+    assert.equal(written.folder, out);
+    assert.equal(written.commit, git(runDir, 'rev-parse', 'HEAD'));
+    for (const f of ['report.md', 'report.html', 'figures/progress.svg', 'figures/progress.png']) assert.ok(written.files.includes(f), f);
+    assert.match(readFileSync(path.join(out, 'report.md'), 'utf8'), new RegExp(`^# Run ${id}: `));
+  });
+
   it('pauses after generation; a veto then keeps an algorithm from being scored; Continue resumes', async function () {
     this.timeout(240_000);
     await settings().update('pause.afterGeneration', true, vscode.ConfigurationTarget.Global);

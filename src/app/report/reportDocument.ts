@@ -65,7 +65,12 @@ export function reportBlocks(d: ReportData, figures: { name: string; title: stri
     const finalist = s.sealedTest?.finalists.find((f) => f.id === top.ref);
     blocks.push({
       kind: 'paragraph',
-      text: `Best discovered algorithm: ${top.ref}, dev ${pct(top.score)} ${pctInterval(...top.interval)}${finalist?.test != null ? `, sealed test ${pct(finalist.test)}${finalist.interval ? ` ${pctInterval(...finalist.interval)}` : ''}` : ''}; the seed scores ${pct(s.seed?.score)} on dev, the best tuned baseline ${pct(s.bestBaseline?.score)}${s.bestBaseline ? ` (${s.bestBaseline.id})` : ''}, the best candidate model ${pct(s.bestCandidate?.score)}.`,
+      text: `Best discovered algorithm: ${top.ref}, dev ${pct(top.score)} ${pctInterval(...top.interval)}${finalist?.test != null ? `, sealed test ${pct(finalist.test)}${finalist.interval ? ` ${pctInterval(...finalist.interval)}` : ''}` : ''}${
+        [s.seed && `the seed ${pct(s.seed.score)}`, s.bestBaseline && `the best tuned baseline ${pct(s.bestBaseline.score)} (${s.bestBaseline.id})`, s.bestCandidate && `the best candidate model ${pct(s.bestCandidate.score)} (${s.bestCandidate.id})`]
+          .filter(Boolean)
+          .map((x, i) => `${i === 0 ? '; on dev, ' : ', '}${x}`)
+          .join('') || ''
+      }.`,
     });
   }
   blocks.push({ kind: 'heading', level: 2, text: 'Methods' }, { kind: 'paragraph', text: methodsText(d) });
@@ -187,19 +192,21 @@ export function reportBlocks(d: ReportData, figures: { name: string; title: stri
   return blocks;
 }
 
-const mdCell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+// Generated text (an LLM's docstring) must not become markup where a renderer allows inline HTML.
+const mdText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const mdCell = (s: string) => mdText(s).replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 export function toMarkdown(blocks: Block[]): string {
   const out: string[] = [];
   for (const b of blocks) {
-    if (b.kind === 'heading') out.push(`${'#'.repeat(b.level)} ${b.text}`, '');
-    else if (b.kind === 'paragraph') out.push(b.text, '');
-    else if (b.kind === 'figure') out.push(`![${b.title}](figures/${b.name}.svg)`, '', `*${b.title}.* ${b.caption} (PNG: [figures/${b.name}.png](figures/${b.name}.png))`, '');
+    if (b.kind === 'heading') out.push(`${'#'.repeat(b.level)} ${mdText(b.text)}`, '');
+    else if (b.kind === 'paragraph') out.push(mdText(b.text), '');
+    else if (b.kind === 'figure') out.push(`![${mdText(b.title)}](figures/${b.name}.svg)`, '', `*${mdText(b.title)}.* ${mdText(b.caption)} (PNG: [figures/${b.name}.png](figures/${b.name}.png))`, '');
     else if (b.kind === 'code') {
       const fence = b.text.includes('```') ? '~~~~' : '```';
       out.push(`${fence}${b.language}`, b.text, fence, '');
     } else {
-      if (b.caption) out.push(`*${b.caption}*`, '');
+      if (b.caption) out.push(`*${mdText(b.caption)}*`, '');
       out.push(`| ${b.head.map(mdCell).join(' | ')} |`, `| ${b.head.map(() => '---').join(' | ')} |`, ...b.rows.map((r) => `| ${r.map(mdCell).join(' | ')} |`), '');
     }
   }

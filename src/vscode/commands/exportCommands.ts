@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import { pct } from '../../core/format';
 import { requireAlgorithmRef } from '../algorithmRef';
 import { RunFiles } from '../../core/run/runFiles';
-import { writeReport } from '../../app/report/writeReport';
+import { loadReportWriter } from '../../app/report/loadReport';
 import type { LoopController } from '../loopController';
 import { chooseRun, type RunContext } from '../runChoice';
 import { settings } from '../settings';
@@ -40,7 +40,7 @@ export function exportCommands(loop: LoopController, runsDir: () => string, runs
       const folder = await askFolder(`${run.id}-report`, out, false);
       if (!folder) return undefined;
       const report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Self-Developing: writing the report of ${run.id}` }, async () =>
-        writeReport(new RunFiles(run), await run.head(), folder, loop.installation.version),
+        loadReportWriter().writeReport(new RunFiles(run), await run.head(), folder, loop.installation.version),
       );
       void vscode.window
         .showInformationMessage(
