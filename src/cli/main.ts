@@ -34,6 +34,10 @@ commands:
                                     write a merged model as a Hugging Face checkpoint (config,
                                     tokenizer, safetensors weights, model card) on the backend's
                                     machine
+  export bundle <run> --out <folder>
+                                    the run's branch as a git bundle, with its report, to archive
+                                    or share
+  import <bundle file or folder>    open a run bundle: the run appears among the runs
   report <run> --out <folder>       write a run's report: Markdown and HTML with SVG and PNG figures,
                                     tables, the methods paragraph and the best algorithms' code
   backend serve|status|stop         run or ask the backend daemon of this (GPU) machine
@@ -54,7 +58,7 @@ Generated code runs in a kernel sandbox (bubblewrap namespaces, uid 65534, secco
 machine has none, demo/iterate/finalize/transfer/apply refuse to run it unless given
 --allow-unisolated (Python-level guards only; not recommended).`;
 
-const RUN_COMMANDS = new Set(['demo', 'new', 'iterate', 'status', 'finalize', 'transfer', 'export', 'report']);
+const RUN_COMMANDS = new Set(['demo', 'new', 'iterate', 'status', 'finalize', 'transfer', 'export', 'report', 'import']);
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);

@@ -12,6 +12,7 @@ import { parseLauncher } from '../core/config/runConfig';
 import type { LauncherSpec } from '../protocol/backend';
 import { summariseRun } from '../core/loop/summary';
 import { loadReportWriter } from '../app/report/loadReport';
+import { exportRunBundle, importRunBundle } from '../app/runBundle';
 import { RunFiles } from '../core/run/runFiles';
 import { RunStore, type Run } from '../core/store/runStore';
 import { EXIT, UsageError, type Io } from './io';
@@ -306,9 +307,24 @@ export async function runCommand(command: string, argv: string[], io: Io, signal
         else io.out(`report of run ${run.id} (commit ${report.data.commit.slice(0, 12)}) in ${report.folder}: ${report.files.join(', ')}`);
         return EXIT.ok;
       }
+      case 'import': {
+        if (!positionals[0]) throw new UsageError('usage: selfdev import <bundle file or folder>');
+        const run = await importRunBundle(store, positionals[0]);
+        io.out(`opened run ${run.id}: branch ${run.branch}, worktree ${run.dir}`);
+        return EXIT.ok;
+      }
       case 'export': {
         const [what, , ref] = positionals;
-        if (what !== 'model') throw new UsageError('usage: selfdev export model <run> <iteration/algorithm|best> --out <folder> [--max-shard-size 5GB]');
+        if (what === 'bundle') {
+          positionals.shift();
+          const run = await openRun();
+          if (!values.out) throw new UsageError('usage: selfdev export bundle <run> --out <folder>');
+          const b = await exportRunBundle(store, run, values.out, SELFDEV_VERSION);
+          if (c.json) io.out(JSON.stringify(b, null, 2));
+          else io.out(`bundle of run ${run.id} (commit ${b.commit.slice(0, 12)}, ${b.refs.length} refs) in ${b.folder}: ${path.basename(b.bundle)}, report/, README.md`);
+          return EXIT.ok;
+        }
+        if (what !== 'model') throw new UsageError('usage: selfdev export model <run> <iteration/algorithm|best> --out <folder> [--max-shard-size 5GB] | selfdev export bundle <run> --out <folder>');
         positionals.shift();
         const run = await openRun();
         if (!ref || !values.out) throw new UsageError('usage: selfdev export model <run> <iteration/algorithm|best> --out <folder> [--max-shard-size 5GB]');

@@ -17,6 +17,8 @@ export const COMMAND_IDS = [
   'selfdev.transferAlgorithm',
   'selfdev.exportModel',
   'selfdev.exportReport',
+  'selfdev.exportBundle',
+  'selfdev.openBundle',
   'selfdev.revealBranch',
   'selfdev.selectBackend',
   'selfdev.selectPythonInterpreter',

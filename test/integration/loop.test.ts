@@ -173,6 +173,29 @@ describe('loop', () => {
     assert.match(readFileSync(path.join(out, 'report.md'), 'utf8'), new RegExp(`^# Run ${id}: `));
   });
 
+  it('bundles the run with its report, and the bundle opens in a fresh runs folder, where the Runs tree shows it', async function () {
+    this.timeout(60_000);
+    const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'selfdev-bundle-')), 'bundle');
+    const b = await vscode.commands.executeCommand<{ folder: string; bundle: string; commit: string }>('selfdev.exportBundle', id, out);
+    assert.equal(b.bundle, path.join(out, `${id}.bundle`));
+    assert.equal(b.commit, git(runDir, 'rev-parse', 'HEAD'));
+    assert.ok(existsSync(path.join(out, 'report', 'report.html')));
+    const fresh = mkdtempSync(path.join(os.tmpdir(), 'selfdev-fresh-runs-'));
+    await settings().update('runs.location', fresh, vscode.ConfigurationTarget.Global);
+    try {
+      await until('the tree to show the fresh folder', async () => (await api.runsTreeChildren()).length === 0);
+      assert.equal(await vscode.commands.executeCommand('selfdev.openBundle', out), id);
+      const shown = await until('the opened run in the tree', async () => (await api.runsTreeChildren()).find((n) => n.kind === 'run' && n.run.id === id));
+      assert.match(String(api.runsTreeItem(shown).description), /1 iteration/);
+      assert.equal(git(path.join(fresh, id), 'rev-parse', 'HEAD'), b.commit);
+      // Opening it again would replace a run: refused.
+      assert.equal(await vscode.commands.executeCommand('selfdev.openBundle', out), undefined);
+      assert.match(lastFailure(), /already exists/);
+    } finally {
+      await settings().update('runs.location', runsDir, vscode.ConfigurationTarget.Global);
+    }
+  });
+
   it('pauses after generation; a veto then keeps an algorithm from being scored; Continue resumes', async function () {
     this.timeout(240_000);
     await settings().update('pause.afterGeneration', true, vscode.ConfigurationTarget.Global);

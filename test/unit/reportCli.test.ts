@@ -150,6 +150,33 @@ describe('selfdev report', () => {
     assert.match(html, /Content-Security-Policy" content="default-src 'none'/);
   });
 
+  it('bundles the run (branch, tags, report) and opens the bundle in a fresh folder, refusing one it cannot use', () => {
+    const out = path.join(dir, 'bundle');
+    const made = selfdev(dir, 'export', 'bundle', 'rep', '--out', out, '--runs', runs, '--json');
+    assert.equal(made.code, 0, made.err);
+    const b = JSON.parse(made.out) as { bundle: string; refs: string[]; commit: string };
+    assert.deepEqual(b.refs.sort(), ['refs/heads/selfdev/rep', ...git(run, 'tag', '--list', 'selfdev/rep/*').split('\n').map((t) => `refs/tags/${t}`)].sort());
+    assert.ok(b.refs.includes('refs/tags/selfdev/rep/finalized'));
+    assert.ok(existsSync(path.join(out, 'report', 'report.md')) && existsSync(path.join(out, 'README.md')));
+
+    const fresh = mkdtempSync(path.join(os.tmpdir(), 'selfdev-fresh-'));
+    const freshRuns = path.join(fresh, 'runs');
+    const opened = selfdev(fresh, 'import', out, '--runs', freshRuns);
+    assert.equal(opened.code, 0, opened.err);
+    const copy = path.join(freshRuns, 'rep');
+    assert.equal(git(copy, 'rev-parse', 'HEAD'), b.commit);
+    assert.equal(git(copy, 'tag', '--list', 'selfdev/rep/*'), git(run, 'tag', '--list', 'selfdev/rep/*'));
+    assert.equal(readFileSync(path.join(copy, 'summary.json'), 'utf8'), readFileSync(path.join(run, 'summary.json'), 'utf8'));
+    const status = selfdev(fresh, 'status', 'rep', '--runs', freshRuns, '--json');
+    assert.equal(status.code, 0, status.err);
+    assert.deepEqual(JSON.parse(status.out), JSON.parse(selfdev(dir, 'status', 'rep', '--runs', runs, '--json').out));
+    // Never over a run of the same id; never from something that is not a bundle.
+    assert.match(selfdev(fresh, 'import', b.bundle, '--runs', freshRuns).err, /a run named "rep" already exists/);
+    const junk = path.join(fresh, 'junk.bundle');
+    writeFileSync(junk, 'not a bundle');
+    assert.match(selfdev(fresh, 'import', junk, '--runs', path.join(fresh, 'other')).err, /is not a usable git bundle/);
+  });
+
   it('never overwrites a folder, and names what it cannot find', () => {
     const out = path.join(dir, 'taken');
     assert.equal(selfdev(dir, 'report', 'rep', '--out', out, '--runs', runs).code, 0);

@@ -102,6 +102,46 @@ export class RunStore {
     return out.split('\n').filter(Boolean).map((b) => b.slice(RUN_BRANCH_PREFIX.length)).sort();
   }
 
+  /**
+   * Writes run `id` as a git bundle: its branch and its tags, complete (a run branch starts
+   * from an empty root commit, so the bundle needs nothing else to be opened).
+   */
+  async bundle(id: string, file: string): Promise<{ refs: string[] }> {
+    const branch = RUN_BRANCH_PREFIX + id;
+    if (!(await this.branchExists(branch))) throw new RunStoreError(`no run named "${id}" in ${this.runsDir}`);
+    const tags = (await this.git.raw(['tag', '--list', `${branch}/*`])).split('\n').filter(Boolean);
+    const refs = [`refs/heads/${branch}`, ...tags.map((t) => `refs/tags/${t}`)];
+    await fs.mkdir(path.dirname(path.resolve(file)), { recursive: true });
+    await this.git.raw(['bundle', 'create', '--quiet', path.resolve(file), ...refs]);
+    return { refs };
+  }
+
+  /**
+   * Opens a run bundle made by `bundle`: its branch and tags are fetched into this store's
+   * repository and checked out as a worktree. A run of the same id is never replaced.
+   */
+  async importBundle(file: string): Promise<Run> {
+    const bundle = path.resolve(file);
+    if (!(await exists(bundle))) throw new RunStoreError(`${bundle} not found`);
+    let heads: string;
+    try {
+      await this.git.raw(['bundle', 'verify', '--quiet', bundle]);
+      heads = await this.git.raw(['bundle', 'list-heads', bundle]);
+    } catch (err) {
+      throw new RunStoreError(`${bundle} is not a usable git bundle: ${(err as Error).message.trim().split('\n')[0]}`);
+    }
+    const refs = heads.split('\n').filter(Boolean).map((l) => l.split(' ')[1]);
+    const branches = refs.filter((r) => r.startsWith(`refs/heads/${RUN_BRANCH_PREFIX}`));
+    if (branches.length !== 1) throw new RunStoreError(`${bundle} holds ${branches.length} run branches (refs/heads/${RUN_BRANCH_PREFIX}<id>); a run bundle holds one`);
+    const id = branches[0].slice(`refs/heads/${RUN_BRANCH_PREFIX}`.length);
+    if (!RUN_ID.test(id)) throw new RunStoreError(`${bundle}: "${id}" is not a usable run id`);
+    if (await this.taken(id)) throw new RunStoreError(`a run named "${id}" already exists in ${this.runsDir}; the bundle is not opened over it`);
+    const tags = refs.filter((r) => r.startsWith(`refs/tags/${RUN_BRANCH_PREFIX}${id}/`));
+    await this.git.raw(['fetch', '--quiet', '--no-tags', bundle, `${branches[0]}:${branches[0]}`, ...tags.map((t) => `${t}:${t}`)]);
+    await this.git.raw(['worktree', 'add', '--quiet', this.runDir(id), RUN_BRANCH_PREFIX + id]);
+    return Run.open(id, this.runDir(id));
+  }
+
   /** The id of the empty tree in this repository's hash, written so commit-tree can use it. */
   private async emptyTree(): Promise<string> {
     const empty = path.join(this.runsDir, `.empty-${randomUUID()}`);

@@ -32,7 +32,7 @@ export function commandMap({ context, runsTree, runsLocation, log, loop, runs }:
   return {
     ...loopCommands(loop, context, runs, runsLocation),
     ...curationCommands(loop, runsLocation),
-    ...exportCommands(loop, runsLocation, runs),
+    ...exportCommands(loop, runsLocation, runs, () => runsTree.refresh()),
     'selfdev.openResults': (arg?: unknown) => {
       ResultsPanel.show({ extensionUri: context.extensionUri, runsLocation, log, loop }, panelFocus(arg));
       return true;

@@ -1,11 +1,13 @@
 // Taking results out of VS Code: an algorithm's merged model as a checkpoint (on the backend's
-// machine, where the models are), and a run's report (Markdown and HTML with figures).
+// machine, where the models are), a run's report (Markdown and HTML with figures), and a run as
+// a bundle (its branch and report) to archive or share, which Open Run Bundle… opens again.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { pct } from '../../core/format';
 import { requireAlgorithmRef } from '../algorithmRef';
 import { RunFiles } from '../../core/run/runFiles';
 import { loadReportWriter } from '../../app/report/loadReport';
+import { exportRunBundle, importRunBundle } from '../../app/runBundle';
 import type { LoopController } from '../loopController';
 import { chooseRun, type RunContext } from '../runChoice';
 import { settings } from '../settings';
@@ -32,8 +34,43 @@ async function askFolder(name: string, given: unknown, remote = settings.backend
   return picked?.[0] && path.join(picked[0].fsPath, name);
 }
 
-export function exportCommands(loop: LoopController, runsDir: () => string, runs: RunContext) {
+export function exportCommands(loop: LoopController, runsDir: () => string, runs: RunContext, refresh: () => void) {
   return {
+    'selfdev.exportBundle': async (arg?: unknown, out?: unknown) => {
+      const run = await chooseRun(loop, runs, arg, 'Bundle which run?');
+      if (!run) return undefined;
+      const folder = await askFolder(`${run.id}-bundle`, out, false);
+      if (!folder) return undefined;
+      const store = await loop.store();
+      const b = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Self-Developing: bundling ${run.id}` }, () =>
+        exportRunBundle(store, run, folder, loop.installation.version),
+      );
+      void vscode.window.showInformationMessage(`Self-Developing: ${run.id} (commit ${b.commit.slice(0, 12)}) bundled with its report in ${b.folder}.`, 'Reveal Folder').then((c) => {
+        if (c) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(b.bundle));
+      });
+      return b;
+    },
+    'selfdev.openBundle': async (given?: unknown) => {
+      let from = typeof given === 'string' ? given : given instanceof vscode.Uri ? given.fsPath : undefined;
+      if (!from) {
+        const picked = await vscode.window.showOpenDialog({
+          title: 'Open a run bundle (a .bundle file, or the folder Export Run Bundle… made)',
+          canSelectFiles: true,
+          canSelectFolders: true,
+          canSelectMany: false,
+          filters: { 'Run bundles': ['bundle'] },
+          openLabel: 'Open Run Bundle',
+        });
+        from = picked?.[0]?.fsPath;
+      }
+      if (!from) return undefined;
+      const run = await importRunBundle(await loop.store(), from);
+      refresh();
+      void vscode.window.showInformationMessage(`Self-Developing: opened run ${run.id} (branch ${run.branch}).`, 'Open Results').then((c) => {
+        if (c) void vscode.commands.executeCommand('selfdev.openResults', run.id);
+      });
+      return run.id;
+    },
     'selfdev.exportReport': async (arg?: unknown, out?: unknown) => {
       const run = await chooseRun(loop, runs, arg, 'Report on which run?');
       if (!run) return undefined;
