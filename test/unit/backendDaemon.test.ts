@@ -2,7 +2,7 @@
 // version handshake, jobs that survive a dropped link, a killed daemon and a frozen one, cancel
 // by id, status, stop, the lock and idle shutdown.
 import * as assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -119,6 +119,30 @@ describe('backend daemon', () => {
     const local = await startLocalBackend({ script: BACKEND_SCRIPT, clientVersion: 'test' });
     cleanups.push(() => local.dispose());
     assert.deepEqual((await local.generate(params)).completions, remote.completions);
+  });
+
+  it("exports a merged model on the daemon's machine, journaled while its folder is there", async () => {
+    const d = await daemon(stateDir());
+    const { b } = await client(d.socket);
+    const scored = await b.score(job('x1/dev/a1'));
+    const base = job('x1/export/a1');
+    const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'sd-export-')), 'model');
+    const phases = new Set<string>();
+    const params = { jobId: 'x1/export/a1/1', models: base.models, algorithm: base.algorithm!, limits: base.limits, randomSeed: base.randomSeed, python: base.python, out, metadata: { 'selfdev.run': 'x1' }, card: '# card\n', extraFiles: { 'selfdev-export.json': '{}\n' }, expectDeltaStats: scored.deltaStats };
+    const r = await b.exportModel(params, { onProgress: (p) => phases.add(p.phase) });
+    assert.equal(r.status, 'ok', r.detail);
+    assert.equal(r.folder, out);
+    assert.deepEqual([...phases].sort(), ['apply', 'write']);
+    assert.deepEqual(r.deltaStats, scored.deltaStats, 'the same merge as the one scored');
+    assert.ok(existsSync(path.join(out, 'model.safetensors')) && existsSync(path.join(out, 'README.md')));
+    // Asked again under the same id: the journal answers while the folder is there.
+    assert.equal((await b.exportModel(params)).fromJournal, true);
+    // Statistics that are not the merge's: refused, nothing written.
+    const other = path.join(path.dirname(out), 'other');
+    const refused = await b.exportModel({ ...params, jobId: 'x1/export/a1/2', out: other, expectDeltaStats: { ...scored.deltaStats, rms: 123 } });
+    assert.equal(refused.status, 'failed');
+    assert.equal(refused.errorClass, 'not_reproduced');
+    assert.equal(existsSync(other), false);
   });
 
   it('refuses a client of another protocol version with a clear message', async () => {
