@@ -244,6 +244,16 @@ describe('the results panel in a browser', { timeout: 120_000 }, () => {
     assert.deepEqual(await p.postedAfter(n), [{ t: 'openAlgorithm', runId: 'demo', iteration: 2, id }]);
     await p.page.click('.detail [data-action="veto"]');
     assert.deepEqual(await p.host.last('veto'), { t: 'veto', runId: 'demo', iteration: 2, id, undo: false });
+    // A scored algorithm can be exported as a checkpoint; the header exports the run's report.
+    await p.page.click('.detail [data-action="export-model"]');
+    assert.deepEqual(await p.host.last('exportModel'), { t: 'exportModel', runId: 'demo', iteration: 2, id });
+    await p.page.click('.header-actions [data-command="selfdev.exportReport"]');
+    assert.deepEqual(await p.host.last('command'), { t: 'command', command: 'selfdev.exportReport', runId: 'demo' });
+    const failed = rowsOf('demo', 2).find((r) => r.status === 'failed')!;
+    await p.page.fill('.algo-filter input', failed.id);
+    await p.page.click(`.algo-row[data-id="${failed.id}"] .col-summary`);
+    await p.page.waitForSelector(`.detail[data-id="${failed.id}"]`);
+    assert.equal(await p.page.$('.detail [data-action="export-model"]'), null, 'a failed algorithm has no merged model to export');
 
     const vetoed = rowsOf('demo', 2).find((r) => r.vetoed)!;
     await p.page.fill('.algo-filter input', vetoed.id);
