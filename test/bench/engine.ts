@@ -3,7 +3,7 @@
 //    without it; 2. scoring a merged model after the first: session set-up vs generation;
 // 3. peak memory when opening a sharded checkpoint vs the sum of its shards.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -127,12 +127,50 @@ function shardedMemory(): void {
   console.log('   creating its inference session: peak +%s MB (%s of the shards)', ((r.session - r.base) / MB).toFixed(1), ((r.session - r.base) / total).toFixed(2));
 }
 
+/** selfdev export model's writer on the sharded checkpoint: its peak memory against the largest
+ * tensor, and its time against copying the same bytes with the file system's copy. */
+async function exportMemory(): Promise<void> {
+  const dir = path.join(runFixtureScript(path.join('engine', 'make_sharded.py')), 'sharded');
+  const seed = await openHfModel(dir);
+  const scope = [...seed.tensors.values()].filter((t) => /mlp\.(gate|up|down)_proj\.weight$/.test(t.name));
+  const work = mkdtempSync(path.join(os.tmpdir(), 'selfdev-bench-export-'));
+  const overlay = path.join(work, 'overlay.safetensors');
+  await writeSafetensors(overlay, await Promise.all(scope.map(async (t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, data: await readTensorBytes(t) }))));
+  const total = [...seed.tensors.values()].reduce((n, t) => n + t.length, 0);
+  const largest = Math.max(...[...seed.tensors.values()].map((t) => t.length));
+  const probe = `
+    const { writeCheckpoint } = require(${JSON.stringify(path.join(repoRoot, 'out', 'src', 'engine', 'model', 'checkpointWriter.js'))});
+    (async () => {
+      // Resident size sampled while it writes (maxRSS would also count the start-up's peak).
+      const base = process.memoryUsage().rss;
+      let high = base;
+      const sample = setInterval(() => (high = Math.max(high, process.memoryUsage().rss)), 2);
+      const t0 = performance.now();
+      await writeCheckpoint({ seedFolder: ${JSON.stringify(dir)}, overlayFile: ${JSON.stringify(overlay)}, out: ${JSON.stringify(path.join(work, 'out'))}, maxShardBytes: 30e6 });
+      const seconds = (performance.now() - t0) / 1000;
+      clearInterval(sample);
+      high = Math.max(high, process.memoryUsage().rss);
+      console.log(JSON.stringify({ peak: high - base, seconds }));
+    })();`;
+  const r = JSON.parse(execFileSync(process.execPath, ['-e', probe], { cwd: repoRoot, encoding: 'utf8' })) as { peak: number; seconds: number };
+  // The same bytes copied by the file system, for scale.
+  const t0 = performance.now();
+  mkdirSync(path.join(work, 'copy'));
+  for (const f of readdirSync(dir).filter((f) => f.endsWith('.safetensors'))) copyFileSync(path.join(dir, f), path.join(work, 'copy', f));
+  const copySeconds = (performance.now() - t0) / 1000;
+  console.log('\n4. exporting it as a merged checkpoint (%s MB, %d merged tensors, largest tensor %s MB)', (total / MB).toFixed(0), scope.length, (largest / MB).toFixed(1));
+  console.log('   peak memory +%s MB = %s of the largest tensor (streamed in 8 MB chunks)', (r.peak / MB).toFixed(1), (r.peak / largest).toFixed(2));
+  console.log('   %s s (%s MB/s): %sx the time of copying the shard files', r.seconds.toFixed(2), (total / MB / r.seconds).toFixed(0), (r.seconds / copySeconds).toFixed(2));
+  rmSync(work, { recursive: true, force: true });
+}
+
 async function main(): Promise<void> {
   console.log(`engine benchmarks on ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), Python ${PYTHON}`);
   await throughput();
   await sampling();
   await mergedSetup();
   shardedMemory();
+  await exportMemory();
 }
 
 void main().catch((err: unknown) => {

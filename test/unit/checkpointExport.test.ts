@@ -14,6 +14,7 @@ import { DecoderState } from '../../src/engine/inference/decoderState';
 import { createDecoderSession, type DecoderSession } from '../../src/engine/inference/session';
 import { openHfModel } from '../../src/engine/model/hfModel';
 import { readSafetensorsHeader, readTensorBytes, writeSafetensors, type TensorInfo } from '../../src/engine/model/safetensors';
+import { startTransformersServe } from './support/llmServer';
 import { demoModel, runFixtureScript } from './support/python';
 
 interface Case {
@@ -177,6 +178,35 @@ describe('exporting a merged model as a checkpoint', () => {
       /cancelled/,
     );
     assert.deepEqual(readdirSync(dir).sort(), ['bad.safetensors', 'taken']);
+  });
+
+  it('is served as it is by an OpenAI-compatible server (transformers serve)', async () => {
+    // The demo's writer model has a chat template: its export keeps the tokenizer files and the
+    // template, and the server loads the folder and answers a chat request.
+    const out = path.join(tmp(), 'writer');
+    await writeCheckpoint({ seedFolder: demoModel('writer'), out, card: '# writer\n' });
+    const server = await startTransformersServe(out);
+    try {
+      const res = await fetch(`${server.baseUrl}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: out, messages: [{ role: 'user', content: 'Write a merge function.' }], max_tokens: 8, temperature: 0, stream: false }),
+        signal: AbortSignal.timeout(120_000),
+      });
+      const text = await res.text();
+      assert.equal(res.status, 200, text);
+      // It streams even when asked not to (FACTS.md): the content is the deltas' together.
+      const content = text.startsWith('data:')
+        ? text
+            .split('\n')
+            .filter((l) => l.startsWith('data: {'))
+            .map((l) => (JSON.parse(l.slice(6)) as { choices: { delta: { content?: string } }[] }).choices[0]?.delta.content ?? '')
+            .join('')
+        : (JSON.parse(text) as { choices: { message: { content: string } }[] }).choices[0].message.content;
+      assert.ok(content.length > 0, text);
+    } finally {
+      server.stop();
+    }
   });
 
   it('tells a merge made again from the one that was scored', () => {
