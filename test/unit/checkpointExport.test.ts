@@ -16,18 +16,10 @@ import { openHfModel } from '../../src/engine/model/hfModel';
 import { readSafetensorsHeader, readTensorBytes, writeSafetensors, type TensorInfo } from '../../src/engine/model/safetensors';
 import { startTransformersServe } from './support/llmServer';
 import { demoModel, runFixtureScript } from './support/python';
+import type { LogitsCase, LogitsReference } from './support/python';
 
-interface Case {
-  ids: number[];
-  logits: number[];
-}
-interface Reference {
-  folder: string;
-  vocab: number;
-  cases: Case[];
-  seed?: string;
-  overlay?: string;
-}
+type Case = LogitsCase;
+type Reference = LogitsReference;
 
 let refs: Record<string, Reference>;
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'selfdev-export-test-'));

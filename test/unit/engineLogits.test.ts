@@ -10,18 +10,9 @@ import { openHfModel } from '../../src/engine/model/hfModel';
 import * as ort from 'onnxruntime-node';
 import { readSafetensorsHeader, readTensorBytes } from '../../src/engine/model/safetensors';
 import { demoModel, runFixtureScript } from './support/python';
+import type { LogitsReference } from './support/python';
 
-interface Case {
-  ids: number[];
-  logits: number[];
-}
-interface Reference {
-  folder: string;
-  vocab: number;
-  cases: Case[];
-  seed?: string;
-  overlay?: string;
-}
+type Reference = LogitsReference;
 
 const TOLERANCE = 1e-4;
 let refs: Record<string, Reference>;

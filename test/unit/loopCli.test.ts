@@ -2,41 +2,15 @@
 // repository, a backend killed with SIGKILL mid-iteration and a resume that loses and duplicates
 // nothing, the sealed test split, and the user's checkout left as it was.
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { repoRoot } from '../harness/paths';
-import { writeSmallConfig } from './support/smallRun';
+import { CLI, git, jsonLines, selfdev, selfdevWith, twoBenchmarkConfig } from './support/cli';
 
-const demo = path.join(repoRoot, 'resources', 'demo');
-const cli = path.join(repoRoot, 'out', 'cli.js');
-const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
-
-function smallConfig(dir: string, extra: Record<string, unknown> = {}): string {
-  return writeSmallConfig(dir, {
-    benchmarks: {
-      gsm: { dev: path.join(demo, 'data', 'gsm_dev.jsonl'), test: path.join(demo, 'data', 'gsm_test.jsonl'), answer: 'gsm8k', devSize: 16 },
-      math: { dev: path.join(demo, 'data', 'math_dev.jsonl'), test: path.join(demo, 'data', 'math_test.jsonl'), answer: 'boxed', devSize: 12 },
-    },
-    eval: { maxNewTokens: 48, stop: ['</s>', '\n\n'] },
-    finalists: 2,
-    randomControl: true,
-    ...extra,
-  });
-}
-
-function selfdev(cwd: string, ...args: string[]) {
-  return selfdevWith({}, cwd, ...args);
-}
-
-function selfdevWith(env: NodeJS.ProcessEnv, cwd: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', timeout: 300_000, env: { ...process.env, ...env } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-const lines = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+const smallConfig = twoBenchmarkConfig;
+const lines = jsonLines;
 
 describe('the loop from the CLI', () => {
   it('runs iterations, finalizes once, and records everything in git', () => {
@@ -239,7 +213,7 @@ describe('the loop from the CLI', () => {
     const runs = path.join(dir, 'runs');
     assert.equal(selfdev(dir, 'new', smallConfig(dir, { iterations: 1, randomControl: false }), '--runs', runs, '--id', 'k').code, 0);
     const results = path.join(runs, 'k', 'iterations', '01', 'results.jsonl');
-    const child = spawn(process.execPath, [cli, 'iterate', 'k', '--runs', runs], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'iterate', 'k', '--runs', runs], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));

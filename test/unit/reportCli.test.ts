@@ -3,22 +3,13 @@
 // the methods paragraph says what the config says; the figures are SVG and PNG; the report names
 // the commit it was made from and never overwrites a folder.
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { repoRoot } from '../harness/paths';
-import { writeSmallConfig } from './support/smallRun';
+import { git, jsonLines, selfdev, twoBenchmarkConfig } from './support/cli';
 
-const demo = path.join(repoRoot, 'resources', 'demo');
-const cli = path.join(repoRoot, 'out', 'cli.js');
-const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8' }).trim();
-const selfdev = (cwd: string, ...args: string[]) => {
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', timeout: 600_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-};
-const lines = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+const lines = jsonLines;
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
 const interval = (i: [number, number]) => `[${pct(i[0])}, ${pct(i[1])}]`;
 
@@ -50,16 +41,7 @@ describe('selfdev report', () => {
   before(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'selfdev-report-'));
     runs = path.join(dir, 'runs');
-    config = writeSmallConfig(dir, {
-      benchmarks: {
-        gsm: { dev: path.join(demo, 'data', 'gsm_dev.jsonl'), test: path.join(demo, 'data', 'gsm_test.jsonl'), answer: 'gsm8k', devSize: 16 },
-        math: { dev: path.join(demo, 'data', 'math_dev.jsonl'), test: path.join(demo, 'data', 'math_test.jsonl'), answer: 'boxed', devSize: 12 },
-      },
-      eval: { maxNewTokens: 48, stop: ['</s>', '\n\n'] },
-      finalists: 2,
-      randomControl: true,
-      baselines: true,
-    });
+    config = twoBenchmarkConfig(dir, { baselines: true });
     assert.equal(selfdev(dir, 'new', config, '--runs', runs, '--id', 'rep').code, 0);
     const it = selfdev(dir, 'iterate', 'rep', '--runs', runs, '-n', '2');
     assert.equal(it.code, 0, it.err);

@@ -18,3 +18,18 @@ export function runFixtureScript(script: string, ...args: string[]): string {
 }
 
 export const demoModel = (name: string): string => path.join(repoRoot, 'resources', 'demo', 'models', name);
+
+/** make_reference.py's and folder_logits.py's reference.json: per model folder, token sequences
+ * and the float32 logits transformers computes for every position. */
+export interface LogitsCase {
+  ids: number[];
+  logits: number[];
+}
+export interface LogitsReference {
+  folder: string;
+  vocab: number;
+  cases: LogitsCase[];
+  /** A merged model given as the seed plus the runner's overlay. */
+  seed?: string;
+  overlay?: string;
+}
