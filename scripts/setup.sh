@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 # sshd on loopback; openssl: the WebSocket transport's self-signed certificates in the tests;
 # slurmctld + slurmd + slurm-client + munge: the Slurm launcher, tested on a single-node cluster
 # that the tests start in a temp folder (nothing is started at install).
-DEBIAN_PACKAGES=(build-essential pkg-config libkrb5-dev libxkbfile-dev libsecret-1-dev ripgrep chromium git bubblewrap libseccomp2 python3-seccomp python3-numpy openssh-client openssh-server openssl slurmctld slurmd slurm-client munge)
+# fonts-dejavu-core: the font the report's PNG figures are drawn with (resvg reads system fonts).
+DEBIAN_PACKAGES=(fonts-dejavu-core build-essential pkg-config libkrb5-dev libxkbfile-dev libsecret-1-dev ripgrep chromium git bubblewrap libseccomp2 python3-seccomp python3-numpy openssh-client openssh-server openssl slurmctld slurmd slurm-client munge)
 PYTHON="${SELFDEV_PYTHON:-python3}"
 
 step() { printf '\n== %s\n' "$*"; }

@@ -34,7 +34,7 @@ describe('extension', () => {
       'selfdev.setLlmApiKey': [''],
     };
     // The loop's commands start long work or ask for a file; the 'loop' tests below run them.
-    const loopCommands = new Set(['selfdev.startDemo', 'selfdev.newRun', 'selfdev.runNextIteration', 'selfdev.runIterations', 'selfdev.finalize', 'selfdev.revealBranch', 'selfdev.openAlgorithm', 'selfdev.compareAlgorithms', 'selfdev.transferAlgorithm']);
+    const loopCommands = new Set(['selfdev.startDemo', 'selfdev.newRun', 'selfdev.runNextIteration', 'selfdev.runIterations', 'selfdev.finalize', 'selfdev.revealBranch', 'selfdev.openAlgorithm', 'selfdev.compareAlgorithms', 'selfdev.transferAlgorithm', 'selfdev.exportModel', 'selfdev.exportReport', 'selfdev.exportBundle', 'selfdev.openBundle']);
     for (const id of COMMAND_IDS.filter((c) => !loopCommands.has(c))) {
       await vscode.commands.executeCommand(id, ...(args[id] ?? []));
     }

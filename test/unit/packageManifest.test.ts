@@ -40,7 +40,7 @@ describe('package.json', () => {
       for (const e of entries) assert.ok(known.has(e.command), `${menu} names unknown ${e.command}`);
     }
     const buttons = contributes.viewsWelcome.flatMap((w) => [...w.contents.matchAll(/\(command:([\w.]+)\)/g)].map((m) => m[1]));
-    assert.deepEqual(buttons.sort(), ['selfdev.newRun', 'selfdev.startDemo']);
+    assert.deepEqual(buttons.sort(), ['selfdev.newRun', 'selfdev.openBundle', 'selfdev.startDemo']);
   });
 
   it('has a welcome view for the Runs tree in the Self-Developing container', () => {
