@@ -1,4 +1,5 @@
-// selfdev demo | new | iterate | status | finalize | transfer: the loop from a terminal.
+// selfdev demo | new | iterate | status | finalize | transfer: the loop from a terminal (and the
+// commands that take results out, exportCommands.ts).
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -11,8 +12,7 @@ import { aboutLeft, describeLive } from '../protocol/webviewMessages';
 import { parseLauncher } from '../core/config/runConfig';
 import type { LauncherSpec } from '../protocol/backend';
 import { summariseRun } from '../core/loop/summary';
-import { loadReportWriter } from '../app/report/loadReport';
-import { exportRunBundle, importRunBundle } from '../app/runBundle';
+import { exportCommand, importCommand, reportCommand, type TakeOut } from './exportCommands';
 import { RunFiles } from '../core/run/runFiles';
 import { RunStore, type Run } from '../core/store/runStore';
 import { EXIT, UsageError, type Io } from './io';
@@ -72,16 +72,6 @@ export function launcherOption(value: string | undefined, sbatch: string[] = [])
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-}
-
-/** "5GB", "500MB", "2.5GiB", "1000000" -> bytes (transformers' max_shard_size spelling). */
-export function parseSize(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?\s*$/i.exec(text);
-  if (!m) throw new UsageError(`--max-shard-size: expected a size such as 5GB or 500MB, got "${text}"`);
-  const units: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
-  const bytes = Math.floor(Number(m[1]) * units[(m[2] ?? 'b').toLowerCase()]);
-  if (bytes < 1) throw new UsageError(`--max-shard-size: must be at least one byte, got "${text}"`);
-  return bytes;
 }
 
 function gitTopLevel(dir: string): string | undefined {
@@ -297,61 +287,20 @@ export async function runCommand(command: string, argv: string[], io: Io, signal
         else for (const l of formatTransfer(result)) io.out(l);
         return EXIT.ok;
       }
-      case 'report': {
-        const run = await openRun();
-        if (!values.out) throw new UsageError('usage: selfdev report <run> --out <folder>');
-        const files = new RunFiles(run); // reads only
-        const report = await loadReportWriter().writeReport(files, await run.head(), values.out, SELFDEV_VERSION);
-        if (report.pngProblem) io.err(`selfdev report: ${report.pngProblem}; the figures are SVG only`);
-        if (c.json) io.out(JSON.stringify({ folder: report.folder, files: report.files, commit: report.data.commit }, null, 2));
-        else io.out(`report of run ${run.id} (commit ${report.data.commit.slice(0, 12)}) in ${report.folder}: ${report.files.join(', ')}`);
-        return EXIT.ok;
-      }
-      case 'import': {
-        if (!positionals[0]) throw new UsageError('usage: selfdev import <bundle file or folder>');
-        const run = await importRunBundle(store, positionals[0]);
-        io.out(`opened run ${run.id}: branch ${run.branch}, worktree ${run.dir}`);
-        return EXIT.ok;
-      }
+      case 'report':
+      case 'import':
       case 'export': {
-        const [what, , ref] = positionals;
-        if (what === 'bundle') {
-          positionals.shift();
-          const run = await openRun();
-          if (!values.out) throw new UsageError('usage: selfdev export bundle <run> --out <folder>');
-          const b = await exportRunBundle(store, run, values.out, SELFDEV_VERSION);
-          if (c.json) io.out(JSON.stringify(b, null, 2));
-          else io.out(`bundle of run ${run.id} (commit ${b.commit.slice(0, 12)}, ${b.refs.length} refs) in ${b.folder}: ${path.basename(b.bundle)}, report/, README.md`);
-          return EXIT.ok;
-        }
-        if (what !== 'model') throw new UsageError('usage: selfdev export model <run> <iteration/algorithm|best> --out <folder> [--max-shard-size 5GB] | selfdev export bundle <run> --out <folder>');
-        positionals.shift();
-        const run = await openRun();
-        if (!ref || !values.out) throw new UsageError('usage: selfdev export model <run> <iteration/algorithm|best> --out <folder> [--max-shard-size 5GB]');
-        // The folder is on the backend's machine (where the models are).
-        if (c.backend.kind !== 'local' && !path.isAbsolute(values.out)) throw new UsageError("--out names a folder on the backend's machine: give an absolute path");
-        const out = c.backend.kind === 'local' ? path.resolve(values.out) : values.out;
-        const maxShardBytes = values['max-shard-size'] === undefined ? undefined : parseSize(values['max-shard-size']);
-        const result = await withLoop(c, run, io, signal, (loop) =>
-          loop.exportModel(ref, {
-            out,
-            maxShardBytes,
-            version: SELFDEV_VERSION,
-            onProgress: (p) => io.progress?.(p.phase === 'apply' ? '  applying the algorithm in the sandbox' : `  writing weights ${(p.done / 1e6).toFixed(0)}/${(p.total / 1e6).toFixed(0)} MB`),
-          }),
-        );
-        io.progress?.('');
-        if (c.json) io.out(JSON.stringify(result, null, 2));
-        if (result.status !== 'ok') {
-          io.err(`selfdev export: ${result.provenance.ref}: ${result.message ?? 'failed'}${result.detail ? ` (${result.detail})` : ''}`);
-          return EXIT.failure;
-        }
-        if (!c.json) {
-          io.out(`exported ${result.provenance.ref} of run ${run.id} to ${result.folder}`);
-          io.out(`  ${result.weightFiles!.join(', ')}: ${result.tensors} tensors (${result.merged} merged), ${result.dtype}, ${(result.totalBytes! / 1e6).toFixed(1)} MB`);
-          io.out(`  dev ${pct(result.provenance.dev.score)}${result.provenance.test ? ` · test ${pct(result.provenance.test.score)}` : ''} · from commit ${result.provenance.runCommit.slice(0, 12)} of ${run.branch}`);
-        }
-        return EXIT.ok;
+        const takeOut: TakeOut = {
+          store,
+          positionals,
+          out: values.out,
+          maxShardSize: values['max-shard-size'],
+          json: c.json,
+          remoteBackend: c.backend.kind !== 'local',
+          io,
+          withLoop: (run, fn) => withLoop(c, run, io, signal, fn),
+        };
+        return await { report: reportCommand, import: importCommand, export: exportCommand }[command](takeOut);
       }
       default:
         throw new UsageError(`unknown command ${command}`);

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { packageJson, repoRoot } from '../harness/paths';
 import { writeDemoConfig } from '../harness/smallConfig';
+import { parseSize } from '../../src/cli/exportCommands';
 
 // The built CLI (out/cli.js), run as users run it.
 function selfdev(...args: string[]) {
@@ -121,5 +122,32 @@ describe('selfdev CLI', () => {
     const r = selfdev('doctor', '--python', '/nonexistent/python3');
     assert.equal(r.code, 1);
     assert.match(r.err, /problem: Python interpreter "\/nonexistent\/python3" cannot be run/);
+  });
+});
+
+describe('selfdev export options', () => {
+  it('reads shard sizes the way transformers writes max_shard_size', () => {
+    assert.equal(parseSize('5GB'), 5e9);
+    assert.equal(parseSize('500MB'), 5e8);
+    assert.equal(parseSize('2.5GiB'), 2.5 * 2 ** 30);
+    assert.equal(parseSize(' 30mb '), 3e7);
+    assert.equal(parseSize('1000000'), 1e6);
+    for (const bad of ['', 'GB', '5 GBs', '-1GB', '0', '0.1B', '5e9']) assert.throws(() => parseSize(bad), /--max-shard-size/, bad);
+  });
+
+  it('says how to call export, report and import', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'selfdev-cli-export-'));
+    for (const [args, usage] of [
+      [['export'], /usage: selfdev export model <run> <iteration\/algorithm\|best> --out <folder>/],
+      [['export', 'model', 'r', 'best'], /usage: selfdev export model/],
+      [['export', 'bundle', 'r'], /usage: selfdev export bundle <run> --out <folder>/],
+      [['report', 'r'], /usage: selfdev report <run> --out <folder>/],
+      [['import'], /usage: selfdev import <bundle file or folder>/],
+      [['export', 'model', 'r', 'best', '--out', 'o', '--max-shard-size', 'big'], /--max-shard-size: expected a size/],
+    ] as const) {
+      const r = spawnSync(process.execPath, [path.join(repoRoot, 'out', 'cli.js'), ...args, '--runs', path.join(dir, 'runs')], { encoding: 'utf8', cwd: dir });
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, usage, args.join(' '));
+    }
   });
 });
