@@ -4,6 +4,7 @@
 // seeds keep their dtype and bytes, shards come with an index; and a refused or interrupted
 // export leaves nothing behind.
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,6 +16,7 @@ import { createDecoderSession, type DecoderSession } from '../../src/engine/infe
 import { openHfModel } from '../../src/engine/model/hfModel';
 import { readSafetensorsHeader, readTensorBytes, writeSafetensors, type TensorInfo } from '../../src/engine/model/safetensors';
 import { startTransformersServe } from './support/llmServer';
+import { repoRoot } from '../harness/paths';
 import { demoModel, runFixtureScript } from './support/python';
 import type { LogitsCase, LogitsReference } from './support/python';
 
@@ -170,6 +172,19 @@ describe('exporting a merged model as a checkpoint', () => {
       /cancelled/,
     );
     assert.deepEqual(readdirSync(dir).sort(), ['bad.safetensors', 'taken']);
+  });
+
+  it('refuses a disk without room for the checkpoint before writing anything', () => {
+    // A 1 MB tmpfs (mounted in a user namespace of its own) for a 3.3 MB model.
+    const mnt = tmp();
+    const writer = path.join(repoRoot, 'out', 'src', 'engine', 'model', 'checkpointWriter.js');
+    const probe = `require(${JSON.stringify(writer)}).writeCheckpoint({ seedFolder: ${JSON.stringify(refs['demo-merged'].seed)}, overlayFile: ${JSON.stringify(refs['demo-merged'].overlay)}, out: ${JSON.stringify(path.join(mnt, 'model'))} })
+      .then(() => console.log('written'), (e) => console.log(e.message + '\\n' + JSON.stringify(require('fs').readdirSync(${JSON.stringify(mnt)}))))`;
+    const r = spawnSync('unshare', ['--user', '--map-root-user', '--mount', 'sh', '-c', `mount -t tmpfs -o size=1m tmpfs "$0" && exec "$1" -e "$2"`, mnt, process.execPath, probe], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const [message, left] = r.stdout.trim().split('\n');
+    assert.match(message, /^not enough space for the checkpoint in .*: it needs 3\.\d MB and 1\.0 MB is free$/);
+    assert.equal(left, '[]', 'nothing written');
   });
 
   it('is served as it is by an OpenAI-compatible server (transformers serve)', async () => {
