@@ -121,6 +121,7 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 type Resvg = typeof import('@resvg/resvg-js');
 
 let resvg: Resvg | null | undefined;
+let pngProblem = '';
 
 /** The PNG renderer, or why there is none here. */
 function pngRenderer(): Resvg | string {
@@ -135,7 +136,6 @@ function pngRenderer(): Resvg | string {
   }
   return resvg ?? `PNG figures need @resvg/resvg-js, which did not load here (${pngProblem})`;
 }
-let pngProblem = '';
 
 /** The SVG as PNG at twice its size, or the reason it cannot be made here. */
 export function renderPng(svg: string): Buffer | string {
