@@ -3,10 +3,12 @@
 // the methods paragraph says what the config says; the figures are SVG and PNG; the report names
 // the commit it was made from and never overwrites a folder.
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
+import { repoRoot } from '../harness/paths';
 import { git, jsonLines, selfdev, twoBenchmarkConfig } from './support/cli';
 
 const lines = jsonLines;
@@ -157,6 +159,23 @@ describe('selfdev report', () => {
     const junk = path.join(fresh, 'junk.bundle');
     writeFileSync(junk, 'not a bundle');
     assert.match(selfdev(fresh, 'import', junk, '--runs', path.join(fresh, 'other')).err, /is not a usable git bundle/);
+  });
+
+  it('writes SVG figures only, and says so, where the PNG renderer cannot load', () => {
+    // The report bundle copied where no node_modules can be found: @resvg/resvg-js does not load.
+    const alone = mkdtempSync(path.join(os.tmpdir(), 'selfdev-no-resvg-'));
+    copyFileSync(path.join(repoRoot, 'out', 'report.js'), path.join(alone, 'report.js'));
+    const out = path.join(dir, 'svg-only');
+    const probe = `
+      const { RunFiles } = require(${JSON.stringify(path.join(repoRoot, 'out', 'src', 'core', 'run', 'runFiles.js'))});
+      require(${JSON.stringify(path.join(alone, 'report.js'))})
+        .writeReport(RunFiles.readOnly(${JSON.stringify(run)}), { commit: 'c0ffee', dirty: false }, ${JSON.stringify(out)}, 'test')
+        .then((r) => console.log(JSON.stringify({ files: r.files, pngProblem: r.pngProblem })));`;
+    const r = JSON.parse(execFileSync(process.execPath, ['-e', probe], { encoding: 'utf8' })) as { files: string[]; pngProblem?: string };
+    assert.match(r.pngProblem ?? '', /PNG figures need @resvg\/resvg-js, which did not load here/);
+    assert.deepEqual(r.files.filter((f) => f.endsWith('.png')), []);
+    assert.ok(r.files.includes('figures/progress.svg'));
+    assert.match(readFileSync(path.join(out, 'report.md'), 'utf8'), /The figures are SVG only: PNG figures need @resvg\/resvg-js/);
   });
 
   it('never overwrites a folder, and names what it cannot find', () => {
