@@ -202,3 +202,22 @@ def test_unprivileged_zygote_workers_cannot_read_it(open_world):
     assert all(r["sandbox"]["worker"] == "forked" and "user" in r["sandbox"]["namespaces"] for r in records)
     assert re.search(r"OTHERS=1 READABLE=\[\]", records[1]["output"]), records[1]["output"]
     assert "BEFORE=[]" in records[2]["output"] and "BEFORE=[]" in records[3]["output"], records[3]["output"]
+
+
+def test_unprivileged_one_shot_workers_cannot_reach_bwraps_init(open_world):
+    """Without a zygote (SELFDEV_RUNNER_ZYGOTE=0), bwrap's init is the sandbox's PID 1; in
+    user-namespace mode it has the worker's uid and is dumpable, so the sandbox hides its /proc
+    entry: nothing of it (mem, environ, maps, fds) opens."""
+    w, d, runner = open_world
+    scratch = Path(tempfile.mkdtemp(dir=d))
+    os.chmod(scratch, 0o777)
+    job = json.dumps({"seedModel": str(w["seed"]), "candidates": [str(c) for c in w["candidates"]], "scratch": str(scratch),
+                      "source": (ADVERSARIAL / "kernel_sees_no_process.py").read_text(), "pythonGuards": False,
+                      "limits": {"wallSeconds": 20, "cpuSeconds": 20}})
+    p = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", SYSTEM_PYTHON, "-s", "-B",
+                        str(runner / "apply_algorithm.py"), "--serve"], input=job + "\n",
+                       capture_output=True, text=True, timeout=120, env=dict(os.environ, SELFDEV_RUNNER_ZYGOTE="0"))
+    records = [json.loads(x) for x in p.stdout.splitlines() if x.startswith("{")]
+    assert [r["status"] for r in records] == ["ok"], (p.stderr, records)
+    assert records[0]["sandbox"]["worker"] == "fresh" and "user" in records[0]["sandbox"]["namespaces"]
+    assert re.search(r"OTHERS=1 READABLE=\[\]", records[0]["output"]), records[0]["output"]

@@ -193,6 +193,12 @@ def command(python: str, worker: str, env: Dict[str, str], model_files: Sequence
         args += ["--as-pid-1"]
     args += m.args
     args += ["--proc", "/proc", "--dev", "/dev"]
+    if not as_pid_1:
+        # bwrap's own init is the sandbox's PID 1. In user-namespace mode it runs as the worker's
+        # uid, dumpable and without the seccomp filter, so its /proc entry (mem above all) would be
+        # the worker's to write; an empty tmpfs over it leaves the worker no way to it (mounts are
+        # forbidden to the worker). A zygote is PID 1 itself and non-dumpable.
+        args += ["--tmpfs", "/proc/1"]
     if cuda:
         for d in cuda_devices():
             args += ["--dev-bind", d, d]
