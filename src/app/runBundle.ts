@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { RunFiles } from '../core/run/runFiles';
 import type { Run, RunStore } from '../core/store/runStore';
 import { loadReportWriter } from './report/loadReport';
+import { writeNewFolder } from './newFolder';
 
 export interface ExportedBundle {
   folder: string;
@@ -15,19 +16,13 @@ export interface ExportedBundle {
 }
 
 export async function exportRunBundle(store: RunStore, run: Run, out: string, version: string): Promise<ExportedBundle> {
-  const folder = path.resolve(out);
-  const existing = await fs.readdir(folder).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : Promise.reject(err)));
-  if (existing.length) throw new Error(`${folder} already exists and is not empty; choose another --out folder (a bundle never overwrites)`);
   const head = await run.head();
-  const partial = `${folder}.partial-${process.pid}`;
-  await fs.rm(partial, { recursive: true, force: true });
-  await fs.mkdir(partial, { recursive: true });
-  try {
-    const name = `${run.id}.bundle`;
-    const { refs } = await store.bundle(run.id, path.join(partial, name));
-    await loadReportWriter().writeReport(new RunFiles(run), head, path.join(partial, 'report'), version);
+  const name = `${run.id}.bundle`;
+  const { folder, result: refs } = await writeNewFolder(out, 'a bundle', async (dir) => {
+    const { refs } = await store.bundle(run.id, path.join(dir, name));
+    await loadReportWriter().writeReport(new RunFiles(run), head, path.join(dir, 'report'), version);
     await fs.writeFile(
-      path.join(partial, 'README.md'),
+      path.join(dir, 'README.md'),
       [
         `# Run ${run.id}`,
         '',
@@ -39,14 +34,9 @@ export async function exportRunBundle(store: RunStore, run: Run, out: string, ve
         '',
       ].join('\n'),
     );
-    await fs.rmdir(folder).catch(() => undefined);
-    await fs.mkdir(path.dirname(folder), { recursive: true });
-    await fs.rename(partial, folder);
-    return { folder, bundle: path.join(folder, name), report: path.join(folder, 'report'), refs, commit: head.commit };
-  } catch (err) {
-    await fs.rm(partial, { recursive: true, force: true }).catch(() => undefined);
-    throw err;
-  }
+    return refs;
+  });
+  return { folder, bundle: path.join(folder, name), report: path.join(folder, 'report'), refs, commit: head.commit };
 }
 
 /** Opens a bundle file, or the one .bundle file of a folder made by exportRunBundle. */

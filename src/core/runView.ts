@@ -268,7 +268,7 @@ export interface ReferenceRow {
 }
 
 /** The seed, the candidate models, the tuned baselines and the control programs, best first within each kind. */
-export async function referenceRows(reader: RunReader): Promise<ReferenceRow[]> {
+export async function referenceRows(reader: Pick<RunFiles, 'baselines'>): Promise<ReferenceRow[]> {
   const base = await reader.baselines();
   const order = { seed: 0, candidate: 1, baseline: 2, control: 3 } as const;
   return base

@@ -2,7 +2,8 @@
 // compute (summariseRun), each iteration's scores and its control's, the best algorithms' code,
 // and the commit the report was made from.
 import { isControlOf } from '../../core/run/layout';
-import { latestById, type ScoredRecord } from '../../core/run/records';
+import type { ScoredRecord } from '../../core/run/records';
+import { referenceGroups, referenceRows } from '../../core/runView';
 import type { RunFiles, RunHeader } from '../../core/run/runFiles';
 import { summariseRun, type RunSummary } from '../../core/loop/summary';
 
@@ -49,20 +50,21 @@ export async function collectReport(files: RunFiles, head: { commit: string; dir
   const header = await files.header();
   const summary = await summariseRun(files, header);
   const vetoes = await files.vetoes();
-  const baselines = latestById(await files.baselines());
+  const baselines = await files.baselines();
   const samples: ScoreSample[] = [];
   const all: ScoredRecord[] = [];
-  const bestSoFar: BestSoFarPoint[] = [];
-  let sofar: ScoredRecord | undefined;
   for (const t of await files.iterations()) {
     const rs = (await files.results(t)).filter((r) => r.status === 'ok' && !vetoes.hasAlgorithm(t, r.id));
     all.push(...rs);
     for (const r of rs) samples.push({ iteration: t, source: 'factory', id: r.id, score: r.score! });
     for (const r of baselines.filter((b) => b.kind === 'control' && b.status === 'ok' && isControlOf(b.id, t))) samples.push({ iteration: t, source: 'control', id: r.id, score: r.score! });
-    // The same rule as the summary's best: ties go to the earlier iteration, then the lower id.
-    const best = summary.iterations.find((it) => it.iteration === t)?.best;
-    if (best && (!sofar || best.score > sofar.score!)) sofar = rs.find((r) => r.id === best.id);
-    if (sofar) bestSoFar.push({ iteration: t, ref: `${sofar.iteration}/${sofar.id}`, score: sofar.score!, interval: sofar.interval! });
+  }
+  // The running best of the summary's iteration bests (a later one must be higher to replace it).
+  const bestSoFar: BestSoFarPoint[] = [];
+  let sofar: BestSoFarPoint | undefined;
+  for (const it of summary.iterations) {
+    if (it.best && (!sofar || it.best.score > sofar.score)) sofar = { iteration: it.iteration, ref: `${it.iteration}/${it.best.id}`, score: it.best.score, interval: it.best.interval };
+    if (sofar) bestSoFar.push({ ...sofar, iteration: it.iteration });
   }
 
   const finalTest = new Map((summary.sealedTest?.finalists ?? []).map((f) => [f.id, f.test]));
@@ -78,15 +80,10 @@ export async function collectReport(files: RunFiles, head: { commit: string; dir
     best.push({ ref, dev: r.score!, interval: r.interval!, test: finalTest.get(ref) ?? null, summary: r.summary, code: (r.file ? await files.read(r.file) : undefined) ?? '' });
   }
 
-  const methods = new Map<string, ScoredRecord>();
-  for (const r of baselines.filter((b) => b.kind === 'baseline' && b.status === 'ok')) {
-    const method = r.summary || r.id.replace(/^baseline-/, '').split('-')[0];
-    const held = methods.get(method);
-    if (!held || r.score! > held.score! || (r.score === held.score && r.id < held.id)) methods.set(method, r);
-  }
-  const baselineMethods = [...methods]
-    .map(([method, r]) => ({ method, id: r.id, score: r.score!, interval: r.interval! }))
-    .sort((a, b) => b.score - a.score || a.method.localeCompare(b.method));
+  // The Runs tree's grouping: each method's best variant, the best method first.
+  const baselineMethods = referenceGroups(await referenceRows(files))
+    .filter((g) => g.kind === 'baseline' && g.best)
+    .map((g) => ({ method: g.name, id: g.best!.id, score: g.best!.score!, interval: g.best!.interval! }));
 
   return { header, summary, samples, bestSoFar, best, baselineMethods, commit: head.commit, uncommittedChanges: head.dirty, madeAt: (opts.now ?? new Date()).toISOString(), version };
 }

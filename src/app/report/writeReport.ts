@@ -1,12 +1,13 @@
 // selfdev report: a run's report as a folder: report.md and report.html (self-contained, the
 // figures inline), the figures as SVG and PNG with their Vega-Lite specifications, and
-// report.json with the figures' data. Written under a temporary name and renamed when complete.
+// report.json with the figures' data, in a new folder that appears only when complete.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { RunFiles } from '../../core/run/runFiles';
 import { reportFigures, renderPng, renderSvg } from './reportCharts';
 import { collectReport, type ReportData } from './reportData';
 import { reportBlocks, toHtml, toMarkdown } from './reportDocument';
+import { writeNewFolder } from '../newFolder';
 
 export interface WrittenReport {
   folder: string;
@@ -17,20 +18,15 @@ export interface WrittenReport {
 }
 
 export async function writeReport(files: RunFiles, head: { commit: string; dirty: boolean }, out: string, version: string): Promise<WrittenReport> {
-  const folder = path.resolve(out);
-  const existing = await fs.readdir(folder).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : Promise.reject(err)));
-  if (existing.length) throw new Error(`${folder} already exists and is not empty; choose another --out folder (a report never overwrites)`);
   const data = await collectReport(files, head, version);
   const figures = reportFigures(data);
-  const written: string[] = [];
-  const partial = `${folder}.partial-${process.pid}`;
-  await fs.rm(partial, { recursive: true, force: true });
-  await fs.mkdir(path.join(partial, 'figures'), { recursive: true });
-  const put = async (rel: string, content: string | Buffer) => {
-    await fs.writeFile(path.join(partial, rel), content);
-    written.push(rel);
-  };
-  try {
+  const { folder, result } = await writeNewFolder(out, 'a report', async (dir) => {
+    const written: string[] = [];
+    const put = async (rel: string, content: string | Buffer) => {
+      await fs.writeFile(path.join(dir, rel), content);
+      written.push(rel);
+    };
+    await fs.mkdir(path.join(dir, 'figures'));
     const svgs: Record<string, string> = {};
     let pngProblem: string | undefined;
     for (const f of figures) {
@@ -47,12 +43,7 @@ export async function writeReport(files: RunFiles, head: { commit: string; dirty
     await put('report.md', toMarkdown(blocks));
     await put('report.html', toHtml(blocks, `Run ${data.header.id}: ${data.header.name}`, svgs));
     await put('report.json', `${JSON.stringify({ run: data.header.id, commit: data.commit, uncommittedChanges: data.uncommittedChanges, madeAt: data.madeAt, version: data.version, summary: data.summary, samples: data.samples, bestSoFar: data.bestSoFar }, null, 1)}\n`);
-    await fs.rmdir(folder).catch(() => undefined);
-    await fs.mkdir(path.dirname(folder), { recursive: true });
-    await fs.rename(partial, folder);
-    return { folder, files: written.sort(), pngProblem, data };
-  } catch (err) {
-    await fs.rm(partial, { recursive: true, force: true }).catch(() => undefined);
-    throw err;
-  }
+    return { files: written.sort(), pngProblem };
+  });
+  return { folder, ...result, data };
 }

@@ -5,12 +5,12 @@ import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import type { ExportModelParams, ExportModelResult, ExportProgressParams } from '../../protocol/backend';
 import { pct, pctInterval } from '../format';
-import { algorithmFile, algorithmRef, parseAlgorithmRef } from '../run/layout';
-import { latestById, type ScoredRecord } from '../run/records';
+import { algorithmFile, parseAlgorithmRef } from '../run/layout';
+import type { ScoredRecord } from '../run/records';
 import { baselineVariants } from './baselines';
 import type { RunContext } from './context';
 import type { Scorer } from './scorer';
-import { bestOf, summariseRun, type RunSummary } from './summary';
+import { bestSoFar, summariseRun, type RunSummary } from './summary';
 
 /** The file in an exported checkpoint that says where it came from. */
 export const PROVENANCE_FILE = 'selfdev-export.json';
@@ -28,24 +28,22 @@ export interface ExportTarget {
  * vetoed ones left out), a baseline variant id, or a control program id. Only a merge that
  * scored can be exported.
  */
-export async function resolveExportTarget(ctx: RunContext, ref: string, algorithmsDir: string): Promise<ExportTarget> {
+export async function resolveExportTarget(ctx: RunContext, ref: string, algorithmsDir: string, summary: RunSummary): Promise<ExportTarget> {
   const id = ctx.header.id;
   let record: ScoredRecord | undefined;
   let source: string | undefined;
   let constants: ExportTarget['constants'];
   let resolved = ref;
-  const parsed = parseAlgorithmRef(ref);
   if (ref === 'best') {
-    const vetoes = await ctx.files.vetoes();
-    const all: ScoredRecord[] = [];
-    for (const t of await ctx.files.iterations()) all.push(...(await ctx.files.results(t)).filter((r) => !vetoes.hasAlgorithm(r.iteration, r.id)));
-    record = bestOf(all);
-    if (!record) throw new Error(`run ${id} has no successfully scored algorithm to export`);
-    resolved = algorithmRef(record.iteration, record.id);
-  } else if (parsed) {
-    record = latestById(await ctx.files.allResults(parsed.iteration)).find((r) => r.id === parsed.id);
+    const best = bestSoFar(summary);
+    if (!best) throw new Error(`run ${id} has no successfully scored algorithm to export`);
+    resolved = best.ref;
+  }
+  const parsed = parseAlgorithmRef(resolved);
+  if (parsed) {
+    record = (await ctx.files.results(parsed.iteration)).find((r) => r.id === parsed.id);
   } else if (ref.startsWith('baseline-') || ref.startsWith('control-')) {
-    record = latestById(await ctx.files.baselines()).find((r) => r.id === ref);
+    record = (await ctx.files.baselines()).find((r) => r.id === ref);
   }
   if (!record) throw new Error(`run ${id} has no algorithm ${ref} (use iteration/id such as 1/a0003, "best", a baseline id or a control id)`);
   if (record.kind === 'baseline') {
@@ -206,8 +204,8 @@ export interface ExportModelOptions {
 
 /** Makes the export job of `ref` and runs it on the backend. */
 export async function exportModel(ctx: RunContext, scorer: Scorer, ref: string, algorithmsDir: string, o: ExportModelOptions): Promise<ExportModelResult & { provenance: ExportProvenance }> {
-  const target = await resolveExportTarget(ctx, ref, algorithmsDir);
   const summary = await summariseRun(ctx.files, ctx.header);
+  const target = await resolveExportTarget(ctx, ref, algorithmsDir, summary);
   const provenance = provenanceOf(ctx, target, summary, await ctx.run.head(), o.version);
   const base = scorer.params();
   const params: ExportModelParams = {

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ModelError } from './errors';
 import { openHfModel } from './hfModel';
-import { readSafetensorsHeader, type TensorInfo } from './safetensors';
+import { readSafetensorsHeader, safetensorsHeader, type TensorInfo } from './safetensors';
 
 /** transformers' default `max_shard_size` for save_pretrained. */
 export const DEFAULT_MAX_SHARD_BYTES = 5 * 10 ** 9;
@@ -96,20 +96,6 @@ function shard(tensors: Planned[], max: number): Planned[][] {
   return shards;
 }
 
-function headerBytes(tensors: Planned[], metadata: Record<string, string>): Buffer {
-  const header: Record<string, unknown> = { __metadata__: metadata };
-  let offset = 0;
-  for (const { info } of tensors) {
-    header[info.name] = { dtype: info.dtype, shape: info.shape, data_offsets: [offset, offset + info.length] };
-    offset += info.length;
-  }
-  let json = JSON.stringify(header);
-  json = json.padEnd(Math.ceil(json.length / 8) * 8, ' '); // keeps the data 8-byte aligned
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-  return Buffer.concat([len, Buffer.from(json)]);
-}
-
 export async function writeCheckpoint(o: CheckpointOptions): Promise<CheckpointResult> {
   const seed = await openHfModel(o.seedFolder);
   const overlay = o.overlay ?? (o.overlayFile ? await readSafetensorsHeader(o.overlayFile) : new Map<string, TensorInfo>());
@@ -156,7 +142,7 @@ export async function writeCheckpoint(o: CheckpointOptions): Promise<CheckpointR
       weightFiles.push(name);
       const w = await fs.open(path.join(partial, name), 'w');
       try {
-        await w.write(headerBytes(tensors, metadata));
+        await w.write(safetensorsHeader(tensors.map((t) => t.info), metadata));
         for (const { info, source } of tensors) {
           weightMap[info.name] = name;
           let r = readers.get(source.file);

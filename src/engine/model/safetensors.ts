@@ -131,17 +131,24 @@ function halfToFloat(h: number): number {
   return sign * 2 ** (exp - 15) * (1 + frac / 1024);
 }
 
-/** Writes tensors (raw little-endian bytes) as a safetensors file. */
-export async function writeSafetensors(file: string, tensors: { name: string; dtype: SafetensorsDtype; shape: number[]; data: Uint8Array }[]): Promise<void> {
-  const header: Record<string, unknown> = {};
+/** The bytes before a safetensors file's data: the header's length, then its JSON (with
+ * `__metadata__` when given), the tensors' data following in the order given. */
+export function safetensorsHeader(tensors: { name: string; dtype: SafetensorsDtype; shape: number[]; length: number }[], metadata?: Record<string, string>): Buffer {
+  const header: Record<string, unknown> = metadata ? { __metadata__: metadata } : {};
   let offset = 0;
   for (const t of tensors) {
-    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
-    offset += t.data.byteLength;
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.length] };
+    offset += t.length;
   }
   let json = JSON.stringify(header);
-  json = json.padEnd(Math.ceil(json.length / 8) * 8, ' '); // keeps the data 8-byte aligned
+  json = json.padEnd(Math.ceil(Buffer.byteLength(json) / 8) * 8, ' '); // keeps the data 8-byte aligned
   const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(json.length));
-  await fs.writeFile(file, Buffer.concat([len, Buffer.from(json), ...tensors.map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength))]));
+  len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+  return Buffer.concat([len, Buffer.from(json)]);
+}
+
+/** Writes tensors (raw little-endian bytes) as a safetensors file. */
+export async function writeSafetensors(file: string, tensors: { name: string; dtype: SafetensorsDtype; shape: number[]; data: Uint8Array }[]): Promise<void> {
+  const header = safetensorsHeader(tensors.map((t) => ({ ...t, length: t.data.byteLength })));
+  await fs.writeFile(file, Buffer.concat([header, ...tensors.map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength))]));
 }
